@@ -1,0 +1,1 @@
+"""Ingest's pure decisions."""

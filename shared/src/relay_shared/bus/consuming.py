@@ -1,0 +1,161 @@
+"""The ack discipline, chosen on purpose for every message.
+
+- success → ack;
+- a transient failure → nak with a growing delay, until ``max_deliver`` is reached;
+- a permanent failure (bad data or config) → the service's ``on_permanent`` hook records it
+  (e.g. publishes ``run.failed``), the message is dead-lettered with its reason and
+  terminated: it is never retried;
+- a message that exhausts ``max_deliver`` (transient or unexpected failures) is dead-lettered
+  and terminated, and ``on_permanent`` is told so the run does not hang.
+
+Unexpected exceptions (bugs) are retried like transient ones: a fixed deployment can then
+finish the work, and after the budget the message waits in the dead-letter stream.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Generic, TypeVar
+
+import structlog
+from faststream.nats import NatsBroker
+from faststream.nats.message import NatsMessage
+from pydantic import ValidationError
+
+from relay_shared import subjects
+from relay_shared.bus.failures import is_transient
+from relay_shared.bus.publishing import MSG_ID_HEADER
+from relay_shared.errors import InvalidEventError, PermanentError, RelayError
+from relay_shared.events import Event
+
+E = TypeVar("E", bound=Event)
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_deliver: int = 8
+    base_delay_s: float = 0.5
+    max_delay_s: float = 30.0
+
+    def delay_for(self, delivery: int) -> float:
+        """Delay before redelivery after the ``delivery``-th attempt failed (1-based)."""
+        return float(min(self.base_delay_s * 2 ** max(delivery - 1, 0), self.max_delay_s))
+
+
+PermanentHook = Callable[[E, RelayError], Awaitable[None]]
+
+
+class EventConsumer(Generic[E]):
+    """Decodes one subject's events and runs its handler under the ack discipline."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        event_type: type[E],
+        handle: Callable[[E], Awaitable[None]],
+        broker: NatsBroker,
+        stream: str,
+        retry: RetryPolicy,
+        on_permanent: PermanentHook[E] | None = None,
+    ) -> None:
+        self._service = service
+        self._event_type = event_type
+        self._handle = handle
+        self._broker = broker
+        self._dlq_stream = subjects.dead_letter_stream(stream)
+        self._retry = retry
+        self._on_permanent = on_permanent
+
+    async def __call__(self, msg: NatsMessage) -> None:
+        delivery = _delivery_count(msg)
+        try:
+            event = self._event_type.model_validate_json(msg.body)
+        except ValidationError as exc:
+            problem = InvalidEventError(_validation_summary(exc))
+            await self._dead_letter(msg, problem, delivery)
+            await msg.reject()
+            return
+        with structlog.contextvars.bound_contextvars(
+            correlation_id=event.correlation_id,
+            event_id=event.event_id,
+            tenant_id=event.tenant_id,
+            subject=event.subject,
+            delivery=delivery,
+        ):
+            await self._process(msg, event, delivery)
+
+    async def _process(self, msg: NatsMessage, event: E, delivery: int) -> None:
+        try:
+            await self._handle(event)
+        except PermanentError as exc:
+            log.warning("event.permanent_failure", code=exc.code, error=exc.message)
+            await self._give_up(msg, event, exc, delivery)
+            return
+        except Exception as exc:  # noqa: BLE001 - classified below, never swallowed
+            await self._retry_or_give_up(msg, event, exc, delivery)
+            return
+        await msg.ack()
+        log.info("event.handled")
+
+    async def _retry_or_give_up(
+        self, msg: NatsMessage, event: E, exc: Exception, delivery: int
+    ) -> None:
+        transient = is_transient(exc)
+        log.warning(
+            "event.failed",
+            transient=transient,
+            error=repr(exc),
+            exc_info=not transient,
+        )
+        if delivery < self._retry.max_deliver:
+            await msg.nack(delay=self._retry.delay_for(delivery))
+            return
+        reason = RelayError(
+            f"gave up after {delivery} deliveries: {exc!r}", code="deliveries_exhausted"
+        )
+        await self._give_up(msg, event, reason, delivery)
+
+    async def _give_up(self, msg: NatsMessage, event: E, exc: RelayError, delivery: int) -> None:
+        if self._on_permanent is not None:
+            await self._on_permanent(event, exc)
+        await self._dead_letter(msg, exc, delivery)
+        await msg.reject()
+
+    async def _dead_letter(self, msg: NatsMessage, exc: RelayError, delivery: int) -> None:
+        original_subject = msg.raw_message.subject
+        original_id = (msg.headers or {}).get(MSG_ID_HEADER) or msg.message_id
+        record = {
+            "service": self._service,
+            "subject": original_subject,
+            "event_id": original_id,
+            "code": exc.code,
+            "reason": exc.message,
+            "deliveries": delivery,
+            "failed_at": datetime.now(UTC).isoformat(),
+            "payload": msg.body.decode("utf-8", errors="replace"),
+        }
+        await self._broker.publish(
+            json.dumps(record).encode(),
+            subject=subjects.dead_letter_subject(original_subject),
+            headers={MSG_ID_HEADER: f"dlq:{self._service}:{original_id}"},
+            stream=self._dlq_stream,
+        )
+        log.error("event.dead_lettered", code=exc.code, reason=exc.message)
+
+
+def _delivery_count(msg: NatsMessage) -> int:
+    metadata = msg.raw_message.metadata
+    return int(metadata.num_delivered or 1)
+
+
+def _validation_summary(exc: ValidationError) -> str:
+    parts = [
+        f"{'.'.join(str(p) for p in err['loc']) or '<body>'}: {err['msg']}"
+        for err in exc.errors()[:10]
+    ]
+    return "; ".join(parts)

@@ -1,0 +1,224 @@
+"""The object store (S3 API through aiobotocore): one bucket, prefixes per tenant.
+
+The bucket gets default server-side encryption and a 30-day lifecycle on the seed's retained
+prefixes when a service starts (:meth:`ObjectStore.ensure_bucket`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from aiobotocore.session import get_session
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from relay_shared.errors import NotFoundError
+from relay_shared.keys import RETAINED_PREFIXES
+
+MULTIPART_CHUNK = 8 * 1024 * 1024
+RETENTION_DAYS = 30
+RETENTION_TAG = "relay-retention"
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    bucket: str
+    region: str = "us-east-1"
+    endpoint_url: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    last_modified: datetime
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    key: str
+    size: int
+    sha256: str
+
+
+class ObjectStore:
+    """Async S3 operations on one bucket. Build it with :func:`open_object_store`."""
+
+    def __init__(self, client: Any, bucket: str) -> None:
+        self._s3 = client
+        self.bucket = bucket
+
+    async def put_bytes(self, key: str, data: bytes, content_type: str = "text/csv") -> None:
+        await self._s3.put_object(
+            Bucket=self.bucket, Key=key, Body=data, ContentType=content_type, **_tagging_args(key)
+        )
+
+    async def get_bytes(self, key: str) -> bytes:
+        try:
+            response = await self._s3.get_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if _is_missing(exc):
+                raise NotFoundError(f"no object at {key}", key=key) from exc
+            raise
+        async with response["Body"] as stream:
+            data: bytes = await stream.read()
+        return data
+
+    async def exists(self, key: str) -> bool:
+        try:
+            await self._s3.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if _is_missing(exc):
+                return False
+            raise
+        return True
+
+    async def list_objects(self, prefix: str) -> list[ObjectInfo]:
+        paginator = self._s3.get_paginator("list_objects_v2")
+        found: list[ObjectInfo] = []
+        async for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                found.append(ObjectInfo(item["Key"], int(item["Size"]), item["LastModified"]))
+        return found
+
+    async def put_stream(
+        self, key: str, chunks: AsyncIterator[bytes], content_type: str, max_bytes: int
+    ) -> StoredObject:
+        """Stream ``chunks`` to ``key`` (multipart), hashing on the way; nothing is left
+        behind if the stream fails or exceeds ``max_bytes`` (:class:`UploadTooLargeError`)."""
+        upload = await self._s3.create_multipart_upload(
+            Bucket=self.bucket, Key=key, ContentType=content_type, **_tagging_args(key)
+        )
+        upload_id = upload["UploadId"]
+        digest = hashlib.sha256()
+        parts: list[dict[str, Any]] = []
+        size = 0
+        buffer = bytearray()
+        try:
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > max_bytes:
+                    raise UploadTooLargeError(max_bytes)
+                digest.update(chunk)
+                buffer += chunk
+                if len(buffer) >= MULTIPART_CHUNK:
+                    parts.append(await self._upload_part(key, upload_id, len(parts) + 1, buffer))
+                    buffer = bytearray()
+            if buffer or not parts:
+                parts.append(await self._upload_part(key, upload_id, len(parts) + 1, buffer))
+            await self._s3.complete_multipart_upload(
+                Bucket=self.bucket,
+                Key=key,
+                UploadId=upload_id,
+                MultipartUpload={"Parts": parts},
+            )
+        except BaseException:
+            await self._s3.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+            raise
+        return StoredObject(key=key, size=size, sha256=digest.hexdigest())
+
+    async def _upload_part(
+        self, key: str, upload_id: str, number: int, data: bytearray
+    ) -> dict[str, Any]:
+        response = await self._s3.upload_part(
+            Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=bytes(data)
+        )
+        return {"ETag": response["ETag"], "PartNumber": number}
+
+    async def presigned_get_url(self, key: str, expires_s: int) -> str:
+        url: str = await self._s3.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_s
+        )
+        return url
+
+    async def ensure_bucket(self) -> None:
+        """Create the bucket if needed; set default encryption and the retention lifecycle."""
+        try:
+            await self._s3.head_bucket(Bucket=self.bucket)
+        except ClientError as exc:
+            if not _is_missing(exc):
+                raise
+            await self._s3.create_bucket(Bucket=self.bucket)
+        await self._s3.put_bucket_encryption(
+            Bucket=self.bucket,
+            ServerSideEncryptionConfiguration={
+                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+            },
+        )
+        await self._s3.put_bucket_lifecycle_configuration(
+            Bucket=self.bucket, LifecycleConfiguration=retention_lifecycle()
+        )
+
+    async def ping(self) -> None:
+        await self._s3.head_bucket(Bucket=self.bucket)
+
+
+class UploadTooLargeError(ValueError):
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(f"upload exceeds {max_bytes} bytes")
+        self.max_bytes = max_bytes
+
+
+def retention_lifecycle() -> dict[str, Any]:
+    """Expire retained objects after 30 days.
+
+    A lifecycle prefix cannot wildcard the tenant (``tenants/*/inbound/``), so objects under
+    the retained prefixes are tagged on write (:func:`retention_tagging`) and the rule filters
+    on that tag; tenant config objects are not tagged and never expire.
+    """
+    return {
+        "Rules": [
+            {
+                "ID": "expire-retained-artifacts",
+                "Status": "Enabled",
+                "Filter": {"Tag": {"Key": RETENTION_TAG, "Value": f"{RETENTION_DAYS}d"}},
+                "Expiration": {"Days": RETENTION_DAYS},
+            }
+        ]
+    }
+
+
+def retention_tagging(key: str) -> str | None:
+    """The tag set for ``key``: retained prefixes (``tenants/{t}/inbound/...``) expire."""
+    parts = key.split("/", 3)
+    if len(parts) == 4 and parts[0] == "tenants" and parts[2] in RETAINED_PREFIXES:
+        return f"{RETENTION_TAG}={RETENTION_DAYS}d"
+    return None
+
+
+def _tagging_args(key: str) -> dict[str, str]:
+    tagging = retention_tagging(key)
+    return {} if tagging is None else {"Tagging": tagging}
+
+
+def _is_missing(exc: ClientError) -> bool:
+    code = str(exc.response.get("Error", {}).get("Code", ""))
+    return code in {"404", "NoSuchKey", "NoSuchBucket", "NotFound"}
+
+
+@asynccontextmanager
+async def open_object_store(settings: S3Settings) -> AsyncIterator[ObjectStore]:
+    session = get_session()
+    config = Config(
+        signature_version="s3v4",
+        s3={"addressing_style": "path"},
+        retries={"max_attempts": 3, "mode": "standard"},
+        connect_timeout=5,
+        read_timeout=60,
+    )
+    async with session.create_client(
+        "s3",
+        region_name=settings.region,
+        endpoint_url=settings.endpoint_url,
+        aws_access_key_id=settings.access_key_id,
+        aws_secret_access_key=settings.secret_access_key,
+        config=config,
+    ) as client:
+        yield ObjectStore(client, settings.bucket)
