@@ -1,0 +1,79 @@
+"""``relay serve <service>``: run one service in the foreground (what a container runs)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import signal
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any
+
+import structlog
+
+from relay_cli.services import SERVICE_MODULES, SERVICES
+
+_log = structlog.get_logger(__name__)
+
+ServiceMain = Callable[[], Coroutine[Any, Any, None]]
+
+
+class ServiceEntryPointError(RuntimeError):
+    """The service module has no ``async def main() -> None``."""
+
+    code = "service_entry_point_missing"
+
+    def __init__(self, module: str) -> None:
+        super().__init__(f"{module} does not define a callable main()")
+        self.module = module
+
+
+def load_service_main(name: str, modules: Mapping[str, str] = SERVICE_MODULES) -> ServiceMain:
+    """Import the service's app module and return its ``main``."""
+    module_name = modules[name]
+    module = importlib.import_module(module_name)
+    main = getattr(module, "main", None)
+    if not callable(main):
+        raise ServiceEntryPointError(module_name)
+    service_main: ServiceMain = main
+    return service_main
+
+
+async def run_until_signalled(main: ServiceMain) -> None:
+    """Run ``main()``; SIGTERM or SIGINT cancels it and returns normally."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(main())
+    received: list[signal.Signals] = []
+
+    def cancel(sig: signal.Signals) -> None:
+        received.append(sig)
+        task.cancel()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, cancel, sig)
+    try:
+        await task
+    except asyncio.CancelledError:
+        if not received:
+            raise
+        _log.info("service_stopped_by_signal", signal=received[0].name)
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+
+
+def run_service(name: str, modules: Mapping[str, str] = SERVICE_MODULES) -> int:
+    """Run service ``name`` until it returns or is signalled. ``modules`` maps service
+    names to importable modules (tests point it at a fake)."""
+    main = load_service_main(name, modules)
+    _log.info("service_starting", service=name, module=modules[name])
+    asyncio.run(run_until_signalled(main))
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "serve", help="run one service in the foreground", description=__doc__
+    )
+    parser.add_argument("service", choices=SERVICES, help="the service to run")
+    parser.set_defaults(handler=lambda args: run_service(args.service))

@@ -1,0 +1,209 @@
+"""``relay up``: the embedded stack plus every service as its own process.
+
+Servers given by ``APP_NATS_URL`` / ``APP_DATABASE_URL`` / ``APP_S3_ENDPOINT_URL`` are used
+as they are; the others are started under the state folder. Ctrl-C or SIGTERM stops the
+services (SIGTERM, then SIGKILL after a grace period), then moto, Postgres and NATS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import TextIO
+
+import structlog
+
+from relay_cli.services import SERVICES
+from relay_cli.stack.embedded import EmbeddedStack
+from relay_cli.stack.endpoints import ENV_STATE_DIR
+from relay_cli.stack.environment import DEFAULT_HTTP_PORT
+from relay_cli.stack.errors import ProcessExitedError, StackError
+from relay_cli.stack.health import wait_for_http_ok
+from relay_cli.stack.ports import LOCALHOST, free_port
+from relay_cli.stack.processes import (
+    DEFAULT_STOP_GRACE,
+    ServiceCommand,
+    ServiceProcesses,
+    serve_command,
+)
+
+_log = structlog.get_logger(__name__)
+
+DEFAULT_STATE_DIR = Path(".relay")
+DEFAULT_READY_TIMEOUT = 120.0
+#: How often a running stack checks that its services are still alive.
+SUPERVISE_INTERVAL = 0.25
+
+
+@dataclass(frozen=True)
+class UpOptions:
+    state_dir: Path
+    http_port: int = DEFAULT_HTTP_PORT  # 0: pick a free port
+    ready_timeout: float = DEFAULT_READY_TIMEOUT
+    stop_grace: float = DEFAULT_STOP_GRACE
+
+
+class StopRequested(BaseException):
+    """Raised by the SIGINT/SIGTERM handler to unwind ``relay up`` through its cleanups.
+
+    A BaseException (like KeyboardInterrupt) so no ``except Exception`` on the way swallows it.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signal_name = signal.Signals(signum).name
+
+
+class _StopSignals:
+    """SIGINT/SIGTERM raise :class:`StopRequested` once; later ones are only logged so a
+    second Ctrl-C cannot interrupt the orderly shutdown."""
+
+    def __init__(self) -> None:
+        self.stopping = False
+        self._previous: dict[signal.Signals, object] = {}
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.stopping:
+            _log.info("relay_up_already_stopping", signal=signal.Signals(signum).name)
+            return
+        self.stopping = True
+        raise StopRequested(signum)
+
+    def __enter__(self) -> _StopSignals:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+
+
+def _raise_on_unexpected_exit(services: ServiceProcesses) -> None:
+    for name, code in services.unexpected_exits().items():
+        raise ProcessExitedError(name, code, services.log_tail(name))
+
+
+def _print_servers(stack: EmbeddedStack, out: TextIO) -> None:
+    endpoints = stack.endpoints
+    nats = f"embedded, JetStream store {stack.nats.store_dir}" if stack.nats else "APP_NATS_URL"
+    pg = f"embedded, data {stack.postgres.data_dir}" if stack.postgres else "APP_DATABASE_URL"
+    s3 = "embedded moto, in memory" if stack.s3 else "APP_S3_ENDPOINT_URL"
+    print(f"NATS      {endpoints.nats_url}  ({nats})", file=out)
+    print(f"Postgres  {endpoints.database_url}  ({pg})", file=out)
+    print(f"S3        {endpoints.s3_endpoint_url}  bucket {endpoints.s3_bucket}  ({s3})", file=out)
+    print(f"logs      {stack.log_dir}", file=out)
+
+
+def _serve_stack(
+    options: UpOptions,
+    env: Mapping[str, str],
+    command: ServiceCommand,
+    out: TextIO,
+    stop_signals: _StopSignals,
+) -> int:
+    started = time.monotonic()
+    state_dir = options.state_dir.resolve()
+    with EmbeddedStack(state_dir, env, ready_timeout=options.ready_timeout) as stack:
+        _print_servers(stack, out)
+        http_port = options.http_port or free_port()
+        with ServiceProcesses.for_stack(
+            stack.endpoints,
+            state_dir,
+            http_port=http_port,
+            parent_env=env,
+            command=command,
+            stop_grace=options.stop_grace,
+        ) as services:
+            try:
+                services.start_all(SERVICES)
+                base_url = f"http://{LOCALHOST}:{http_port}"
+                print(f"gateway   {base_url}", file=out, flush=True)
+                wait_for_http_ok(
+                    f"{base_url}/v1/health",
+                    timeout=options.ready_timeout,
+                    alive=lambda: _raise_on_unexpected_exit(services),
+                )
+                print(f"ready in {time.monotonic() - started:.2f}s", file=out, flush=True)
+                while True:
+                    _raise_on_unexpected_exit(services)
+                    time.sleep(SUPERVISE_INTERVAL)
+            finally:
+                stop_signals.stopping = True
+
+
+def run_up(
+    options: UpOptions,
+    env: Mapping[str, str],
+    *,
+    command: ServiceCommand = serve_command,
+    out: TextIO = sys.stdout,
+) -> int:
+    """Run the stack until a signal (exit 0) or a failure (exit 1)."""
+    with _StopSignals() as stop_signals:
+        try:
+            return _serve_stack(options, env, command, out, stop_signals)
+        except StopRequested as stop:
+            _log.info("relay_up_stopped", signal=stop.signal_name)
+            print("stopped", file=out, flush=True)
+            return 0
+        except ProcessExitedError as error:
+            _log.error("service_died", service=error.name, returncode=error.returncode)
+            print(f"{error.name} exited unexpectedly (code {error.returncode}); stopped everything",
+                  file=sys.stderr)  # fmt: skip
+            print(error.log_tail, file=sys.stderr)
+            return 1
+        except StackError as error:
+            _log.error("relay_up_failed", code=error.code, error=str(error))
+            print(f"relay up failed: {error}", file=sys.stderr)
+            return 1
+
+
+def _handle(args: argparse.Namespace) -> int:
+    env = os.environ
+    state_dir = args.state_dir or Path(env.get(ENV_STATE_DIR) or DEFAULT_STATE_DIR)
+    options = UpOptions(
+        state_dir=state_dir,
+        http_port=args.port,
+        ready_timeout=args.ready_timeout,
+        stop_grace=args.stop_grace,
+    )
+    return run_up(options, env)
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "up",
+        help="run the embedded stack and every service",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--state-dir", type=Path, default=None,
+        help=f"state folder (default: ${ENV_STATE_DIR} or {DEFAULT_STATE_DIR})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_HTTP_PORT,
+        help="gateway HTTP port (0: any free port; default %(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--ready-timeout", type=float, default=DEFAULT_READY_TIMEOUT,
+        help="seconds to wait for the stack and the gateway (default %(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--stop-grace", type=float, default=DEFAULT_STOP_GRACE,
+        help="seconds a service gets after SIGTERM before SIGKILL (default %(default)s)",
+    )  # fmt: skip
+    parser.set_defaults(handler=_handle)
