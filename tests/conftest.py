@@ -13,6 +13,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+
 from relay_cli.stack import EmbeddedStack, StackEndpoints
 from relay_shared.storage import ObjectStore, S3Settings, open_object_store
 

@@ -80,6 +80,7 @@ class RowsNormalized(Event):
 
     subject: str = Field(default=subjects.ROWS_NORMALIZED, exclude=True, repr=False)
     run_id: str | None = None
+    scope_id: str = Field(description="the run id, or for a runless feed its feed event id")
     vendor_id: str
     config_version: int = Field(ge=1)
     status: VendorStatus

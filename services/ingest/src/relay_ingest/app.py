@@ -17,6 +17,7 @@ from relay_shared.runtime import new_broker, open_resources, run_worker, stream_
 from relay_shared.telemetry import configure_telemetry
 
 SERVICE = "ingest"
+SETTINGS_TYPE = IngestSettings
 
 
 class IngestApp:
@@ -25,7 +26,9 @@ class IngestApp:
     def __init__(self, settings: IngestSettings) -> None:
         self.settings = settings
         self.broker: NatsBroker = new_broker(settings)
-        self.bus = EventBus(self.broker, settings.nats_stream, emits=[FeedReceived, RunFailed])
+        self.bus = EventBus(
+            self.broker, settings.nats_stream, emits=[FeedReceived, RunFailed], service=SERVICE
+        )
         self._handlers: IngestHandlers | None = None
         register_consumer(
             self.broker,

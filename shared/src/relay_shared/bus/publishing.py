@@ -33,7 +33,14 @@ class EventBus:
     """The publishing port handed to handlers. Only declared event types may be published,
     which keeps the generated AsyncAPI document true."""
 
-    def __init__(self, broker: NatsBroker, stream: str, emits: Iterable[type[Event]]) -> None:
+    def __init__(
+        self,
+        broker: NatsBroker,
+        stream: str,
+        emits: Iterable[type[Event]],
+        *,
+        service: str = "relay",
+    ) -> None:
         self._broker = broker
         self._stream = stream
         self._publishers: dict[str, LogicPublisher] = {}
@@ -42,7 +49,7 @@ class EventBus:
             self._publishers[subject] = broker.publisher(
                 subject,
                 schema=event_type,
-                title=f"{subject}:publish",
+                title=f"{subject}:{service}:publish",
                 description=(event_type.__doc__ or "").strip() or None,
             )
 

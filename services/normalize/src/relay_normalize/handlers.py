@@ -1,0 +1,148 @@
+"""Normalize's handler: load the raw feed → normalize (pure engine) → save → emit.
+
+Everything it writes sits at keys derived from the run and vendor, and its event id is
+``rows.normalized:<scope>:<vendor>``: running it twice rewrites the same bytes and the second
+publish is dropped by the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Protocol
+
+from relay_normalize.domain import NormalizedFeed, normalize_feed
+from relay_shared import keys, subjects
+from relay_shared.config_store import TenantConfigStore
+from relay_shared.errors import NotFoundError, PermanentError, RelayError
+from relay_shared.events import (
+    FeedReceived,
+    RowsNormalized,
+    VendorCounts,
+    run_scope,
+    stage_event_id,
+)
+from relay_shared.storage import ObjectStore
+from relay_shared.tenant_config import TenantConfig, VendorConfig
+from relay_shared.vendor_report import FindingItem, VendorReport
+
+
+class Publisher(Protocol):
+    async def publish(self, event: RowsNormalized) -> bool: ...
+
+
+@dataclass
+class NormalizeHandlers:
+    store: ObjectStore
+    configs: TenantConfigStore
+    bus: Publisher
+
+    async def on_feed_received(self, event: FeedReceived) -> None:
+        config = await self.configs.load(event.tenant_id, event.config_version)
+        vendor = _vendor(config, event.vendor_id)
+        scope = run_scope(event.run_id, event.event_id)
+        normalized_key: str | None = None
+        if event.key is None:
+            report = missing_feed_report(event.vendor_id)
+        else:
+            feed = await self._normalize(event, config, vendor)
+            report = vendor_report(feed)
+            if feed.normalized_csv is not None:
+                normalized_key = keys.normalized_key(event.tenant_id, event.vendor_id, scope)
+                await self.store.put_bytes(normalized_key, feed.normalized_csv)
+        await self._report(event, scope, report, normalized_key)
+
+    async def on_feed_failed(self, event: FeedReceived, error: RelayError) -> None:
+        """A feed that cannot be processed at all still reports its vendor as failed, so the
+        run completes with a full report instead of waiting forever."""
+        item = FindingItem(
+            vendor_id=event.vendor_id,
+            row=None,
+            column=None,
+            code=error.code,
+            message=error.message,
+            value=None,
+        )
+        report = VendorReport(
+            vendor_id=event.vendor_id,
+            status="failed",
+            failure_code=error.code,
+            stats=VendorCounts(),
+            errors=[item],
+            warnings=[],
+        )
+        await self._report(event, run_scope(event.run_id, event.event_id), report, None)
+
+    async def _report(
+        self, event: FeedReceived, scope: str, report: VendorReport, normalized_key: str | None
+    ) -> None:
+        findings_key = keys.findings_key(event.tenant_id, event.vendor_id, scope)
+        await self.store.put_bytes(
+            findings_key, report.to_json_bytes(), content_type="application/json"
+        )
+        await self.bus.publish(
+            RowsNormalized(
+                event_id=stage_event_id(subjects.ROWS_NORMALIZED, scope, event.vendor_id),
+                occurred_at=event.occurred_at,
+                tenant_id=event.tenant_id,
+                correlation_id=event.correlation_id,
+                run_id=event.run_id,
+                scope_id=scope,
+                vendor_id=event.vendor_id,
+                config_version=event.config_version,
+                status=report.status,
+                normalized_key=normalized_key,
+                findings_key=findings_key,
+                counts=report.stats,
+                run_vendors=event.run_vendors or [event.vendor_id],
+                as_of=event.as_of,
+            )
+        )
+
+    async def _normalize(
+        self, event: FeedReceived, config: TenantConfig, vendor: VendorConfig
+    ) -> NormalizedFeed:
+        assert event.key is not None
+        try:
+            raw = await self.store.get_bytes(event.key)
+        except NotFoundError as exc:
+            raise PermanentError(f"inbound file {event.key} is gone", code="missing_feed") from exc
+        sku_map = await self._sku_map(event.tenant_id, vendor)
+        # The engine is CPU-bound (polars releases the GIL): keep the event loop responsive.
+        return await asyncio.to_thread(
+            normalize_feed,
+            raw,
+            config=config,
+            vendor_id=vendor.vendor_id,
+            as_of=event.as_of,
+            sku_map=sku_map,
+        )
+
+    async def _sku_map(self, tenant_id: str, vendor: VendorConfig) -> bytes | None:
+        """The vendor's map file, or None when it has none (or it is missing: the engine then
+        fails the feed with ``sku_map_unavailable``)."""
+        if vendor.sku_map is None or vendor.sku_map.type != "file":
+            return None
+        key = vendor.sku_map.s3_key or keys.sku_map_key(tenant_id, vendor.vendor_id)
+        try:
+            return await self.store.get_bytes(key)
+        except NotFoundError:
+            return None
+
+
+def _vendor(config: TenantConfig, vendor_id: str) -> VendorConfig:
+    for vendor in config.vendors:
+        if vendor.vendor_id == vendor_id:
+            return vendor
+    raise PermanentError(f"vendor {vendor_id} is not in the tenant config", code="unknown_vendor")
+
+
+def missing_feed_report(vendor_id: str) -> VendorReport:
+    return VendorReport(
+        vendor_id=vendor_id, status="missing", stats=VendorCounts(), errors=[], warnings=[]
+    )
+
+
+def vendor_report(feed: NormalizedFeed) -> VendorReport:
+    """The engine's hand-off document, validated against the shared contract."""
+    return VendorReport.model_validate(feed.report())
