@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
+
 from relay_cli.stack import StackEndpoints
 from relay_ingest.app import IngestApp
 from relay_ingest.settings import IngestSettings
@@ -22,7 +23,6 @@ from relay_shared.events import RunRequested
 from relay_shared.runtime import new_broker
 from relay_shared.settings import CommonSettings
 from relay_shared.storage import ObjectStore
-
 from tests.support.jetstream import collect, nats_client, run_outcome, wait_for_stream
 from tests.support.running import running
 

@@ -4,27 +4,22 @@ deadline, never by sleeping."""
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from typing import Any
 
-import nats
 from nats.aio.client import Client
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
-Predicate = Callable[[dict[str, Any]], bool]
+from relay_cli.bus_watch import Predicate, collect, nats_client
 
-
-@asynccontextmanager
-async def nats_client(url: str) -> AsyncIterator[Client]:
-    client = await nats.connect(url)
-    try:
-        yield client
-    finally:
-        await client.drain()
+__all__ = [
+    "collect",
+    "count_messages",
+    "nats_client",
+    "next_event",
+    "run_outcome",
+    "wait_for_stream",
+]
 
 
 async def wait_for_stream(client: Client, stream: str, timeout: float = 30.0) -> None:
@@ -39,47 +34,6 @@ async def wait_for_stream(client: Client, stream: str, timeout: float = 30.0) ->
             if time.monotonic() > deadline:
                 raise
             await asyncio.sleep(0.05)
-
-
-async def collect(
-    client: Client,
-    stream: str,
-    subject: str,
-    *,
-    until: Predicate,
-    timeout: float = 60.0,
-) -> list[dict[str, Any]]:
-    """Every message on ``subject`` (from the start of ``stream``) until one matches
-    ``until``; returns them all (decoded JSON), the matching one last."""
-    js = client.jetstream()
-    sub = await js.pull_subscribe(
-        subject,
-        stream=stream,
-        config=ConsumerConfig(
-            deliver_policy=DeliverPolicy.ALL,
-            ack_policy=AckPolicy.NONE,
-            inactive_threshold=60.0,
-        ),
-    )
-    seen: list[dict[str, Any]] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            try:
-                batch = await sub.fetch(16, timeout=min(1.0, max(deadline - time.monotonic(), 0.1)))
-            except TimeoutError:
-                continue
-            for msg in batch:
-                payload = json.loads(msg.data)
-                seen.append(payload)
-                if until(payload):
-                    return seen
-    finally:
-        await sub.unsubscribe()
-    info = await js.stream_info(stream, subjects_filter=">")
-    raise TimeoutError(
-        f"no matching {subject} within {timeout}s; saw {seen}; stream holds {info.state.subjects}"
-    )
 
 
 async def next_event(

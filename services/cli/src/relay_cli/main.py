@@ -12,7 +12,7 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
-from relay_cli import serve, up
+from relay_cli import asyncapi_command, demo, serve, up
 from relay_cli.log_config import configure_logging
 
 LOCAL_RUN = "local-run"
@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     up.register(subparsers)
     serve.register(subparsers)
+    asyncapi_command.register(subparsers)
+    demo.register(subparsers)
     # local-run parses its own arguments; it is listed here for `relay --help` and
     # dispatched before argparse sees its options (see main()).
     local = subparsers.add_parser(

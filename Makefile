@@ -1,0 +1,49 @@
+# Relay — the two set-up commands are `make demo` and `make test`; both install what they need.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+UV := $(PYTHON) -m uv
+export UV_PYTHON_DOWNLOADS := never
+PACKAGES := -p relay_shared -p relay_gateway -p relay_ingest -p relay_normalize -p relay_pricing -p relay_insights -p relay_sheets -p relay_cli
+
+.PHONY: help setup demo up test lint format asyncapi bench clean
+
+help:
+	@echo "make demo   - install, start the embedded stack, run the example tenant end to end, stop"
+	@echo "make test   - install, lint (ruff, mypy) and run the whole test suite"
+	@echo "make up     - start the embedded stack and every service (Ctrl-C stops)"
+	@echo "make bench  - engine and webhook benchmarks (prints figures)"
+	@echo "make asyncapi - regenerate shared/asyncapi.json"
+
+setup:
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check uv
+	$(UV) sync --all-packages --frozen --python 3.11
+
+demo: setup
+	$(UV) run --frozen relay demo
+
+up: setup
+	$(UV) run --frozen relay up
+
+lint: setup
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen mypy $(PACKAGES)
+	$(UV) run --frozen relay asyncapi --check
+
+test: lint
+	$(UV) run --frozen pytest
+
+format: setup
+	$(UV) run --frozen ruff check --fix .
+	$(UV) run --frozen ruff format .
+
+asyncapi: setup
+	$(UV) run --frozen relay asyncapi
+
+bench: setup
+	$(UV) run --frozen python tests/bench/bench_engine.py --scale 1
+	$(UV) run --frozen python tests/bench/bench_engine.py --scale 5
+
+clean:
+	rm -rf .relay out bench-out .pytest_cache .mypy_cache .ruff_cache
