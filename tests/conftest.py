@@ -29,6 +29,18 @@ def stack(embedded: EmbeddedStack) -> StackEndpoints:
     return embedded.endpoints
 
 
+@pytest.fixture(scope="module")
+def isolated_bus(
+    stack: StackEndpoints, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[StackEndpoints]:
+    """The session's Postgres and S3 with a NATS server of the module's own, so its streams,
+    durable consumers and backlog start empty (a stream's subjects cannot overlap another's,
+    so isolation by stream name is impossible). NATS starts in milliseconds."""
+    env = {k: v for k, v in stack.as_env().items() if k != "APP_NATS_URL"}
+    with EmbeddedStack(tmp_path_factory.mktemp("nats"), env=env) as own:
+        yield own.endpoints
+
+
 @pytest.fixture
 def unique_id() -> str:
     """A fresh id for tenants, runs and events of one test."""

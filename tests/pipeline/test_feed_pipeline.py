@@ -27,7 +27,7 @@ from tests.support.jetstream import collect, nats_client, run_outcome, wait_for_
 from tests.support.running import running
 
 AS_OF = datetime(2026, 1, 1, tzinfo=UTC)
-STREAM = "PIPE_FLOW"
+STREAM = "RELAY"
 
 
 def tenant_config(tenant_id: str, max_invalid_row_pct: float = 0.5) -> dict[str, object]:
@@ -59,14 +59,14 @@ V2 = b"Item,Stock,Price\nA-1,3,9.00\nB-2,4,25.00\nc-3,1,5.00\nD-4,ten,1.00\n"
 
 
 @pytest.fixture(scope="module")
-async def pipeline(stack: StackEndpoints) -> AsyncIterator[None]:
-    env = stack.as_env()
+async def pipeline(isolated_bus: StackEndpoints) -> AsyncIterator[None]:
+    env = isolated_bus.as_env()
     apps = [
         IngestApp(IngestSettings.from_env(env, nats_stream=STREAM)),
         NormalizeApp(NormalizeSettings.from_env(env, nats_stream=STREAM)),
         PricingApp(PricingSettings.from_env(env, nats_stream=STREAM)),
     ]
-    async with running(apps), nats_client(stack.nats_url) as client:
+    async with running(apps), nats_client(isolated_bus.nats_url) as client:
         await wait_for_stream(client, STREAM)
         yield
 
@@ -96,16 +96,16 @@ async def upload(store: ObjectStore, tenant_id: str, vendor: str, body: bytes) -
 
 
 async def test_run_merges_prices_and_reports(
-    pipeline: None, stack: StackEndpoints, object_store: ObjectStore, unique_id: str
+    pipeline: None, isolated_bus: StackEndpoints, object_store: ObjectStore, unique_id: str
 ) -> None:
     tenant, run_id = f"t_{unique_id}", f"run_{unique_id}"
     await TenantConfigStore(object_store).save(tenant, 1, tenant_config(tenant))
     await upload(object_store, tenant, "v1", V1)
     await upload(object_store, tenant, "v2", V2)
 
-    await request_run(stack, tenant, run_id)
+    await request_run(isolated_bus, tenant, run_id)
 
-    async with nats_client(stack.nats_url) as client:
+    async with nats_client(isolated_bus.nats_url) as client:
         merged = await run_outcome(client, STREAM, run_id)
         normalized = await collect(
             client,
@@ -142,16 +142,16 @@ async def test_run_merges_prices_and_reports(
 
 
 async def test_too_many_invalid_rows_fails_the_run_with_its_report(
-    pipeline: None, stack: StackEndpoints, object_store: ObjectStore, unique_id: str
+    pipeline: None, isolated_bus: StackEndpoints, object_store: ObjectStore, unique_id: str
 ) -> None:
     tenant, run_id = f"t_{unique_id}", f"run_{unique_id}"
     await TenantConfigStore(object_store).save(tenant, 1, tenant_config(tenant, 0.05))
     await upload(object_store, tenant, "v1", V1)
     await upload(object_store, tenant, "v2", V2)
 
-    await request_run(stack, tenant, run_id)
+    await request_run(isolated_bus, tenant, run_id)
 
-    async with nats_client(stack.nats_url) as client:
+    async with nats_client(isolated_bus.nats_url) as client:
         failed = await run_outcome(client, STREAM, run_id)
     assert failed["event_id"] == f"run.failed:{run_id}"
     assert failed["code"] == "too_many_invalid_rows"
@@ -167,15 +167,15 @@ async def test_too_many_invalid_rows_fails_the_run_with_its_report(
 
 
 async def test_missing_required_feed_fails_the_run(
-    pipeline: None, stack: StackEndpoints, object_store: ObjectStore, unique_id: str
+    pipeline: None, isolated_bus: StackEndpoints, object_store: ObjectStore, unique_id: str
 ) -> None:
     tenant, run_id = f"t_{unique_id}", f"run_{unique_id}"
     await TenantConfigStore(object_store).save(tenant, 1, tenant_config(tenant))
     await upload(object_store, tenant, "v1", V1)
 
-    await request_run(stack, tenant, run_id)
+    await request_run(isolated_bus, tenant, run_id)
 
-    async with nats_client(stack.nats_url) as client:
+    async with nats_client(isolated_bus.nats_url) as client:
         failed = await run_outcome(client, STREAM, run_id)
     assert (failed["event_id"], failed["code"]) == (f"run.failed:{run_id}", "missing_feed")
     errors = json.loads(

@@ -1,0 +1,165 @@
+"""Tenants, their API keys and config versions (schema ``gateway``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from relay_gateway.domain.roles import Role
+
+
+@dataclass(frozen=True)
+class Tenant:
+    tenant_id: str
+    name: str
+    channels: list[str]
+    config_version: int | None
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    key_id: str
+    tenant_id: str | None
+    roles: frozenset[Role]
+
+
+@dataclass(frozen=True)
+class ConfigVersion:
+    version: int
+    config: dict[str, Any]
+
+
+class TenantExistsError(Exception):
+    pass
+
+
+def _tenant(row: asyncpg.Record) -> Tenant:
+    return Tenant(row["tenant_id"], row["name"], list(row["channels"]), row["config_version"])
+
+
+class TenantsRepository:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def create(
+        self, tenant: Tenant, key_id: str, key_hash: str, roles: frozenset[Role]
+    ) -> None:
+        """The tenant and its first (owner) key, together."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            inserted = await conn.fetchval(
+                "INSERT INTO tenants (tenant_id, name, channels) VALUES ($1, $2, $3)"
+                " ON CONFLICT (tenant_id) DO NOTHING RETURNING tenant_id",
+                tenant.tenant_id,
+                tenant.name,
+                tenant.channels,
+            )
+            if inserted is None:
+                raise TenantExistsError(tenant.tenant_id)
+            await _insert_key(conn, key_id, tenant.tenant_id, key_hash, roles)
+
+    async def get(self, tenant_id: str) -> Tenant | None:
+        row = await self._pool.fetchrow("SELECT * FROM tenants WHERE tenant_id = $1", tenant_id)
+        return None if row is None else _tenant(row)
+
+    async def add_key(
+        self, key_id: str, tenant_id: str | None, key_hash: str, roles: frozenset[Role]
+    ) -> None:
+        async with self._pool.acquire() as conn:
+            await _insert_key(conn, key_id, tenant_id, key_hash, roles)
+
+    async def ensure_platform_key(self, key_id: str, key_hash: str) -> None:
+        """The bootstrap admin key: created, or replaced and un-revoked."""
+        await self._pool.execute(
+            "INSERT INTO api_keys (key_id, tenant_id, key_hash, roles) VALUES ($1, NULL, $2, $3)"
+            " ON CONFLICT (key_id) DO UPDATE SET key_hash = EXCLUDED.key_hash,"
+            " roles = EXCLUDED.roles, revoked_at = NULL",
+            key_id,
+            key_hash,
+            [Role.ADMIN.value],
+        )
+
+    async def find_key(self, key_hash: str) -> StoredKey | None:
+        row = await self._pool.fetchrow(
+            "SELECT key_id, tenant_id, roles FROM api_keys"
+            " WHERE key_hash = $1 AND revoked_at IS NULL",
+            key_hash,
+        )
+        if row is None:
+            return None
+        return StoredKey(row["key_id"], row["tenant_id"], frozenset(Role(r) for r in row["roles"]))
+
+    async def revoke_key(self, tenant_id: str, key_id: str) -> bool:
+        """True when the tenant's key was active and is now revoked."""
+        revoked = await self._pool.fetchval(
+            "UPDATE api_keys SET revoked_at = now()"
+            " WHERE tenant_id = $1 AND key_id = $2 AND revoked_at IS NULL RETURNING key_id",
+            tenant_id,
+            key_id,
+        )
+        return revoked is not None
+
+    async def config(self, tenant_id: str, version: int | None = None) -> ConfigVersion | None:
+        """A config version of the tenant (the current one when ``version`` is None)."""
+        row = await self._pool.fetchrow(
+            "SELECT c.version, c.config FROM config_versions c JOIN tenants t USING (tenant_id)"
+            " WHERE c.tenant_id = $1 AND c.version = COALESCE($2, t.config_version)",
+            tenant_id,
+            version,
+        )
+        if row is None:
+            return None
+        return ConfigVersion(row["version"], json.loads(row["config"]))
+
+    async def add_config_version(
+        self,
+        tenant_id: str,
+        config: dict[str, Any],
+        created_by: str,
+        store: Callable[[int], Awaitable[str]],
+    ) -> int:
+        """The next version of the tenant's config. ``store(version)`` writes the immutable
+        copy to S3 before the version becomes visible here, so a recorded version is always
+        loadable by other services."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            current = await conn.fetchval(
+                "SELECT config_version FROM tenants WHERE tenant_id = $1 FOR UPDATE", tenant_id
+            )
+            version = (current or 0) + 1
+            s3_key = await store(version)
+            await conn.execute(
+                "INSERT INTO config_versions (tenant_id, version, config, s3_key, created_by)"
+                " VALUES ($1, $2, $3, $4, $5)",
+                tenant_id,
+                version,
+                json.dumps(config),
+                s3_key,
+                created_by,
+            )
+            await conn.execute(
+                "UPDATE tenants SET config_version = $2 WHERE tenant_id = $1", tenant_id, version
+            )
+        return version
+
+    async def ping(self) -> None:
+        await self._pool.fetchval("SELECT 1")
+
+
+async def _insert_key(
+    conn: PoolConnectionProxy[asyncpg.Record],
+    key_id: str,
+    tenant_id: str | None,
+    key_hash: str,
+    roles: frozenset[Role],
+) -> None:
+    await conn.execute(
+        "INSERT INTO api_keys (key_id, tenant_id, key_hash, roles) VALUES ($1, $2, $3, $4)",
+        key_id,
+        tenant_id,
+        key_hash,
+        sorted(role.value for role in roles),
+    )

@@ -1,0 +1,200 @@
+"""The gateway: an aiohttp application and the FastStream broker (run tracking consumers,
+publishers) in one process. Built from settings with no I/O; resources open at startup."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import structlog
+from aiohttp import web
+from faststream.nats import NatsBroker
+
+from relay_gateway import (
+    routes_config,
+    routes_health,
+    routes_runs,
+    routes_tenants,
+    routes_uploads,
+    routes_webhooks,
+)
+from relay_gateway.adapters.receipts import ReceiptsRepository
+from relay_gateway.adapters.runs import RunsRepository
+from relay_gateway.adapters.tenants import TenantsRepository
+from relay_gateway.context import CONTEXT, ContextHolder, GatewayContext
+from relay_gateway.dispatch import RunDispatcher
+from relay_gateway.domain.api_keys import BOOTSTRAP_KEY_ID, hash_api_key
+from relay_gateway.domain.signatures import parse_secrets
+from relay_gateway.middleware import correlation_middleware, error_middleware
+from relay_gateway.openapi import openapi_document
+from relay_gateway.rate_limits import RateLimiter
+from relay_gateway.routes_health import OPENAPI_KEY
+from relay_gateway.routing import Route, add_routes
+from relay_gateway.settings import GatewaySettings
+from relay_gateway.tracking import RunTracker
+from relay_shared.bus import EventBus, ensure_streams, register_consumer
+from relay_shared.config_store import TenantConfigStore
+from relay_shared.events import (
+    Event,
+    FeedReceived,
+    OffersMerged,
+    OrderShipped,
+    RowsNormalized,
+    RunFailed,
+    RunRequested,
+    ShipstationNotified,
+)
+from relay_shared.runtime import Resources, new_broker, open_resources, stream_settings
+from relay_shared.telemetry import configure_telemetry
+
+SERVICE = "gateway"
+SETTINGS_TYPE = GatewaySettings
+EMITS: list[type[Event]] = [RunRequested, OrderShipped, ShipstationNotified]
+ROUTES: list[Route] = [
+    *routes_health.ROUTES,
+    *routes_tenants.ROUTES,
+    *routes_config.ROUTES,
+    *routes_uploads.ROUTES,
+    *routes_runs.ROUTES,
+    *routes_webhooks.ROUTES,
+]
+log = structlog.get_logger(__name__)
+
+
+def read_secrets_file(path: Path | None) -> list[str]:
+    return [] if path is None else path.read_text("utf-8").splitlines()
+
+
+class GatewayApp:
+    """The web application, the broker and the run tracker, wired when resources open."""
+
+    def __init__(self, settings: GatewaySettings) -> None:
+        self.settings = settings
+        self.broker: NatsBroker = new_broker(settings)
+        self.bus = EventBus(self.broker, settings.nats_stream, emits=EMITS, service=SERVICE)
+        self._tracker: RunTracker | None = None
+        self._register_consumers()
+        self.holder = ContextHolder()
+        self.web = web.Application(middlewares=[correlation_middleware, error_middleware])
+        self.web[CONTEXT] = self.holder
+        self.web[OPENAPI_KEY] = openapi_document(ROUTES)
+        add_routes(self.web, ROUTES)
+        self.web.cleanup_ctx.append(self._lifecycle)
+
+    @property
+    def tracker(self) -> RunTracker:
+        if self._tracker is None:
+            raise RuntimeError("run tracking used before resources were opened")
+        return self._tracker
+
+    @property
+    def context(self) -> GatewayContext:
+        if self.holder.context is None:
+            raise RuntimeError("the gateway's resources are not open")
+        return self.holder.context
+
+    def _register_consumers(self) -> None:
+        streams = stream_settings(self.settings)
+        register_consumer(
+            self.broker,
+            service=SERVICE,
+            streams=streams,
+            event_type=FeedReceived,
+            handle=lambda event: self.tracker.on_feed_received(event),
+        )
+        register_consumer(
+            self.broker,
+            service=SERVICE,
+            streams=streams,
+            event_type=RowsNormalized,
+            handle=lambda event: self.tracker.on_rows_normalized(event),
+        )
+        register_consumer(
+            self.broker,
+            service=SERVICE,
+            streams=streams,
+            event_type=OffersMerged,
+            handle=lambda event: self.tracker.on_offers_merged(event),
+        )
+        register_consumer(
+            self.broker,
+            service=SERVICE,
+            streams=streams,
+            event_type=RunFailed,
+            handle=lambda event: self.tracker.on_run_failed(event),
+        )
+
+    async def _lifecycle(self, _app: web.Application) -> AsyncIterator[None]:
+        async with open_resources(
+            self.settings, schema=SERVICE, migrations="relay_gateway.migrations", s3=True
+        ) as resources:
+            context = await self._open_context(resources)
+            self.holder.context = context
+            self._tracker = RunTracker(context.runs, context.dispatcher)
+            await self.broker.start()
+            sweeper = asyncio.create_task(
+                context.dispatcher.sweep_forever(self.settings.dispatch_interval_s)
+            )
+            log.info("gateway.started", nats=self.settings.nats_url)
+            try:
+                yield
+            finally:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
+                self.holder.context = None
+                await self.broker.stop()
+                log.info("gateway.stopped")
+
+    async def _open_context(self, resources: Resources) -> GatewayContext:
+        connection = await self.broker.connect()
+        js = connection.jetstream()
+        await ensure_streams(js, stream_settings(self.settings))
+        tenants = TenantsRepository(resources.pool)
+        bootstrap = self.settings.bootstrap_admin_key
+        if bootstrap is not None and bootstrap.get_secret_value():
+            await tenants.ensure_platform_key(
+                BOOTSTRAP_KEY_ID, hash_api_key(bootstrap.get_secret_value())
+            )
+        runs = RunsRepository(resources.pool)
+        secrets = parse_secrets(
+            self.settings.webhook_secrets, read_secrets_file(self.settings.webhook_secrets_file)
+        )
+        return GatewayContext(
+            settings=self.settings,
+            tenants=tenants,
+            runs=runs,
+            receipts=ReceiptsRepository(resources.pool),
+            store=resources.store,
+            configs=TenantConfigStore(resources.store),
+            bus=self.bus,
+            dispatcher=RunDispatcher(runs, self.bus, self.settings.run_concurrency_cap),
+            webhook_secrets=secrets,
+            nats=connection,
+            rate_limiter=await RateLimiter.open(js, self.settings.webhook_rate_per_s),
+        )
+
+
+def create_app(settings: GatewaySettings | None = None) -> GatewayApp:
+    return GatewayApp(settings or GatewaySettings.from_env())
+
+
+async def serve(app: GatewayApp) -> None:
+    """Listen on ``APP_HTTP_PORT`` until cancelled, then close everything."""
+    runner = web.AppRunner(app.web, access_log=None, handle_signals=False)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, app.settings.http_host, app.settings.http_port)
+        await site.start()
+        log.info("gateway.listening", port=app.settings.http_port)
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+async def main() -> None:
+    app = create_app()
+    configure_telemetry(SERVICE, app.settings.log_level)
+    await serve(app)

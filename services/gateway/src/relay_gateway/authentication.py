@@ -1,0 +1,63 @@
+"""Who is calling: an API key (``Authorization: Bearer rk_...`` or ``X-API-Key``) or a user
+JWT (``Authorization: Bearer <jwt>``). No or bad credentials → 401."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from aiohttp import web
+
+from relay_gateway.adapters.tenants import StoredKey
+from relay_gateway.domain.api_keys import hash_api_key, looks_like_api_key, looks_like_jwt
+from relay_gateway.domain.roles import (
+    AccessDeniedError,
+    HiddenResourceError,
+    Principal,
+    Role,
+    check_access,
+)
+from relay_gateway.domain.tokens import InvalidTokenError, verify_token
+from relay_gateway.errors import ForbiddenError, NotFoundError, UnauthorizedError
+
+
+class KeyLookup(Protocol):
+    async def find_key(self, key_hash: str) -> StoredKey | None: ...
+
+
+def _credential(request: web.Request) -> tuple[str, bool]:
+    """The credential and whether it can only be an API key (``X-API-Key``)."""
+    header = request.headers.get("Authorization")
+    if header is not None:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise UnauthorizedError("use Authorization: Bearer <key or token>")
+        return value.strip(), False
+    api_key = request.headers.get("X-API-Key")
+    if api_key:
+        return api_key.strip(), True
+    raise UnauthorizedError("credentials are required")
+
+
+async def authenticate(request: web.Request, keys: KeyLookup, secret: str) -> Principal:
+    credential, key_only = _credential(request)
+    if key_only or looks_like_api_key(credential) or not looks_like_jwt(credential):
+        stored = await keys.find_key(hash_api_key(credential))
+        if stored is None:
+            raise UnauthorizedError("the API key is not valid")
+        return Principal(
+            subject=stored.key_id, tenant_id=stored.tenant_id, roles=stored.roles, kind="api_key"
+        )
+    try:
+        return verify_token(credential, secret=secret)
+    except InvalidTokenError as exc:
+        raise UnauthorizedError("the token is not valid") from exc
+
+
+def authorize(principal: Principal, tenant_id: str, required: Role, what: str = "tenant") -> None:
+    """Map the access rules to HTTP: another tenant's resource is unknown (404)."""
+    try:
+        check_access(principal, tenant_id, required)
+    except HiddenResourceError as exc:
+        raise NotFoundError(f"no such {what}") from exc
+    except AccessDeniedError as exc:
+        raise ForbiddenError(str(exc)) from exc

@@ -1,0 +1,1 @@
+"""The gateway's pure rules: no I/O, no asyncio."""

@@ -1,0 +1,41 @@
+"""Opaque cursors for newest-first listings: the position of the last item returned."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+
+
+class InvalidCursorError(ValueError):
+    """The cursor was not made by this gateway (400)."""
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Items strictly older than (``at``, ``item_id``) come next."""
+
+    at: datetime
+    item_id: str
+
+    def encode(self) -> str:
+        raw = json.dumps({"at": self.at.isoformat(), "id": self.item_id}).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str) -> Cursor:
+        try:
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+            data = json.loads(raw)
+            at = datetime.fromisoformat(data["at"])
+            item_id = data["id"]
+        except (binascii.Error, ValueError, KeyError, TypeError) as exc:
+            raise InvalidCursorError("the cursor is not valid") from exc
+        if not isinstance(item_id, str) or at.tzinfo is None:
+            raise InvalidCursorError("the cursor is not valid")
+        return cls(at, item_id)

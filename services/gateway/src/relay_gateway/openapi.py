@@ -1,0 +1,119 @@
+"""The OpenAPI 3.1 document, generated from the route table and the API models."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel
+
+from relay_gateway.api_models import ErrorBody
+from relay_gateway.routing import Body, Route
+
+REF = "#/components/schemas/{model}"
+_PATH_PARAM = re.compile(r"{(\w+)}")
+_STATUS_TEXT = {
+    200: "OK",
+    201: "Created",
+    202: "Accepted",
+    204: "No Content",
+    400: "Malformed request",
+    401: "No or bad credentials",
+    403: "Not allowed",
+    404: "Unknown (or another tenant's)",
+    409: "Conflict",
+    413: "Too large",
+    415: "Wrong content type",
+    422: "Invalid content",
+    429: "Rate limited",
+    503: "A dependency is down",
+}
+SECURITY_SCHEMES = {
+    "bearer": {"type": "http", "scheme": "bearer", "description": "rk_ API key or user JWT"},
+    "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+}
+
+
+class _Schemas:
+    def __init__(self) -> None:
+        self.components: dict[str, Any] = {}
+
+    def ref(self, model: type[BaseModel]) -> dict[str, str]:
+        schema = model.model_json_schema(ref_template=REF, mode="serialization")
+        for name, definition in schema.pop("$defs", {}).items():
+            self.components[name] = definition
+        self.components[model.__name__] = schema
+        return {"$ref": REF.format(model=model.__name__)}
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def _responses(route: Route, schemas: _Schemas) -> dict[str, Any]:
+    answers: dict[str, Any] = {}
+    ok = {route.ok_status: route.ok_model, **route.extra_ok}
+    for status, model in sorted(ok.items()):
+        answer: dict[str, Any] = {"description": _STATUS_TEXT.get(status, "OK")}
+        if model is not None:
+            answer["content"] = _json(schemas.ref(model))
+        answers[str(status)] = answer
+    error = schemas.ref(ErrorBody)
+    for status in sorted({*route.errors, 503}):
+        answers[str(status)] = {"description": _STATUS_TEXT[status], "content": _json(error)}
+    return answers
+
+
+def _request_body(body: Body, schemas: _Schemas) -> dict[str, Any]:
+    content: dict[str, Any] = {}
+    for media_type in body.media_types:
+        if body.model is not None and media_type == "application/json":
+            content[media_type] = {"schema": schemas.ref(body.model)}
+        else:
+            content[media_type] = {"schema": {"type": "string", "format": "binary"}}
+    return {"required": True, "description": body.description, "content": content}
+
+
+def _parameters(route: Route) -> list[dict[str, Any]]:
+    parameters: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in _PATH_PARAM.findall(route.path)
+    ]
+    for name, kind in route.query:
+        parameters.append(
+            {"name": name, "in": "query", "required": False, "schema": {"type": kind}}
+        )
+    for name, kind in route.headers:
+        parameters.append(
+            {"name": name, "in": "header", "required": False, "schema": {"type": kind}}
+        )
+    return parameters
+
+
+def _operation(route: Route, schemas: _Schemas) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "operationId": route.handler.__name__,
+        "summary": route.summary,
+        "description": f"Who: {route.auth}.",
+        "parameters": _parameters(route),
+        "responses": _responses(route, schemas),
+    }
+    if route.auth in {"anyone", "signature"}:
+        operation["security"] = []
+    if route.body is not None:
+        operation["requestBody"] = _request_body(route.body, schemas)
+    return operation
+
+
+def openapi_document(routes: list[Route], version: str = "1.0.0") -> dict[str, Any]:
+    schemas = _Schemas()
+    paths: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, schemas)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Relay gateway", "version": version},
+        "paths": paths,
+        "components": {"schemas": schemas.components, "securitySchemes": SECURITY_SCHEMES},
+        "security": [{"bearer": []}, {"apiKey": []}],
+    }

@@ -1,0 +1,149 @@
+"""Tenant config versions and SKU maps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from relay_gateway.access import authorized_tenant
+from relay_gateway.api_models import ConfigOut, ConfigSaved, SkuMapSaved
+from relay_gateway.context import context_of
+from relay_gateway.domain import config_documents
+from relay_gateway.domain.config_documents import MalformedDocumentError
+from relay_gateway.domain.roles import Role
+from relay_gateway.domain.sku_maps import SkuMapInvalidError, validate_sku_map
+from relay_gateway.errors import (
+    BadRequestError,
+    NotFoundError,
+    UnprocessableError,
+    UnsupportedMediaTypeError,
+)
+from relay_gateway.request_bodies import media_type, read_limited
+from relay_gateway.responses import respond
+from relay_gateway.routing import Body, Route
+from relay_shared import keys
+from relay_shared.tenant_config import ConfigError, ConfigProblem, parse_tenant_config
+
+MAX_CONFIG_BYTES = 1024 * 1024
+CONFIG_TYPES = (*sorted(config_documents.JSON_TYPES), *sorted(config_documents.YAML_TYPES))
+
+
+def _load_config(content_type: str, raw: bytes, tenant_id: str) -> dict[str, Any]:
+    try:
+        data = config_documents.load_document(content_type, raw)
+    except config_documents.UnsupportedMediaTypeError as exc:
+        raise UnsupportedMediaTypeError("send application/yaml or application/json") from exc
+    except MalformedDocumentError as exc:
+        raise BadRequestError(str(exc), code="malformed_document") from exc
+    if not isinstance(data, dict):
+        problem = ConfigProblem("", "a tenant config must be a mapping")
+        raise UnprocessableError("the config is not valid", [problem], code="invalid_config")
+    data.setdefault("tenant_id", tenant_id)
+    try:
+        document = config_documents.to_json_document(data)
+        parse_tenant_config(document, tenant_id=tenant_id)
+    except TypeError as exc:
+        problem = ConfigProblem("", str(exc))
+        raise UnprocessableError(
+            "the config is not valid", [problem], code="invalid_config"
+        ) from exc
+    except ConfigError as exc:
+        raise UnprocessableError(
+            "the config is not valid", exc.problems, code="invalid_config"
+        ) from exc
+    return document
+
+
+async def put_config(request: web.Request) -> web.Response:
+    context = context_of(request)
+    principal, tenant = await authorized_tenant(request, context, Role.OWNER)
+    if media_type(request) not in CONFIG_TYPES:
+        raise UnsupportedMediaTypeError("send application/yaml or application/json")
+    raw = await read_limited(request, MAX_CONFIG_BYTES)
+    document = _load_config(media_type(request), raw, tenant.tenant_id)
+
+    async def save(version: int) -> str:
+        return await context.configs.save(tenant.tenant_id, version, document)
+
+    version = await context.tenants.add_config_version(
+        tenant.tenant_id, document, principal.subject, save
+    )
+    return respond(ConfigSaved(tenant_id=tenant.tenant_id, config_version=version), 201)
+
+
+def _version_param(request: web.Request) -> int | None:
+    raw = request.query.get("version")
+    if raw is None:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        problem = ConfigProblem("version", "must be a positive integer")
+        raise UnprocessableError("the query is not valid", [problem])
+    return int(raw)
+
+
+async def get_config(request: web.Request) -> web.Response:
+    context = context_of(request)
+    _, tenant = await authorized_tenant(request, context, Role.VIEWER)
+    stored = await context.tenants.config(tenant.tenant_id, _version_param(request))
+    if stored is None:
+        raise NotFoundError("no such config version", code="no_config")
+    redacted = config_documents.redact(stored.config)
+    return respond(ConfigOut(config_version=stored.version, config=redacted))
+
+
+async def put_sku_map(request: web.Request) -> web.Response:
+    context = context_of(request)
+    _, tenant = await authorized_tenant(request, context, Role.OPERATOR)
+    vendor_id = request.match_info["vendor_id"]
+    stored = await context.tenants.config(tenant.tenant_id)
+    if stored is None or vendor_id not in config_documents.vendor_ids(stored.config):
+        raise NotFoundError("no such vendor in the current config", code="unknown_vendor")
+    raw = await read_limited(request, context.settings.max_sku_map_bytes)
+    try:
+        rows = validate_sku_map(raw)
+    except SkuMapInvalidError as exc:
+        raise UnprocessableError(
+            "the SKU map is not valid", exc.problems, code="invalid_sku_map"
+        ) from exc
+    key = keys.sku_map_key(tenant.tenant_id, vendor_id)
+    await context.store.put_bytes(key, raw, content_type="text/csv")
+    return respond(SkuMapSaved(key=key, rows=rows), 201)
+
+
+TENANT = "/v1/tenants/{tenant_id}"
+ROUTES = [
+    Route(
+        "PUT",
+        f"{TENANT}/config",
+        put_config,
+        "Save a new config version",
+        "owner",
+        201,
+        ConfigSaved,
+        (400, 401, 403, 404, 413, 415, 422),
+        Body(None, CONFIG_TYPES, "the tenant config (YAML or JSON)"),
+    ),
+    Route(
+        "GET",
+        f"{TENANT}/config",
+        get_config,
+        "A config version (secrets redacted)",
+        "viewer",
+        200,
+        ConfigOut,
+        (401, 403, 404, 422),
+        query=(("version", "integer"),),
+    ),
+    Route(
+        "PUT",
+        f"{TENANT}/vendors/{{vendor_id}}/sku-map",
+        put_sku_map,
+        "Replace a vendor's SKU map (CSV vendor_sku,sku)",
+        "operator",
+        201,
+        SkuMapSaved,
+        (401, 403, 404, 413, 422),
+        Body(None, ("text/csv",), "CSV with vendor_sku,sku"),
+    ),
+]

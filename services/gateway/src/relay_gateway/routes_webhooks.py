@@ -1,0 +1,142 @@
+"""The ShipStation webhook: signed order payloads and V1 resource notifications.
+
+Checks run in the spec's order: size (413, before the body is read whole), content type
+(415), signature or token (401), body (400), timestamp window (401), tenant (404), rate (429),
+duplicate (200). The answer comes once the event is stored in JetStream.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from relay_gateway.api_models import WebhookAnswer
+from relay_gateway.context import GatewayContext, context_of, correlation_id_of
+from relay_gateway.domain import config_documents
+from relay_gateway.domain.signatures import signature_matches, token_matches
+from relay_gateway.domain.webhook_payloads import (
+    MalformedPayloadError,
+    ResourceUrlError,
+    SignedPayload,
+    check_resource_url,
+    order_shipped,
+    parse_notification,
+    parse_signed_payload,
+    within_window,
+)
+from relay_gateway.errors import (
+    BadRequestError,
+    NotFoundError,
+    PayloadTooLargeError,
+    TooManyRequestsError,
+    UnauthorizedError,
+    UnsupportedMediaTypeError,
+)
+from relay_gateway.request_bodies import media_type, read_limited
+from relay_gateway.responses import respond
+from relay_gateway.routing import Body, Route
+from relay_shared import subjects
+from relay_shared.events import Event, ShipstationNotified, stage_event_id
+
+SIGNATURE_HEADER = "X-ShipStation-Signature"
+SHIPPED = "order.shipped"
+
+
+async def shipstation_webhook(request: web.Request) -> web.Response:
+    context = context_of(request)
+    limit = context.settings.max_payload
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLargeError(f"the payload exceeds {limit} bytes")
+    if media_type(request) != "application/json":
+        raise UnsupportedMediaTypeError("the payload must be application/json")
+    raw = await read_limited(request, limit)
+    if "token" in request.query or "tenant" in request.query:
+        return await _resource_notification(request, context, raw)
+    return await _signed_order(request, context, raw)
+
+
+async def _signed_order(request: web.Request, context: GatewayContext, raw: bytes) -> web.Response:
+    if not signature_matches(request.headers.get(SIGNATURE_HEADER), raw, context.webhook_secrets):
+        raise UnauthorizedError("the signature is missing or wrong", code="invalid_signature")
+    try:
+        payload = parse_signed_payload(raw)
+    except MalformedPayloadError as exc:
+        raise BadRequestError(str(exc), code="malformed_payload") from exc
+    now = datetime.now(UTC)
+    if not within_window(payload.timestamp, now):
+        raise UnauthorizedError(
+            "the timestamp is outside the 5 minute window", code="stale_timestamp"
+        )
+    if await context.tenants.get(payload.tenant_id) is None:
+        raise NotFoundError("no such tenant")
+    await _admit(context, payload.tenant_id, now)
+    if payload.event_type != SHIPPED:
+        return respond(WebhookAnswer(status="ignored", event_id=payload.event_id), 200)
+    event = order_shipped(payload, correlation_id_of(request))
+    return await _publish_once(context, event, payload.event_id)
+
+
+async def _resource_notification(
+    request: web.Request, context: GatewayContext, raw: bytes
+) -> web.Response:
+    tenant_id = request.query.get("tenant", "")
+    config = await context.tenants.config(tenant_id) if tenant_id else None
+    expected = None if config is None else config_documents.webhook_token(config.config)
+    if not token_matches(request.query.get("token"), expected):
+        raise UnauthorizedError("the token is missing or wrong", code="invalid_token")
+    try:
+        notification = parse_notification(raw)
+        check_resource_url(
+            notification.resource_url,
+            context.settings.shipstation_hosts,
+            allow_http=context.settings.shipstation_allow_http,
+        )
+    except (MalformedPayloadError, ResourceUrlError) as exc:
+        raise BadRequestError(str(exc), code="malformed_payload") from exc
+    now = datetime.now(UTC)
+    await _admit(context, tenant_id, now)
+    url_hash = hashlib.sha256(notification.resource_url.encode()).hexdigest()[:32]
+    event = ShipstationNotified(
+        event_id=stage_event_id(subjects.SHIPSTATION_NOTIFIED, tenant_id, url_hash),
+        occurred_at=now,
+        tenant_id=tenant_id,
+        correlation_id=correlation_id_of(request),
+        resource_url=notification.resource_url,
+        resource_type=notification.resource_type,
+    )
+    return await _publish_once(context, event, url_hash)
+
+
+async def _admit(context: GatewayContext, tenant_id: str, now: datetime) -> None:
+    if not await context.rate_limiter.allow(tenant_id, now):
+        raise TooManyRequestsError("too many webhook events for this tenant", retry_after_s=1)
+
+
+async def _publish_once(context: GatewayContext, event: Event, answer_id: str) -> web.Response:
+    """Publish unless already received; record the receipt once JetStream has the event."""
+    if await context.receipts.seen(event.tenant_id, event.event_id):
+        return respond(WebhookAnswer(status="duplicate", event_id=answer_id), 200)
+    await context.bus.publish(event)
+    first = await context.receipts.record(event.tenant_id, event.event_id, event.subject)
+    status = "accepted" if first else "duplicate"
+    return respond(WebhookAnswer(status=status, event_id=answer_id), 202 if first else 200)
+
+
+ROUTES = [
+    Route(
+        "POST",
+        "/v1/webhooks/shipstation",
+        shipstation_webhook,
+        "ShipStation webhook (signed payload, or V1 notification with ?tenant=&token=)",
+        "signature",
+        202,
+        WebhookAnswer,
+        (400, 401, 404, 413, 415, 429),
+        Body(SignedPayload, ("application/json",), "signed order payload or V1 notification"),
+        query=(("tenant", "string"), ("token", "string")),
+        headers=((SIGNATURE_HEADER, "string"),),
+        extra_ok={200: WebhookAnswer},
+    ),
+]

@@ -1,0 +1,32 @@
+"""The gateway's settings (``APP_*``), read once at start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+
+from relay_shared.settings import CommonSettings
+
+DEFAULT_SHIPSTATION_HOSTS = r"^ssapi\d*\.shipstation\.com$"
+
+
+class GatewaySettings(CommonSettings):
+    service_name: str = "gateway"
+    http_host: str = "0.0.0.0"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    secret_key: SecretStr = SecretStr("")
+    bootstrap_admin_key: SecretStr | None = None
+    webhook_secrets: str = ""
+    webhook_secrets_file: Path | None = None
+    max_payload: int = Field(default=1024, ge=1)
+    max_upload_bytes: int = Field(default=512 * 1024**2, ge=1)
+    max_sku_map_bytes: int = Field(default=16 * 1024**2, ge=1)
+    token_ttl_s: int = Field(default=24 * 3600, ge=60)
+    presign_ttl_s: int = Field(default=900, ge=1, le=900)
+    idempotency_ttl_s: int = Field(default=24 * 3600, ge=1)
+    run_concurrency_cap: int = Field(default=2, ge=1)
+    dispatch_interval_s: float = Field(default=5.0, gt=0)
+    webhook_rate_per_s: int = Field(default=100, ge=1)
+    shipstation_hosts: str = DEFAULT_SHIPSTATION_HOSTS
+    shipstation_allow_http: bool = False
