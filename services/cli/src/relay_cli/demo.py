@@ -162,7 +162,9 @@ async def save_artifacts(owner: GatewayClient, run_id: str, out_dir: Path) -> No
     run_dir.mkdir(parents=True, exist_ok=True)
     for artifact in await owner.artifacts(run_id):
         body = await owner.download(artifact["url"])
-        (run_dir / artifact["name"]).write_bytes(body)
+        target = run_dir / artifact["name"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(body)
         if artifact["name"] == "merged_inventory.csv":
             (out_dir / "merged_inventory.csv").write_bytes(body)
             say(f"merged feed saved to {out_dir / 'merged_inventory.csv'}:")
