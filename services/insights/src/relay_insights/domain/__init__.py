@@ -1,0 +1,1 @@
+"""Insights' pure decisions: allocation, orders, rules and insight transitions."""

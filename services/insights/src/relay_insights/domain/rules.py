@@ -1,0 +1,127 @@
+"""The insight rules (spec table), as pure functions of products and an as-of time.
+
+Boundaries, where the spec's words leave a choice:
+- slow_mover: listed at least ``slow_after_days`` ago (``listed_date <= as_of - N``) and no
+  sale after ``as_of - N`` (a sale exactly N days ago no longer counts as recent).
+- aged: listed *more* than ``aged_after_days`` ago (``listed_date < as_of - N``); any status.
+- reallocation_candidate: the origin is slow or aged; the target is another channel of the
+  same sku that sold it after ``as_of - slow_after_days`` or is out of stock of it. With
+  several targets, an out-of-stock one wins, then the latest sale, then the channel name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from relay_insights.domain.products import Product
+from relay_shared.channel_config import InsightKind, InsightsConfig
+
+DetailValue = str | int | None
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A rule that holds for a product at the evaluation time."""
+
+    channel: str
+    sku: str
+    kind: InsightKind
+    detail: dict[str, DetailValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReallocationTarget:
+    channel: str
+    reason: str  # out_of_stock | recent_sale
+
+
+def is_out_of_stock(product: Product) -> bool:
+    return product.status == "active" and product.quantity == 0
+
+
+def sold_since(product: Product, cutoff: datetime) -> bool:
+    return product.last_sold_at is not None and product.last_sold_at > cutoff
+
+
+def is_slow_mover(product: Product, as_of: datetime, slow_after_days: int) -> bool:
+    cutoff = as_of - timedelta(days=slow_after_days)
+    return (
+        product.status == "active"
+        and product.quantity > 0
+        and product.listed_date <= cutoff
+        and not sold_since(product, cutoff)
+    )
+
+
+def is_aged(product: Product, as_of: datetime, aged_after_days: int) -> bool:
+    return product.quantity > 0 and product.listed_date < as_of - timedelta(days=aged_after_days)
+
+
+def reallocation_target(
+    origin: Product, others: Sequence[Product], as_of: datetime, slow_after_days: int
+) -> ReallocationTarget | None:
+    """Where the origin's stock is wanted: another channel of the sku that is out of stock
+    of it or sold it recently; None when no channel wants it."""
+    cutoff = as_of - timedelta(days=slow_after_days)
+    candidates: list[tuple[int, float, str, str]] = []
+    for other in others:
+        if other.channel == origin.channel or other.sku != origin.sku:
+            continue
+        if is_out_of_stock(other):
+            candidates.append((0, 0.0, other.channel, "out_of_stock"))
+        elif sold_since(other, cutoff) and other.last_sold_at is not None:
+            candidates.append((1, -other.last_sold_at.timestamp(), other.channel, "recent_sale"))
+    if not candidates:
+        return None
+    _, _, channel, reason = min(candidates)
+    return ReallocationTarget(channel=channel, reason=reason)
+
+
+def conditions(
+    products: Sequence[Product], as_of: datetime, config: InsightsConfig
+) -> list[Condition]:
+    """Every rule that holds for ``products`` (all channels' listings of the skus evaluated)."""
+    by_sku: dict[str, list[Product]] = {}
+    for product in products:
+        by_sku.setdefault(product.sku, []).append(product)
+    found: list[Condition] = []
+    for product in products:
+        found.extend(_product_conditions(product, by_sku[product.sku], as_of, config))
+    return found
+
+
+def _product_conditions(
+    product: Product, same_sku: Sequence[Product], as_of: datetime, config: InsightsConfig
+) -> list[Condition]:
+    found: list[Condition] = []
+    quantity: dict[str, DetailValue] = {"quantity": product.quantity}
+    listed = _iso(product.listed_date)
+    if is_out_of_stock(product):
+        found.append(Condition(product.channel, product.sku, "out_of_stock", quantity))
+    slow = is_slow_mover(product, as_of, config.slow_after_days)
+    aged = is_aged(product, as_of, config.aged_after_days)
+    if slow:
+        detail = {**quantity, "listed_date": listed, "last_sold_at": _iso(product.last_sold_at)}
+        found.append(Condition(product.channel, product.sku, "slow_mover", detail))
+    if aged:
+        detail = {**quantity, "listed_date": listed}
+        found.append(Condition(product.channel, product.sku, "aged", detail))
+    target = reallocation_target(product, same_sku, as_of, config.slow_after_days)
+    if (slow or aged) and target is not None:
+        detail = {
+            "origin_channel": product.channel,
+            "target_channel": target.channel,
+            "reason": "slow_mover" if slow else "aged",
+            "target_reason": target.reason,
+            "quantity": product.quantity,
+        }
+        found.append(Condition(product.channel, product.sku, "reallocation_candidate", detail))
+    return found
+
+
+def _iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.isoformat().replace("+00:00", "Z")

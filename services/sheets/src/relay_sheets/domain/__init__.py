@@ -1,0 +1,1 @@
+"""Sheets' pure decisions: workbook layout, row upserts, rows from events."""

@@ -1,0 +1,119 @@
+"""What each event changes in the sheets, as row changes (pure).
+
+Idempotency lives in the workbook itself: an order line is applied to Listings only when its
+(order_id, sku) row is not yet in Orders, and both are written in one atomic save; an insight
+row is only moved forward in time (``since``), so a replayed or late event changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from relay_shared.channel_config import AllocationConfig
+from relay_shared.events import InsightGenerated, OrderShipped
+from relay_sheets.domain.grid import Cell, RowChange, iso, key_text
+from relay_sheets.domain.layout import WorksheetLayout
+from relay_sheets.domain.merged_feed import MergedFeed
+
+Row = Mapping[str, Cell]
+
+
+def merged_feed_changes(feed: MergedFeed) -> list[RowChange]:
+    return [
+        RowChange(key=(key_text(row["sku"]),), values={k: v for k, v in row.items() if k != "sku"})
+        for row in feed.rows
+        if key_text(row["sku"])
+    ]
+
+
+def listing_changes(
+    feed: MergedFeed, allocation: AllocationConfig, as_of: datetime
+) -> list[RowChange]:
+    """Listings after a merged feed: quantity (the channel's allocation), and title and price
+    when the feed has them; a new sku is appended as active, listed ``as_of``."""
+    changes = []
+    for row in feed.rows:
+        merged_qty = row["quantity_available"]
+        values: dict[str, Cell] = {
+            "quantity": allocation.channel_quantity(
+                merged_qty if isinstance(merged_qty, int) else 0
+            )
+        }
+        for column in ("title", "price"):
+            if row.get(column) is not None:
+                values[column] = row[column]
+        changes.append(
+            RowChange(
+                key=(key_text(row["sku"]),),
+                values=values,
+                insert_values={"status": "active", "listed_date": iso(as_of)},
+            )
+        )
+    return changes
+
+
+def order_changes(
+    event: OrderShipped, orders: Sequence[Row], listings: Sequence[Row]
+) -> tuple[list[RowChange], list[RowChange]]:
+    """(Orders rows to append, Listings rows to update) for the order's lines not yet in
+    Orders. Quantities never go below 0; a sku not in Listings only gets its Orders row."""
+    recorded = {(key_text(r.get("order_id")), key_text(r.get("sku"))) for r in orders}
+    listed = {key_text(r.get("sku")): r for r in listings if key_text(r.get("sku"))}
+    totals: dict[str, int] = {}
+    for item in event.items:
+        totals[item.sku] = totals.get(item.sku, 0) + item.quantity
+    shipped = iso(event.shipped_at)
+    new_orders, new_listings = [], []
+    for sku, quantity in totals.items():
+        if (event.order_id, sku) in recorded:
+            continue
+        new_orders.append(
+            RowChange((event.order_id, sku), {"quantity": quantity, "shipped_at": shipped})
+        )
+        listing = listed.get(sku)
+        if listing is not None:
+            new_listings.append(RowChange((sku,), _sold(listing, quantity, shipped), append=False))
+    return new_orders, new_listings
+
+
+def _sold(listing: Row, quantity: int, shipped: str | None) -> dict[str, Cell]:
+    values: dict[str, Cell] = {}
+    current = listing.get("quantity")
+    if isinstance(current, int | float):
+        values["quantity"] = max(0, int(current) - quantity)
+    last = listing.get("last_sold_at")
+    if not isinstance(last, str) or shipped is None or last < shipped:
+        values["last_sold_at"] = shipped
+    return values
+
+
+def insight_change(event: InsightGenerated, insights: Sequence[Row]) -> RowChange | None:
+    """The Insights row of (kind, sku) moved to the event's status, unless the row already
+    shows a later state (a newer ``since``, or the same ``since`` already resolved)."""
+    key = (event.kind, event.sku)
+    since = iso(event.since)
+    for row in insights:
+        if (key_text(row.get("kind")), key_text(row.get("sku"))) != key:
+            continue
+        if _shows_later(row, since):
+            return None
+        break
+    detail = json.dumps(event.detail, sort_keys=True)
+    return RowChange(key, {"status": event.status, "since": since, "detail": detail})
+
+
+def layout_rows(layout: WorksheetLayout, rows: Sequence[Sequence[Cell]]) -> list[dict[str, Cell]]:
+    """Data rows as mappings of the managed columns."""
+    return [
+        {name: row[i] if i < len(row) else None for i, name in enumerate(layout.columns)}
+        for row in rows
+    ]
+
+
+def _shows_later(row: Row, since: str | None) -> bool:
+    shown = row.get("since")
+    if not isinstance(shown, str) or since is None:
+        return False
+    return shown > since or (shown == since and row.get("status") == "resolved")
