@@ -62,6 +62,7 @@ class FeedReceived(Event):
     size: int | None = Field(default=None, ge=0)
     run_vendors: list[str] = Field(default_factory=list)
     as_of: AwareDatetime
+    force: bool = Field(default=False, description="the run's force flag (skips the drift guard)")
 
 
 class VendorCounts(BaseModel):
@@ -89,6 +90,7 @@ class RowsNormalized(Event):
     counts: VendorCounts
     run_vendors: list[str] = Field(default_factory=list)
     as_of: AwareDatetime
+    force: bool = Field(default=False, description="the run's force flag (skips the drift guard)")
 
 
 class OffersMerged(Event):
@@ -123,6 +125,11 @@ class ShipstationNotified(Event):
     subject: str = Field(default=subjects.SHIPSTATION_NOTIFIED, exclude=True, repr=False)
     resource_url: str
     resource_type: str
+    config_version: int | None = Field(
+        default=None,
+        ge=1,
+        description="the tenant's config version when notified (its sealed ShipStation keys)",
+    )
 
 
 class OrderItem(BaseModel):

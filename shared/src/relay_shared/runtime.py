@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import asyncpg
 import structlog
 from faststream.nats import JStream, NatsBroker
 
+from relay_shared.bus.delivery import DeliverySettings
 from relay_shared.bus.streams import StreamSettings, ensure_streams
 from relay_shared.database import apply_migrations, create_pool
 from relay_shared.settings import CommonSettings
@@ -25,12 +26,22 @@ log = structlog.get_logger(__name__)
 
 
 def stream_settings(settings: CommonSettings) -> StreamSettings:
-    return StreamSettings(
+    """The stream and consumer settings; a service whose settings mix in
+    :class:`DeliverySettings` also sets ack wait and retry delays (else the defaults)."""
+    streams = StreamSettings(
         name=settings.nats_stream,
         max_age_days=settings.stream_max_age_days,
         max_bytes=settings.stream_max_bytes,
         duplicate_window_s=settings.duplicate_window_s,
         max_deliver=settings.max_deliver,
+    )
+    if not isinstance(settings, DeliverySettings):
+        return streams
+    return replace(
+        streams,
+        ack_wait_s=settings.ack_wait_s,
+        retry_base_delay_s=settings.retry_base_delay_s,
+        retry_max_delay_s=settings.retry_max_delay_s,
     )
 
 

@@ -1,8 +1,7 @@
 """The ``relay`` command.
 
 Each subcommand lives in its own module with a ``register(subparsers)`` function that adds
-its parser and sets ``handler`` (``Namespace -> int``). ``relay dlq list|replay`` will be
-added the same way.
+its parser and sets ``handler`` (``Namespace -> int``).
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
-from relay_cli import asyncapi_command, demo, serve, up
+from relay_cli import asyncapi_command, demo, dlq, serve, up
 from relay_cli.log_config import configure_logging
 
 LOCAL_RUN = "local-run"
@@ -31,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.register(subparsers)
     serve.register(subparsers)
     asyncapi_command.register(subparsers)
+    dlq.register(subparsers)
     demo.register(subparsers)
     # local-run parses its own arguments; it is listed here for `relay --help` and
     # dispatched before argparse sees its options (see main()).

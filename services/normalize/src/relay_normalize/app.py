@@ -9,7 +9,7 @@ from faststream.nats import NatsBroker
 
 from relay_normalize.handlers import NormalizeHandlers
 from relay_normalize.settings import NormalizeSettings
-from relay_shared.bus import EventBus, register_consumer
+from relay_shared.bus import EventBus, TestPause, register_consumer
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.events import FeedReceived, RowsNormalized
 from relay_shared.runtime import new_broker, open_resources, run_worker, stream_settings
@@ -37,6 +37,7 @@ class NormalizeApp:
             event_type=FeedReceived,
             handle=lambda event: self.handlers.on_feed_received(event),
             on_permanent=lambda event, error: self.handlers.on_feed_failed(event, error),
+            test_pause=TestPause.from_settings(settings, SERVICE),
         )
 
     @property

@@ -3,6 +3,12 @@
 Everything it writes sits at keys derived from the run and vendor, and its event id is
 ``rows.normalized:<scope>:<vendor>``: running it twice rewrites the same bytes and the second
 publish is dropped by the server.
+
+State and event cannot diverge: the event is built only from the inbound event and the
+engine's (deterministic) result, after both files are written, and the message is acked only
+after the publish is stored (publish-then-ack). A crash before the ack replays the whole
+handler to the same bytes and the same ``Nats-Msg-Id``. Normalize keeps no database state, so
+it needs no processed-event table: pricing records each result once (``ON CONFLICT``).
 """
 
 from __future__ import annotations
@@ -96,6 +102,7 @@ class NormalizeHandlers:
                 counts=report.stats,
                 run_vendors=event.run_vendors or [event.vendor_id],
                 as_of=event.as_of,
+                force=event.force,
             )
         )
 

@@ -10,7 +10,7 @@ from faststream.nats import NatsBroker
 from relay_pricing.adapters.assembly_repository import AssemblyRepository
 from relay_pricing.handlers import PricingHandlers
 from relay_pricing.settings import PricingSettings
-from relay_shared.bus import EventBus, register_consumer
+from relay_shared.bus import EventBus, TestPause, register_consumer
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.events import OffersMerged, RowsNormalized, RunFailed
 from relay_shared.runtime import new_broker, open_resources, run_worker, stream_settings
@@ -38,6 +38,7 @@ class PricingApp:
             event_type=RowsNormalized,
             handle=lambda event: self.handlers.on_rows_normalized(event),
             on_permanent=lambda event, error: self.handlers.on_rows_failed(event, error),
+            test_pause=TestPause.from_settings(settings, SERVICE),
         )
 
     @property

@@ -1,10 +1,20 @@
 """Pricing's handler: record each vendor's result; once the run has them all, merge and
 price (pure engine), write the artifacts, record the outcome, emit.
 
-Idempotent: artifacts go to keys under the run, the outcome and latest-feed updates are
-upserts, and event ids are ``offers.merged:<run>`` / ``run.failed:<run>``. A crash anywhere
-replays to the same bytes and the server drops the repeated publish. Two replicas that both
-see a run complete produce identical artifacts and the same event id.
+Idempotent, and its state and its events cannot diverge:
+- each vendor's result is recorded once (``INSERT … ON CONFLICT DO NOTHING``);
+- artifacts go to keys under the run, so a re-run rewrites the same bytes (only
+  ``timings_ms`` of run_summary.json may differ);
+- the merge's outcome is recorded *after* the artifacts are written and *before* anything is
+  published, in one row together with the exact event that announces it, and the vendors'
+  latest feeds (and drift baselines) are promoted in that same transaction, only on success;
+- the recorded event is then published (event id ``offers.merged:<run>`` /
+  ``run.failed:<run>``, sent as ``Nats-Msg-Id``) and marked announced, and only then is the
+  message acked. A replay after the record does not decide again: it re-publishes the recorded
+  event, with the same id, unless it is already marked announced. So a crash anywhere leaves
+  either no decision (the replay makes it) or one recorded decision and its one event.
+Two replicas that both see a run complete produce identical artifacts; the first record wins
+and both publish the recorded event.
 """
 
 from __future__ import annotations
@@ -12,12 +22,19 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from relay_pricing.adapters.assembly_repository import AssemblyRepository
+from relay_pricing.adapters.assembly_repository import (
+    AssemblyRepository,
+    MergeRecord,
+    RecordedAnnouncement,
+)
 from relay_pricing.domain import MISSING, FeedInput, RunOutputs, VendorFeed, build_run_outputs
 from relay_pricing.domain.assembly import VendorResult, inputs_for_merge, is_complete
+from relay_pricing.domain.drift import FeedStats, measure_drift, refuse_drifted
+from relay_pricing.domain.reports import errors_document
 from relay_shared import keys, subjects
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.errors import RelayError
@@ -29,7 +46,6 @@ from relay_shared.events import (
     stage_event_id,
 )
 from relay_shared.storage import ObjectStore
-from relay_shared.tenant_config import TenantConfig
 from relay_shared.vendor_report import VendorReport
 
 OUTPUT_FILES = frozenset({"merged_inventory.csv", "merged_inventory.json"})
@@ -51,12 +67,24 @@ class PricingHandlers:
         received = await self.assembly.received(event.scope_id)
         if not is_complete(list(received), event.run_vendors):
             return
+        recorded = await self.assembly.announcement(event.scope_id)
+        if recorded is None:
+            recorded = await self._merge(event, received)
+        await self._publish(event.scope_id, recorded)
+
+    async def _merge(
+        self, event: RowsNormalized, received: Mapping[str, VendorResult]
+    ) -> RecordedAnnouncement:
+        """Merge and price the run, write its artifacts, record the outcome."""
         config = await self.configs.load(event.tenant_id, event.config_version)
         latest = await self.assembly.latest(event.tenant_id)
         chosen = inputs_for_merge([v.vendor_id for v in config.vendors], received, latest)
         started = time.perf_counter()
         feeds = {result.vendor_id: await self._feed_input(result) for result in chosen}
         loaded = time.perf_counter()
+        current = feed_stats(chosen, feeds)
+        if not event.force:
+            feeds = guard_drift(feeds, current, await self.assembly.baselines(event.tenant_id))
         outputs = await asyncio.to_thread(
             build_run_outputs,
             config,
@@ -67,15 +95,28 @@ class PricingHandlers:
             timings_ms={"load": _ms(loaded - started)},
         )
         written = await self._write(event, outputs)
-        promoted = [r for r in chosen if r.from_this_run and r.status == "ok"]
-        await self.assembly.record_merge(
-            event.tenant_id,
-            event.scope_id,
-            outputs.status,
-            outputs.merged_rows,
-            promoted if outputs.status == "succeeded" else [],
+        succeeded = outputs.status == "succeeded"
+        return await self.assembly.record_merge(
+            MergeRecord(
+                tenant_id=event.tenant_id,
+                scope_id=event.scope_id,
+                status=outputs.status,
+                merged_rows=outputs.merged_rows,
+                announcement=announcement(event, outputs, written),
+                promoted=[r for r in chosen if r.from_this_run and r.status == "ok"]
+                if succeeded
+                else [],
+                baselines=current,
+            )
         )
-        await self._announce(event, config, outputs, written)
+
+    async def _publish(self, scope_id: str, recorded: RecordedAnnouncement) -> None:
+        if recorded.announced:
+            return
+        event = recorded.event()
+        assert isinstance(event, OffersMerged | RunFailed)
+        await self.bus.publish(event)
+        await self.assembly.mark_announced(scope_id)
 
     async def _feed_input(self, result: VendorResult) -> FeedInput:
         if result.status == "missing":
@@ -100,49 +141,21 @@ class PricingHandlers:
             written[name] = key
         return written
 
-    async def _announce(
-        self,
-        event: RowsNormalized,
-        config: TenantConfig,
-        outputs: RunOutputs,
-        written: dict[str, str],
-    ) -> None:
-        vendors = _vendor_counts(written, outputs)
-        common = {
-            "occurred_at": event.occurred_at,
-            "tenant_id": event.tenant_id,
-            "correlation_id": event.correlation_id,
-            "run_id": event.scope_id,
-            "vendors": vendors,
-        }
-        if outputs.status == "succeeded":
-            await self.bus.publish(
-                OffersMerged(
-                    event_id=stage_event_id(subjects.OFFERS_MERGED, event.scope_id),
-                    config_version=event.config_version,
-                    merged_key=written["merged_inventory.csv"],
-                    summary_key=written["run_summary.json"],
-                    errors_key=written["errors.json"],
-                    merged_rows=outputs.merged_rows,
-                    skus_left_out=len(outputs.skus_left_out),
-                    **common,
-                )
-            )
-            return
-        first_error = _first_error(outputs)
-        await self.bus.publish(
-            RunFailed(
-                event_id=stage_event_id(subjects.RUN_FAILED, event.scope_id),
-                stage="merge",
-                code=first_error[0],
-                message=first_error[1],
-                report_key=written["errors.json"],
-                **common,
-            )
-        )
-
     async def on_rows_failed(self, event: RowsNormalized, error: RelayError) -> None:
-        """A result pricing cannot use at all (e.g. its config version is gone) fails the run."""
+        """A result pricing cannot use at all (e.g. its config version is gone, or its
+        retries ran out) fails the run, with errors.json naming the cause."""
+        report = keys.report_key(event.tenant_id, event.scope_id, "errors.json")
+        item = {
+            "vendor_id": event.vendor_id,
+            "row": None,
+            "column": None,
+            "code": error.code,
+            "message": error.message,
+            "value": None,
+        }
+        await self.store.put_bytes(
+            report, errors_document([item], []), content_type="application/json"
+        )
         await self.bus.publish(
             RunFailed(
                 event_id=stage_event_id(subjects.RUN_FAILED, event.scope_id),
@@ -153,8 +166,74 @@ class PricingHandlers:
                 stage="merge",
                 code=error.code,
                 message=error.message,
+                report_key=report,
             )
         )
+
+
+def feed_stats(chosen: list[VendorResult], feeds: Mapping[str, FeedInput]) -> dict[str, FeedStats]:
+    """The drift measures of this run's own good feeds."""
+    stats: dict[str, FeedStats] = {}
+    for result in chosen:
+        feed = feeds.get(result.vendor_id)
+        if not result.from_this_run or not isinstance(feed, VendorFeed):
+            continue
+        if feed.status == "ok" and feed.normalized_csv is not None:
+            accepted = int(feed.stats.get("accepted", 0))
+            stats[result.vendor_id] = FeedStats.from_normalized_csv(feed.normalized_csv, accepted)
+    return stats
+
+
+def guard_drift(
+    feeds: Mapping[str, FeedInput],
+    current: Mapping[str, FeedStats],
+    baselines: Mapping[str, FeedStats],
+) -> dict[str, FeedInput]:
+    """The feeds, with each of this run's feeds that drifted from its baseline refused."""
+    guarded = dict(feeds)
+    for vendor_id, stats in current.items():
+        feed, previous = feeds[vendor_id], baselines.get(vendor_id)
+        if previous is None or not isinstance(feed, VendorFeed):
+            continue
+        drift = measure_drift(previous, stats)
+        if drift.drifted:
+            guarded[vendor_id] = refuse_drifted(vendor_id, feed, drift)
+    return guarded
+
+
+def announcement(
+    event: RowsNormalized, outputs: RunOutputs, written: dict[str, str]
+) -> OffersMerged | RunFailed:
+    """The event announcing the merge: a function of the run and its outputs only."""
+    vendors = _vendor_counts(written, outputs)
+    if outputs.status == "succeeded":
+        return OffersMerged(
+            event_id=stage_event_id(subjects.OFFERS_MERGED, event.scope_id),
+            occurred_at=event.occurred_at,
+            tenant_id=event.tenant_id,
+            correlation_id=event.correlation_id,
+            run_id=event.scope_id,
+            vendors=vendors,
+            config_version=event.config_version,
+            merged_key=written["merged_inventory.csv"],
+            summary_key=written["run_summary.json"],
+            errors_key=written["errors.json"],
+            merged_rows=outputs.merged_rows,
+            skus_left_out=len(outputs.skus_left_out),
+        )
+    code, message = _first_error(outputs)
+    return RunFailed(
+        event_id=stage_event_id(subjects.RUN_FAILED, event.scope_id),
+        occurred_at=event.occurred_at,
+        tenant_id=event.tenant_id,
+        correlation_id=event.correlation_id,
+        run_id=event.scope_id,
+        vendors=vendors,
+        stage="merge",
+        code=code,
+        message=message,
+        report_key=written["errors.json"],
+    )
 
 
 def _vendor_counts(written: dict[str, str], outputs: RunOutputs) -> dict[str, VendorCounts]:
@@ -166,10 +245,13 @@ def _vendor_counts(written: dict[str, str], outputs: RunOutputs) -> dict[str, Ve
 
 
 def _first_error(outputs: RunOutputs) -> tuple[str, str]:
+    """The cause of a failed run: its first feed-level error (a feed that failed or is
+    missing), else its first error."""
     errors = json.loads(outputs.files["errors.json"])["errors"]
     if not errors:
         return "run_failed", "the run failed"
-    first = errors[0]
+    feed_level = [entry for entry in errors if entry.get("row") is None]
+    first = (feed_level or errors)[0]
     vendor = f"vendor {first['vendor_id']}: " if first.get("vendor_id") else ""
     return str(first["code"]), f"{vendor}{first['message']}"
 

@@ -1,15 +1,18 @@
 """The event bus over NATS JetStream: streams, publishing and the consumer ack discipline."""
 
 from relay_shared.bus.consuming import EventConsumer, RetryPolicy
+from relay_shared.bus.delivery import DeliverySettings, TestPause
 from relay_shared.bus.publishing import EventBus
 from relay_shared.bus.registration import register_consumer
 from relay_shared.bus.streams import StreamSettings, consumer_config, ensure_streams
 
 __all__ = [
+    "DeliverySettings",
     "EventBus",
     "EventConsumer",
     "RetryPolicy",
     "StreamSettings",
+    "TestPause",
     "consumer_config",
     "ensure_streams",
     "register_consumer",

@@ -10,10 +10,18 @@
 
 Unexpected exceptions (bugs) are retried like transient ones: a fixed deployment can then
 finish the work, and after the budget the message waits in the dead-letter stream.
+
+The ack comes last, after the handler has saved its state and published its events
+(publish-then-ack). A crash before the ack redelivers the message; handlers are idempotent
+and re-publish with the same ``Nats-Msg-Id``, which the server drops. While a handler runs, the
+message is kept with in-progress acks, so ``ack_wait`` only bounds how long a *dead* consumer
+holds it. A failure hook that cannot run (its dependency is down) naks while deliveries
+remain; on the last delivery the message is dead-lettered anyway, naming the hook's failure.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -23,10 +31,12 @@ from typing import Generic, TypeVar
 import structlog
 from faststream.nats import NatsBroker
 from faststream.nats.message import NatsMessage
+from nats.errors import Error as NatsError
 from pydantic import ValidationError
 
 from relay_shared import subjects
-from relay_shared.bus.failures import is_transient
+from relay_shared.bus.delivery import TestPause
+from relay_shared.bus.failures import DEPENDENCY_ERRORS, is_transient
 from relay_shared.bus.publishing import MSG_ID_HEADER
 from relay_shared.errors import InvalidEventError, PermanentError, RelayError
 from relay_shared.events import Event
@@ -45,6 +55,11 @@ class RetryPolicy:
         """Delay before redelivery after the ``delivery``-th attempt failed (1-based)."""
         return float(min(self.base_delay_s * 2 ** max(delivery - 1, 0), self.max_delay_s))
 
+    def budget_s(self) -> float:
+        """How long a transient fault may last and still heal: the sum of the delays
+        between the ``max_deliver`` deliveries (61.5 s with the defaults)."""
+        return sum(self.delay_for(delivery) for delivery in range(1, self.max_deliver))
+
 
 PermanentHook = Callable[[E, RelayError], Awaitable[None]]
 
@@ -62,6 +77,8 @@ class EventConsumer(Generic[E]):
         stream: str,
         retry: RetryPolicy,
         on_permanent: PermanentHook[E] | None = None,
+        heartbeat_s: float = 10.0,
+        test_pause: TestPause | None = None,
     ) -> None:
         self._service = service
         self._event_type = event_type
@@ -70,6 +87,8 @@ class EventConsumer(Generic[E]):
         self._dlq_stream = subjects.dead_letter_stream(stream)
         self._retry = retry
         self._on_permanent = on_permanent
+        self._heartbeat_s = heartbeat_s
+        self._test_pause = test_pause
 
     async def __call__(self, msg: NatsMessage) -> None:
         delivery = _delivery_count(msg)
@@ -91,7 +110,7 @@ class EventConsumer(Generic[E]):
 
     async def _process(self, msg: NatsMessage, event: E, delivery: int) -> None:
         try:
-            await self._handle(event)
+            await self._in_progress(msg, self._handle_then_hold(event))
         except PermanentError as exc:
             log.warning("event.permanent_failure", code=exc.code, error=exc.message)
             await self._give_up(msg, event, exc, delivery)
@@ -101,6 +120,29 @@ class EventConsumer(Generic[E]):
             return
         await msg.ack()
         log.info("event.handled")
+
+    async def _handle_then_hold(self, event: E) -> None:
+        await self._handle(event)
+        if self._test_pause is not None:
+            await self._test_pause.hold(event.event_id)
+
+    async def _in_progress(self, msg: NatsMessage, work: Awaitable[None]) -> None:
+        """Run ``work``, telling the server every ``heartbeat_s`` that the message is still
+        being worked on (so a slow handler is not redelivered to another replica)."""
+        task = asyncio.ensure_future(work)
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=self._heartbeat_s)
+                if done:
+                    task.result()
+                    return
+                try:
+                    await msg.in_progress()
+                except NatsError as exc:  # the bus is away; the handler may still finish
+                    log.warning("event.heartbeat_failed", error=repr(exc))
+        finally:
+            if not task.done():
+                task.cancel()
 
     async def _retry_or_give_up(
         self, msg: NatsMessage, event: E, exc: Exception, delivery: int
@@ -122,13 +164,26 @@ class EventConsumer(Generic[E]):
 
     async def _give_up(self, msg: NatsMessage, event: E, exc: RelayError, delivery: int) -> None:
         if self._on_permanent is not None:
-            await self._on_permanent(event, exc)
+            try:
+                await self._on_permanent(event, exc)
+            except DEPENDENCY_ERRORS as hook_exc:
+                if not is_transient(hook_exc):
+                    raise
+                log.warning("event.failure_hook_failed", error=repr(hook_exc))
+                if delivery < self._retry.max_deliver:
+                    await msg.nack(delay=self._retry.delay_for(delivery))
+                    return
+                exc = RelayError(
+                    f"{exc.message} (the failure could not be reported: {hook_exc!r})",
+                    code=exc.code,
+                )
         await self._dead_letter(msg, exc, delivery)
         await msg.reject()
 
     async def _dead_letter(self, msg: NatsMessage, exc: RelayError, delivery: int) -> None:
         original_subject = msg.raw_message.subject
         original_id = (msg.headers or {}).get(MSG_ID_HEADER) or msg.message_id
+        sequence = msg.raw_message.metadata.sequence.stream
         record = {
             "service": self._service,
             "subject": original_subject,
@@ -137,12 +192,14 @@ class EventConsumer(Generic[E]):
             "reason": exc.message,
             "deliveries": delivery,
             "failed_at": datetime.now(UTC).isoformat(),
+            "stream_sequence": sequence,
             "payload": msg.body.decode("utf-8", errors="replace"),
         }
         await self._broker.publish(
             json.dumps(record).encode(),
             subject=subjects.dead_letter_subject(original_subject),
-            headers={MSG_ID_HEADER: f"dlq:{self._service}:{original_id}"},
+            # Per stored message: a redelivered copy is dropped, a replayed one is not.
+            headers={MSG_ID_HEADER: f"dlq:{self._service}:{sequence}"},
             stream=self._dlq_stream,
         )
         log.error("event.dead_lettered", code=exc.code, reason=exc.message)

@@ -10,6 +10,19 @@ from nats.errors import Error as NatsError
 
 from relay_shared.errors import PermanentError, TransientError
 
+#: Exceptions a dependency (S3, Postgres, NATS) raises; :func:`is_transient` tells which of
+#: them may heal. Catch these, never ``Exception``, around a call to a dependency.
+DEPENDENCY_ERRORS: tuple[type[BaseException], ...] = (
+    TransientError,
+    OSError,
+    asyncio.TimeoutError,
+    NatsError,
+    BotoCoreError,
+    ClientError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+)
+
 _RETRYABLE_S3_CODES = frozenset(
     {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "503", "500"}
 )

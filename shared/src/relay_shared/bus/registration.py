@@ -5,17 +5,37 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+import structlog
 from faststream import AckPolicy
 from faststream.nats import NatsBroker, PullSub
 from faststream.nats.annotations import NatsMessage
 
 from relay_shared.bus.consuming import EventConsumer, PermanentHook, RetryPolicy
+from relay_shared.bus.delivery import TestPause
 from relay_shared.bus.publishing import subject_of
 from relay_shared.bus.streams import StreamSettings, consumer_config
 from relay_shared.events import Event
 from relay_shared.subjects import durable_name
 
 E = TypeVar("E", bound=Event)
+log = structlog.get_logger(__name__)
+
+
+def retry_policy(streams: StreamSettings) -> RetryPolicy:
+    """The consumers' retry policy; warns when a replay could outlive the duplicate window."""
+    policy = RetryPolicy(
+        max_deliver=streams.max_deliver,
+        base_delay_s=streams.retry_base_delay_s,
+        max_delay_s=streams.retry_max_delay_s,
+    )
+    if policy.budget_s() + streams.ack_wait_s >= streams.duplicate_window_s:
+        log.warning(
+            "bus.retry_budget_exceeds_duplicate_window",
+            budget_s=policy.budget_s(),
+            ack_wait_s=streams.ack_wait_s,
+            duplicate_window_s=streams.duplicate_window_s,
+        )
+    return policy
 
 
 def register_consumer(
@@ -26,10 +46,12 @@ def register_consumer(
     event_type: type[E],
     handle: Callable[[E], Awaitable[None]],
     on_permanent: PermanentHook[E] | None = None,
+    test_pause: TestPause | None = None,
 ) -> None:
     """Subscribe ``handle`` to ``event_type``'s subject through the service's durable pull
     consumer. FastStream's default (reject on any exception) is replaced by
-    :class:`EventConsumer`'s policy: acks are manual and chosen per outcome."""
+    :class:`EventConsumer`'s policy: acks are manual and chosen per outcome. ``test_pause``
+    is the test-only hold before the ack (None in production)."""
     from faststream.nats import JStream
 
     subject = subject_of(event_type)
@@ -39,8 +61,10 @@ def register_consumer(
         handle=handle,
         broker=broker,
         stream=streams.name,
-        retry=RetryPolicy(max_deliver=streams.max_deliver),
+        retry=retry_policy(streams),
         on_permanent=on_permanent,
+        heartbeat_s=streams.ack_wait_s / 3,
+        test_pause=test_pause,
     )
 
     async def on_message(msg: NatsMessage) -> None:

@@ -34,6 +34,8 @@ class StreamSettings:
     duplicate_window_s: float = 300.0
     max_deliver: int = 8
     ack_wait_s: float = 120.0
+    retry_base_delay_s: float = 0.5
+    retry_max_delay_s: float = 30.0
 
 
 def pipeline_stream_config(settings: StreamSettings) -> StreamConfig:

@@ -2,12 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from relay_pricing.domain.assembly import VendorResult
-from relay_shared.events import RowsNormalized
+from relay_pricing.domain.drift import FeedStats
+from relay_shared.events import EVENT_TYPES, Event, RowsNormalized
+
+
+@dataclass(frozen=True)
+class MergeRecord:
+    """A merge's outcome, the event that announces it, and what a success promotes."""
+
+    tenant_id: str
+    scope_id: str
+    status: str
+    merged_rows: int
+    announcement: Event
+    promoted: Sequence[VendorResult]
+    baselines: Mapping[str, FeedStats]
+
+
+@dataclass(frozen=True)
+class RecordedAnnouncement:
+    subject: str
+    body: str
+    announced: bool
+
+    def event(self) -> Event:
+        return EVENT_TYPES[self.subject].model_validate_json(self.body)
 
 
 class AssemblyRepository:
@@ -57,33 +83,99 @@ class AssemblyRepository:
             for r in rows
         }
 
-    async def record_merge(
-        self,
-        tenant_id: str,
-        scope_id: str,
-        status: str,
-        merged_rows: int,
-        promoted: Sequence[VendorResult],
-    ) -> None:
-        """Record the merge's outcome and, for a successful one, make this run's good feeds
-        the vendors' latest (one transaction; idempotent)."""
+    async def baselines(self, tenant_id: str) -> dict[str, FeedStats]:
+        """Each vendor's last good feed, as the drift guard remembers it."""
+        rows = await self._pool.fetch(
+            "SELECT vendor_id, accepted, skus, in_stock_skus FROM feed_baselines"
+            " WHERE tenant_id = $1",
+            tenant_id,
+        )
+        return {
+            r["vendor_id"]: FeedStats(
+                r["accepted"], frozenset(r["skus"]), frozenset(r["in_stock_skus"])
+            )
+            for r in rows
+        }
+
+    async def announcement(self, scope_id: str) -> RecordedAnnouncement | None:
+        """The event a recorded merge announces (None before the merge is recorded)."""
+        row = await self._pool.fetchrow(
+            "SELECT announcement_subject, announcement, announced_at IS NOT NULL AS announced"
+            " FROM merges WHERE scope_id = $1 AND announcement IS NOT NULL",
+            scope_id,
+        )
+        if row is None:
+            return None
+        return RecordedAnnouncement(
+            row["announcement_subject"], row["announcement"], row["announced"]
+        )
+
+    async def record_merge(self, merge: MergeRecord) -> RecordedAnnouncement:
+        """Record the merge's outcome with the event announcing it and, for a successful
+        one, make this run's good feeds the vendors' latest (one transaction). The first
+        record wins: a concurrent or replayed merge gets the stored announcement back and
+        promotes nothing."""
         async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                "INSERT INTO merges (scope_id, tenant_id, status, merged_rows)"
-                " VALUES ($1, $2, $3, $4) ON CONFLICT (scope_id) DO NOTHING",
-                scope_id,
-                tenant_id,
-                status,
-                merged_rows,
+            status = await conn.execute(
+                "INSERT INTO merges (scope_id, tenant_id, status, merged_rows,"
+                " announcement_subject, announcement) VALUES ($1, $2, $3, $4, $5, $6)"
+                " ON CONFLICT (scope_id) DO NOTHING",
+                merge.scope_id,
+                merge.tenant_id,
+                merge.status,
+                merge.merged_rows,
+                merge.announcement.subject,
+                merge.announcement.model_dump_json(),
             )
-            await conn.executemany(
-                "INSERT INTO latest_feeds (tenant_id, vendor_id, scope_id, normalized_key,"
-                " findings_key) VALUES ($1, $2, $3, $4, $5)"
-                " ON CONFLICT (tenant_id, vendor_id) DO UPDATE SET scope_id = EXCLUDED.scope_id,"
-                " normalized_key = EXCLUDED.normalized_key,"
-                " findings_key = EXCLUDED.findings_key, updated_at = now()",
-                [
-                    (tenant_id, r.vendor_id, scope_id, r.normalized_key, r.findings_key)
-                    for r in promoted
-                ],
+            if status.endswith(" 1"):
+                await _promote(conn, merge)
+            row = await conn.fetchrow(
+                "SELECT announcement_subject, announcement, announced_at IS NOT NULL"
+                " AS announced FROM merges WHERE scope_id = $1",
+                merge.scope_id,
             )
+        assert row is not None
+        return RecordedAnnouncement(
+            row["announcement_subject"], row["announcement"], row["announced"]
+        )
+
+    async def mark_announced(self, scope_id: str) -> None:
+        """The merge's event is stored on the bus (called after the publish ack)."""
+        await self._pool.execute(
+            "UPDATE merges SET announced_at = now() WHERE scope_id = $1 AND announced_at IS NULL",
+            scope_id,
+        )
+
+
+async def _promote(conn: PoolConnectionProxy[asyncpg.Record], merge: MergeRecord) -> None:
+    """Make the merge's good feeds (and their drift baselines) the vendors' latest."""
+    await conn.executemany(
+        "INSERT INTO latest_feeds (tenant_id, vendor_id, scope_id, normalized_key,"
+        " findings_key) VALUES ($1, $2, $3, $4, $5)"
+        " ON CONFLICT (tenant_id, vendor_id) DO UPDATE SET scope_id = EXCLUDED.scope_id,"
+        " normalized_key = EXCLUDED.normalized_key,"
+        " findings_key = EXCLUDED.findings_key, updated_at = now()",
+        [
+            (merge.tenant_id, r.vendor_id, merge.scope_id, r.normalized_key, r.findings_key)
+            for r in merge.promoted
+        ],
+    )
+    await conn.executemany(
+        "INSERT INTO feed_baselines (tenant_id, vendor_id, scope_id, accepted, skus,"
+        " in_stock_skus) VALUES ($1, $2, $3, $4, $5, $6)"
+        " ON CONFLICT (tenant_id, vendor_id) DO UPDATE SET scope_id = EXCLUDED.scope_id,"
+        " accepted = EXCLUDED.accepted, skus = EXCLUDED.skus,"
+        " in_stock_skus = EXCLUDED.in_stock_skus, updated_at = now()",
+        [
+            (
+                merge.tenant_id,
+                r.vendor_id,
+                merge.scope_id,
+                merge.baselines[r.vendor_id].accepted,
+                sorted(merge.baselines[r.vendor_id].skus),
+                sorted(merge.baselines[r.vendor_id].in_stock),
+            )
+            for r in merge.promoted
+            if r.vendor_id in merge.baselines
+        ],
+    )

@@ -1,0 +1,84 @@
+"""How a service's consumers redeliver: settings, and the test-only pause before an ack.
+
+:class:`DeliverySettings` is a settings mixin (``class IngestSettings(CommonSettings,
+DeliverySettings)``); :func:`relay_shared.runtime.stream_settings` picks its fields up.
+
+The retry budget is the time a transient fault may last and still heal: the sum of the nak
+delays between ``max_deliver`` deliveries. With the defaults (8 deliveries, 0.5 s doubling,
+capped at 30 s) the delays are 0.5 + 1 + 2 + 4 + 8 + 16 + 30 = 61.5 s, plus the time the
+attempts themselves take, so an S3 or Postgres outage of up to about a minute heals without
+the run failing. The stream's duplicate window (300 s) must stay longer than the budget plus
+``ack_wait_s``: a replay that re-publishes an event must fall inside it to be dropped.
+
+``ack_wait_s`` only bounds how long a *crashed* consumer holds a message: a live handler keeps
+its message with in-progress acks (every third of ``ack_wait_s``), so long feeds are safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import structlog
+from pydantic import BaseModel, ConfigDict, Field
+
+log = structlog.get_logger(__name__)
+
+PAUSE_POLL_S = 0.05
+
+
+class DeliverySettings(BaseModel):
+    """``APP_ACK_WAIT_S``, ``APP_RETRY_BASE_DELAY_S``, ``APP_RETRY_MAX_DELAY_S`` and the
+    test-only ``APP_TEST_PAUSE_DIR`` (see :class:`TestPause`)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    ack_wait_s: float = Field(default=30.0, gt=0)
+    retry_base_delay_s: float = Field(default=0.5, gt=0)
+    retry_max_delay_s: float = Field(default=30.0, gt=0)
+    test_pause_dir: Path | None = None
+
+
+class TestPause:
+    """TEST ONLY: hold a handled message before its ack, so a test can kill the process
+    while it holds an unacked message whose work is done (the worst moment for duplicates).
+
+    Inert unless ``APP_TEST_PAUSE_DIR`` is set. Armed per service by a marker file
+    ``<dir>/<service>.pause`` (its text, when not empty, must occur in the event id); while
+    holding, the consumer writes ``<dir>/<service>.held`` (the event id) and waits until the
+    marker is removed. One variable serves every process; a test arms one stage at a time
+    without restarting anything.
+    """
+
+    __test__ = False  # not a pytest class
+
+    def __init__(self, directory: Path, service: str) -> None:
+        self._marker = directory / f"{service}.pause"
+        self._held = directory / f"{service}.held"
+
+    @classmethod
+    def from_settings(cls, settings: object, service: str) -> TestPause | None:
+        directory = getattr(settings, "test_pause_dir", None)
+        return cls(Path(directory), service) if directory is not None else None
+
+    def armed_for(self, event_id: str) -> bool:
+        try:
+            wanted = self._marker.read_text("utf-8").strip()
+        except FileNotFoundError:
+            return False
+        return wanted in event_id
+
+    async def hold(self, event_id: str, deadline_s: float = 600.0) -> None:
+        """Block while the marker exists (bounded, so a forgotten marker cannot hang)."""
+        if not self.armed_for(event_id):
+            return
+        self._held.write_text(event_id, "utf-8")
+        log.warning("test_pause.holding", event_id=event_id)
+        give_up = time.monotonic() + deadline_s
+        while time.monotonic() < give_up:
+            if not self._marker.exists():
+                break
+            await asyncio.sleep(PAUSE_POLL_S)
+        self._held.unlink(missing_ok=True)
+        log.warning("test_pause.released", event_id=event_id)

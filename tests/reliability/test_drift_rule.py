@@ -1,0 +1,88 @@
+"""The drift rule (pure) and the retry budget's arithmetic."""
+
+from __future__ import annotations
+
+import pytest
+
+from relay_pricing.domain import VendorFeed
+from relay_pricing.domain.drift import (
+    DRIFT_CODE,
+    Drift,
+    FeedStats,
+    measure_drift,
+    refuse_drifted,
+)
+from relay_shared.bus import RetryPolicy
+
+
+def stats(accepted: int, in_stock: set[str], out: set[str] | None = None) -> FeedStats:
+    return FeedStats(accepted, frozenset(in_stock | (out or set())), frozenset(in_stock))
+
+
+SKUS = {f"S{i}" for i in range(20)}
+
+
+@pytest.mark.parametrize(
+    ("now", "drifted"),
+    [(10, False), (9, True), (20, False), (0, True), (25, False)],
+)
+def test_accepted_rows_may_fall_by_half_but_not_more(now: int, drifted: bool) -> None:
+    drift = measure_drift(stats(20, SKUS), FeedStats(now, frozenset(), frozenset()))
+    assert drift.drifted is drifted
+
+
+def test_row_drop_is_measured_against_the_previous_count() -> None:
+    drift = measure_drift(stats(20, SKUS), stats(9, set(sorted(SKUS)[:9])))
+    assert (drift.previous_accepted, drift.accepted, drift.row_drop) == (20, 9, 0.55)
+
+
+@pytest.mark.parametrize(("flipped", "drifted"), [(5, False), (6, True)])
+def test_up_to_a_quarter_of_shared_skus_may_go_out_of_stock(flipped: int, drifted: bool) -> None:
+    ordered = sorted(SKUS)
+    current = stats(20, set(ordered[flipped:]), set(ordered[:flipped]))
+    drift = measure_drift(stats(20, SKUS), current)
+    assert (drift.shared_skus, drift.flipped_out_of_stock) == (20, flipped)
+    assert drift.drifted is drifted
+
+
+def test_flips_count_only_skus_present_in_both_that_were_in_stock() -> None:
+    previous = stats(4, {"A", "B"}, {"C", "D"})  # C and D were already out of stock
+    current = stats(4, {"E"}, {"A", "C", "D"})  # B is gone, E is new, A flipped
+    drift = measure_drift(previous, current)
+    assert (drift.shared_skus, drift.flipped_out_of_stock, drift.stockout_flip) == (3, 1, 1 / 3)
+    assert drift.drifted
+
+
+def test_the_item_names_both_measures() -> None:
+    drift = Drift(previous_accepted=10, accepted=4, shared_skus=4, flipped_out_of_stock=1)
+    feed = VendorFeed(status="ok", stats={"accepted": 4}, normalized_csv=b"sku\n")
+    refused = refuse_drifted("v1", feed, drift)
+    assert (refused.status, refused.failure_code, refused.normalized_csv) == (
+        "failed",
+        DRIFT_CODE,
+        None,
+    )
+    item = refused.errors[0]
+    assert (item["vendor_id"], item["row"], item["code"]) == ("v1", None, DRIFT_CODE)
+    assert item["value"] == "accepted_drop=60.0% (10->4); out_of_stock_flip=25.0% (1/4)"
+    assert "from 10 to 4 (60.0% drop" in item["message"]
+    assert "1 of 4 SKUs present in both went out of stock (25.0%" in item["message"]
+
+
+def test_stats_from_a_normalized_csv() -> None:
+    csv = (
+        b"sku,vendor_sku,vendor_id,quantity_available,lead_time_days,cost,map_price,msrp,"
+        b"condition,brand,title,updated_at\n"
+        b"A,a,v1,3,,1.00,,,new,,,2026-01-01T00:00:00Z\n"
+        b"B,b,v1,0,,1.00,,,new,,,2026-01-01T00:00:00Z\n"
+    )
+    assert FeedStats.from_normalized_csv(csv, 2) == FeedStats(
+        2, frozenset({"A", "B"}), frozenset({"A"})
+    )
+
+
+def test_default_retry_budget_heals_an_outage_of_a_minute() -> None:
+    policy = RetryPolicy()
+    delays = [policy.delay_for(d) for d in range(1, policy.max_deliver)]
+    assert delays == [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0]
+    assert policy.budget_s() == 61.5
