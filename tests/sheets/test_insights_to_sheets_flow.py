@@ -32,6 +32,7 @@ from tests.insights.stack_helpers import (
     wait_consumed,
 )
 from tests.support.jetstream import nats_client, wait_for_stream
+from tests.support.polling import eventually
 from tests.support.running import running
 
 pytestmark = pytest.mark.stack
@@ -104,7 +105,16 @@ async def test_out_of_stock_reaches_the_channel_sheet_and_resolves(
 
     resolved = ["out_of_stock", "A-1", "resolved", "2026-03-02T12:00:00Z", '{"quantity": 0}']
     await wait_for_tab(workbook, [header, resolved])
-    listings = load_workbook(workbook)["Listings"]
-    assert [list(r) for r in listings.iter_rows(min_row=2, values_only=True)] == [
-        ["A-1", "Widget", 3, 12.0, "active", "2026-03-01T12:00:00Z", "2026-03-01T13:00:00Z"]
-    ]
+    # Listings come from sheets' own offers.merged consumer, which may trail the insight.
+    restocked = ["A-1", "Widget", 3, 12.0, "active", "2026-03-01T12:00:00Z", "2026-03-01T13:00:00Z"]
+
+    def listings_restocked() -> list[list[Any]] | None:
+        rows = listing_rows(workbook)
+        return rows if rows == [restocked] else None
+
+    assert await eventually(listings_restocked, timeout=30) == [restocked]
+
+
+def listing_rows(path: Path) -> list[list[Any]]:
+    sheet = load_workbook(path)["Listings"]
+    return [list(r) for r in sheet.iter_rows(min_row=2, values_only=True)]
