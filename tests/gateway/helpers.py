@@ -166,3 +166,22 @@ async def publish(nats_url: str, event: Event) -> None:
         )
     finally:
         await client.close()
+
+
+async def stream_events(nats_url: str, subject: str) -> list[dict[str, Any]]:
+    """Every message of ``subject`` the stream holds now (read to its end, with a deadline)."""
+    from relay_cli.bus_watch import collect, nats_client
+
+    async with nats_client(nats_url) as client:
+        info = await client.jetstream().stream_info(STREAM, subjects_filter=subject)
+        total = int((info.state.subjects or {}).get(subject, 0))
+        if total == 0:
+            return []
+        seen: list[dict[str, Any]] = []
+
+        def all_read(event: dict[str, Any]) -> bool:
+            seen.append(event)
+            return len(seen) >= total
+
+        await collect(client, STREAM, subject, until=all_read, timeout=30.0)
+    return seen

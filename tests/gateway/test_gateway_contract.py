@@ -68,6 +68,13 @@ async def test_answers_match_the_documented_shapes(gateway: Gateway, unique_id: 
         ),
         ("post", "/v1/auth/token", "/v1/auth/token", {"sub": "u", "roles": ["viewer"]}),
         ("get", "/v1/tenants/{tenant_id}", f"/v1/tenants/zz-{unique_id}", None),
+        ("get", "/v1/tenants/{tenant_id}/insights", f"/v1/tenants/{tenant_id}/insights", None),
+        (
+            "get",
+            "/v1/tenants/{tenant_id}/reallocation",
+            f"/v1/tenants/{tenant_id}/reallocation",
+            None,
+        ),
     ]
     for method, template, url, body in calls:
         response = await gateway.client.request(method, url, json=body, headers=auth(owner))
@@ -105,6 +112,8 @@ def _calls(tenant_id: str, run_id: str) -> list[Call]:
         Call("GET", f"/v1/runs?tenant_id={tenant_id}", "viewer", 200),
         Call("GET", f"/v1/runs/{run_id}", "viewer", 200),
         Call("GET", f"/v1/runs/{run_id}/artifacts", "viewer", 200),
+        Call("GET", f"{base}/insights", "viewer", 200),
+        Call("GET", f"{base}/reallocation", "viewer", 200),
     ]
 
 

@@ -232,7 +232,10 @@ async def test_pipeline_events_move_the_run_to_succeeded(gateway: Gateway, uniqu
         "vendors": {},
         "counts": {"merged_rows": None, "skus_left_out": None},
         "error": None,
+        "timings": {**queued["timings"], "ingest_ms": None, "normalize_ms": None, "merge_ms": None},
+        "attempts": {},
     }
+    assert queued["timings"]["queued_ms"] >= 0
     assert (running["status"], running["stage"]) == ("RUNNING", "normalize")
     assert running["vendors"]["acme"] == {
         "status": "pending",

@@ -132,6 +132,15 @@ class RunErrorOut(_Response):
     report_key: str | None
 
 
+class StageTimingsOut(_Response):
+    """Milliseconds between the pipeline events the gateway saw (None: not reached)."""
+
+    queued_ms: int | None
+    ingest_ms: int | None
+    normalize_ms: int | None
+    merge_ms: int | None
+
+
 class RunOut(_Response):
     run_id: str
     tenant_id: str
@@ -144,6 +153,10 @@ class RunOut(_Response):
     vendors: dict[str, VendorOut]
     counts: RunCounts
     error: RunErrorOut | None
+    timings: StageTimingsOut
+    attempts: dict[str, int] = Field(
+        description="per stage, the most times one of its events was seen (1 = no retry)"
+    )
 
 
 class RunList(_Response):
@@ -167,3 +180,39 @@ class ArtifactList(_Response):
 class WebhookAnswer(_Response):
     status: Literal["accepted", "duplicate", "ignored"]
     event_id: str
+
+
+InsightKind = Literal["out_of_stock", "slow_mover", "aged", "reallocation_candidate"]
+
+
+class InsightOut(_Response):
+    insight_id: str
+    channel: str
+    sku: str
+    kind: InsightKind
+    status: Literal["open", "resolved"]
+    since: datetime
+    detail: dict[str, str | int | None]
+
+
+class InsightList(_Response):
+    tenant_id: str
+    insights: list[InsightOut]
+    next_cursor: str | None
+
+
+class ReallocationEntryOut(_Response):
+    insight_id: str
+    sku: str
+    origin_channel: str
+    target_channel: str
+    reason: str
+    target_reason: str | None
+    quantity: int
+    since: datetime
+
+
+class ReallocationList(_Response):
+    tenant_id: str
+    entries: list[ReallocationEntryOut]
+    next_cursor: str | None

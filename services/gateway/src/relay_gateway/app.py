@@ -15,11 +15,13 @@ from faststream.nats import NatsBroker
 from relay_gateway import (
     routes_config,
     routes_health,
+    routes_insights,
     routes_runs,
     routes_tenants,
     routes_uploads,
     routes_webhooks,
 )
+from relay_gateway.adapters.insights import InsightsRepository
 from relay_gateway.adapters.receipts import ReceiptsRepository
 from relay_gateway.adapters.runs import RunsRepository
 from relay_gateway.adapters.tenants import TenantsRepository
@@ -32,6 +34,7 @@ from relay_gateway.openapi import openapi_document
 from relay_gateway.rate_limits import RateLimiter
 from relay_gateway.routes_health import OPENAPI_KEY
 from relay_gateway.routing import Route, add_routes
+from relay_gateway.run_timeouts import RunTimeouts
 from relay_gateway.settings import GatewaySettings
 from relay_gateway.tracking import RunTracker
 from relay_shared.bus import EventBus, ensure_streams, register_consumer
@@ -39,6 +42,7 @@ from relay_shared.config_store import TenantConfigStore
 from relay_shared.events import (
     Event,
     FeedReceived,
+    InsightGenerated,
     OffersMerged,
     OrderShipped,
     RowsNormalized,
@@ -47,6 +51,7 @@ from relay_shared.events import (
     ShipstationNotified,
 )
 from relay_shared.runtime import Resources, new_broker, open_resources, stream_settings
+from relay_shared.secrets_box import SecretsBox, SecretsBoxError
 from relay_shared.telemetry import configure_telemetry
 
 SERVICE = "gateway"
@@ -59,6 +64,7 @@ ROUTES: list[Route] = [
     *routes_uploads.ROUTES,
     *routes_runs.ROUTES,
     *routes_webhooks.ROUTES,
+    *routes_insights.ROUTES,
 ]
 log = structlog.get_logger(__name__)
 
@@ -125,6 +131,13 @@ class GatewayApp:
             event_type=RunFailed,
             handle=lambda event: self.tracker.on_run_failed(event),
         )
+        register_consumer(
+            self.broker,
+            service=SERVICE,
+            streams=streams,
+            event_type=InsightGenerated,
+            handle=lambda event: self.context.insights.record(event),
+        )
 
     async def _lifecycle(self, _app: web.Application) -> AsyncIterator[None]:
         async with open_resources(
@@ -134,19 +147,31 @@ class GatewayApp:
             self.holder.context = context
             self._tracker = RunTracker(context.runs, context.dispatcher)
             await self.broker.start()
-            sweeper = asyncio.create_task(
-                context.dispatcher.sweep_forever(self.settings.dispatch_interval_s)
-            )
+            sweepers = self._start_sweepers(context, self._tracker)
             log.info("gateway.started", nats=self.settings.nats_url)
             try:
                 yield
             finally:
-                sweeper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sweeper
+                for sweeper in sweepers:
+                    sweeper.cancel()
+                for sweeper in sweepers:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await sweeper
                 self.holder.context = None
                 await self.broker.stop()
                 log.info("gateway.stopped")
+
+    def _start_sweepers(
+        self, context: GatewayContext, tracker: RunTracker
+    ) -> list[asyncio.Task[None]]:
+        """The periodic sweeps: dispatching waiting runs, failing stuck ones."""
+        timeouts = RunTimeouts(context.runs, tracker, self.settings.run_stuck_after_s)
+        return [
+            asyncio.create_task(
+                context.dispatcher.sweep_forever(self.settings.dispatch_interval_s)
+            ),
+            asyncio.create_task(timeouts.sweep_forever(self.settings.run_stuck_sweep_s)),
+        ]
 
     async def _open_context(self, resources: Resources) -> GatewayContext:
         connection = await self.broker.connect()
@@ -174,7 +199,16 @@ class GatewayApp:
             webhook_secrets=secrets,
             nats=connection,
             rate_limiter=await RateLimiter.open(js, self.settings.webhook_rate_per_s),
+            box=self._secrets_box(),
+            insights=InsightsRepository(resources.pool),
         )
+
+    def _secrets_box(self) -> SecretsBox | None:
+        try:
+            return SecretsBox(self.settings.secret_key.get_secret_value())
+        except SecretsBoxError:
+            log.warning("gateway.no_secret_key", effect="tenant secrets cannot be stored")
+            return None
 
 
 def create_app(settings: GatewaySettings | None = None) -> GatewayApp:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from nats.aio.client import Client as NatsClient
 
+from relay_gateway.adapters.insights import InsightsRepository
 from relay_gateway.adapters.receipts import ReceiptsRepository
 from relay_gateway.adapters.runs import RunsRepository
 from relay_gateway.adapters.tenants import TenantsRepository
@@ -19,6 +20,7 @@ from relay_gateway.rate_limits import RateLimiter
 from relay_gateway.settings import GatewaySettings
 from relay_shared.bus import EventBus
 from relay_shared.config_store import TenantConfigStore
+from relay_shared.secrets_box import SecretsBox
 from relay_shared.storage import ObjectStore
 
 
@@ -35,6 +37,8 @@ class GatewayContext:
     webhook_secrets: list[str]
     nats: NatsClient
     rate_limiter: RateLimiter
+    box: SecretsBox | None
+    insights: InsightsRepository
 
     async def principal(self, request: web.Request) -> Principal:
         return await authenticate(

@@ -7,14 +7,17 @@ from typing import Any
 from aiohttp import web
 
 from relay_gateway.access import authorized_tenant
+from relay_gateway.adapters.tenants import ConfigVersion
 from relay_gateway.api_models import ConfigOut, ConfigSaved, SkuMapSaved
-from relay_gateway.context import context_of
+from relay_gateway.context import GatewayContext, context_of
 from relay_gateway.domain import config_documents
 from relay_gateway.domain.config_documents import MalformedDocumentError
+from relay_gateway.domain.query_params import INT32_MAX, bounded_int
 from relay_gateway.domain.roles import Role
 from relay_gateway.domain.sku_maps import SkuMapInvalidError, validate_sku_map
 from relay_gateway.errors import (
     BadRequestError,
+    DependencyUnavailableError,
     NotFoundError,
     UnprocessableError,
     UnsupportedMediaTypeError,
@@ -62,6 +65,8 @@ async def put_config(request: web.Request) -> web.Response:
         raise UnsupportedMediaTypeError("send application/yaml or application/json")
     raw = await read_limited(request, MAX_CONFIG_BYTES)
     document = _load_config(media_type(request), raw, tenant.tenant_id)
+    previous = await context.tenants.config(tenant.tenant_id)
+    document = _sealed(context, _carried(document, previous))
 
     async def save(version: int) -> str:
         return await context.configs.save(tenant.tenant_id, version, document)
@@ -72,14 +77,39 @@ async def put_config(request: web.Request) -> web.Response:
     return respond(ConfigSaved(tenant_id=tenant.tenant_id, config_version=version), 201)
 
 
+def _carried(document: dict[str, Any], previous: ConfigVersion | None) -> dict[str, Any]:
+    try:
+        return config_documents.carry_secrets(
+            document, None if previous is None else previous.config
+        )
+    except config_documents.UnknownSecretError as exc:
+        problem = ConfigProblem(exc.path, "is *** but no earlier version holds a value")
+        raise UnprocessableError(
+            "the config is not valid", [problem], code="invalid_config"
+        ) from exc
+
+
+def _sealed(context: GatewayContext, document: dict[str, Any]) -> dict[str, Any]:
+    """The document with its secrets sealed: stored encrypted in the database and in the
+    version object other services read."""
+    if context.box is None:
+        if config_documents.has_secrets(document):
+            raise DependencyUnavailableError(
+                "secrets cannot be stored: APP_SECRET_KEY is not set", code="secrets_unavailable"
+            )
+        return document
+    return context.box.seal_config(document)
+
+
 def _version_param(request: web.Request) -> int | None:
     raw = request.query.get("version")
     if raw is None:
         return None
-    if not raw.isdigit() or int(raw) < 1:
+    version = bounded_int(raw, 1, INT32_MAX)
+    if version is None:
         problem = ConfigProblem("version", "must be a positive integer")
         raise UnprocessableError("the query is not valid", [problem])
-    return int(raw)
+    return version
 
 
 async def get_config(request: web.Request) -> web.Response:

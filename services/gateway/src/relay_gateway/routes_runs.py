@@ -17,6 +17,7 @@ from relay_gateway.api_models import (
     RunErrorOut,
     RunList,
     RunOut,
+    StageTimingsOut,
     VendorOut,
 )
 from relay_gateway.authentication import authorize
@@ -25,8 +26,10 @@ from relay_gateway.domain import config_documents
 from relay_gateway.domain.idempotency import Replay, decide, request_fingerprint, valid_key
 from relay_gateway.domain.ids import time_sortable_id
 from relay_gateway.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT, Cursor, InvalidCursorError
+from relay_gateway.domain.query_params import bounded_int
 from relay_gateway.domain.roles import Principal, Role
 from relay_gateway.domain.run_progress import STATUSES
+from relay_gateway.domain.run_timings import attempts, stage_timings
 from relay_gateway.errors import BadRequestError, ConflictError, NotFoundError, UnprocessableError
 from relay_gateway.request_bodies import read_model
 from relay_gateway.responses import respond
@@ -134,6 +137,10 @@ def run_out(run: RunView) -> RunOut:
             for vendor_id, v in run.vendors.items()
         },
         counts=RunCounts(merged_rows=run.merged_rows, skus_left_out=run.skus_left_out),
+        timings=StageTimingsOut.model_validate(
+            stage_timings(run.requested_at, run.published_at, run.sightings), from_attributes=True
+        ),
+        attempts=attempts(run.sightings),
         error=None
         if error is None
         else RunErrorOut(code=error.code, message=error.message, report_key=error.report_key),
@@ -144,15 +151,15 @@ def _list_params(request: web.Request) -> tuple[str | None, int, Cursor | None]:
     status = request.query.get("status")
     if status is not None and status not in STATUSES:
         raise _invalid("status", f"must be one of {', '.join(STATUSES)}")
-    raw_limit = request.query.get("limit", str(DEFAULT_LIMIT))
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+    limit = bounded_int(request.query.get("limit", str(DEFAULT_LIMIT)), 1, MAX_LIMIT)
+    if limit is None:
         raise _invalid("limit", f"must be an integer from 1 to {MAX_LIMIT}")
     raw_cursor = request.query.get("cursor")
     try:
         cursor = None if raw_cursor is None else Cursor.decode(raw_cursor)
     except InvalidCursorError as exc:
         raise BadRequestError(str(exc), code="invalid_cursor") from exc
-    return status, int(raw_limit), cursor
+    return status, limit, cursor
 
 
 async def list_runs(request: web.Request) -> web.Response:

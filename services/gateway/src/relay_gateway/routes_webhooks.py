@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
+from typing import Any
 
+import structlog
 from aiohttp import web
 
 from relay_gateway.api_models import WebhookAnswer
 from relay_gateway.context import GatewayContext, context_of, correlation_id_of
-from relay_gateway.domain import config_documents
 from relay_gateway.domain.signatures import signature_matches, token_matches
 from relay_gateway.domain.webhook_payloads import (
     MalformedPayloadError,
@@ -39,9 +40,11 @@ from relay_gateway.responses import respond
 from relay_gateway.routing import Body, Route
 from relay_shared import subjects
 from relay_shared.events import Event, ShipstationNotified, stage_event_id
+from relay_shared.secrets_box import SecretsBoxError
 
 SIGNATURE_HEADER = "X-ShipStation-Signature"
 SHIPPED = "order.shipped"
+log = structlog.get_logger(__name__)
 
 
 async def shipstation_webhook(request: web.Request) -> web.Response:
@@ -83,8 +86,8 @@ async def _resource_notification(
 ) -> web.Response:
     tenant_id = request.query.get("tenant", "")
     config = await context.tenants.config(tenant_id) if tenant_id else None
-    expected = None if config is None else config_documents.webhook_token(config.config)
-    if not token_matches(request.query.get("token"), expected):
+    expected = None if config is None else _webhook_token(context, config.config)
+    if config is None or not token_matches(request.query.get("token"), expected):
         raise UnauthorizedError("the token is missing or wrong", code="invalid_token")
     try:
         notification = parse_notification(raw)
@@ -105,8 +108,20 @@ async def _resource_notification(
         correlation_id=correlation_id_of(request),
         resource_url=notification.resource_url,
         resource_type=notification.resource_type,
+        config_version=config.version,
     )
     return await _publish_once(context, event, url_hash)
+
+
+def _webhook_token(context: GatewayContext, config: dict[str, Any]) -> str | None:
+    """The tenant's webhook token (stored sealed), None when it has none or it is unreadable."""
+    if context.box is None:
+        return None
+    try:
+        return context.box.open_field(config, "shipstation", "webhook_token")
+    except SecretsBoxError:
+        log.warning("webhook.token_unreadable")
+        return None
 
 
 async def _admit(context: GatewayContext, tenant_id: str, now: datetime) -> None:

@@ -27,6 +27,8 @@ class GatewaySettings(CommonSettings):
     idempotency_ttl_s: int = Field(default=24 * 3600, ge=1)
     run_concurrency_cap: int = Field(default=2, ge=1)
     dispatch_interval_s: float = Field(default=5.0, gt=0)
+    run_stuck_after_s: float = Field(default=900.0, gt=0)
+    run_stuck_sweep_s: float = Field(default=30.0, gt=0)
     webhook_rate_per_s: int = Field(default=100, ge=1)
     shipstation_hosts: str = DEFAULT_SHIPSTATION_HOSTS
     shipstation_allow_http: bool = False

@@ -10,7 +10,8 @@ from faststream.nats import NatsBroker
 from relay_ingest.adapters.run_feeds import RunFeedsRepository
 from relay_ingest.handlers import IngestHandlers
 from relay_ingest.settings import IngestSettings
-from relay_shared.bus import EventBus, register_consumer
+from relay_ingest.shipstation_wiring import ShipstationFetch
+from relay_shared.bus import EventBus, TestPause, register_consumer
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.events import FeedReceived, RunFailed, RunRequested
 from relay_shared.runtime import new_broker, open_resources, run_worker, stream_settings
@@ -30,6 +31,7 @@ class IngestApp:
             self.broker, settings.nats_stream, emits=[FeedReceived, RunFailed], service=SERVICE
         )
         self._handlers: IngestHandlers | None = None
+        self.shipstation = ShipstationFetch(self.broker, settings)
         register_consumer(
             self.broker,
             service=SERVICE,
@@ -37,6 +39,7 @@ class IngestApp:
             event_type=RunRequested,
             handle=lambda event: self.handlers.on_run_requested(event),
             on_permanent=lambda event, error: self.handlers.on_run_request_failed(event, error),
+            test_pause=TestPause.from_settings(settings, SERVICE),
         )
 
     @property
@@ -56,7 +59,8 @@ class IngestApp:
                 run_feeds=RunFeedsRepository(resources.pool),
                 bus=self.bus,
             )
-            yield self._handlers
+            async with self.shipstation.opened(resources):
+                yield self._handlers
 
 
 def create_app(settings: IngestSettings | None = None) -> IngestApp:

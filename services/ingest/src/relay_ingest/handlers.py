@@ -1,10 +1,25 @@
-"""Ingest's handlers: load → decide → save → emit."""
+"""Ingest's handlers: load → decide → save → emit.
+
+Idempotent, and its state and its events cannot diverge:
+- the run's one decision (which inbound file feeds each vendor) is pinned in ``run_feeds``
+  with ``INSERT … ON CONFLICT DO NOTHING`` before anything is published, so a redelivered
+  ``run.requested`` finds the same files even if a newer upload arrived meanwhile;
+- each ``feed.received`` is derived only from the pinned row and the request (event id
+  ``feed.received:<run>:<vendor>``, ``occurred_at``/``as_of`` from the request), published
+  (waiting for the stream's ack), then marked announced; a replay skips announced feeds and
+  re-publishes the others with the same ``Nats-Msg-Id``, which the server drops if the first
+  publish did land (crash between publish and mark);
+- the message is acked only after all of this (publish-then-ack), so a crash anywhere
+  replays the handler instead of losing a feed.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from typing import Protocol
+
+import structlog
 
 from relay_ingest.domain.pinning import (
     InboundObject,
@@ -14,10 +29,13 @@ from relay_ingest.domain.pinning import (
     vendors_for_run,
 )
 from relay_shared import keys, subjects
+from relay_shared.bus.failures import DEPENDENCY_ERRORS, is_transient
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.errors import PermanentError, RelayError
 from relay_shared.events import FeedReceived, RunFailed, RunRequested, stage_event_id
 from relay_shared.storage import ObjectStore
+
+log = structlog.get_logger(__name__)
 
 
 class Publisher(Protocol):
@@ -28,6 +46,8 @@ class RunFeeds(Protocol):
     async def pin(
         self, tenant_id: str, run_id: str, feeds: list[PinnedFeed]
     ) -> list[PinnedFeed]: ...
+
+    async def mark_announced(self, run_id: str, vendor_id: str) -> None: ...
 
 
 @dataclass
@@ -48,21 +68,10 @@ class IngestHandlers:
         candidates = [await self._latest_feed(event.tenant_id, vendor) for vendor in vendors]
         pinned = await self.run_feeds.pin(event.tenant_id, event.run_id, candidates)
         for feed in pinned:
-            await self.bus.publish(
-                FeedReceived(
-                    event_id=stage_event_id(subjects.FEED_RECEIVED, event.run_id, feed.vendor_id),
-                    occurred_at=event.occurred_at,
-                    tenant_id=event.tenant_id,
-                    correlation_id=event.correlation_id,
-                    run_id=event.run_id,
-                    vendor_id=feed.vendor_id,
-                    config_version=event.config_version,
-                    key=feed.key,
-                    size=feed.size,
-                    run_vendors=vendors,
-                    as_of=event.occurred_at,
-                )
-            )
+            if feed.announced:
+                continue
+            await self.bus.publish(feed_received(event, feed, vendors))
+            await self.run_feeds.mark_announced(event.run_id, feed.vendor_id)
 
     async def _latest_feed(self, tenant_id: str, vendor_id: str) -> PinnedFeed:
         listed = await self.store.list_objects(keys.inbound_prefix(tenant_id, vendor_id))
@@ -72,18 +81,19 @@ class IngestHandlers:
         return PinnedFeed(vendor_id, latest.key, latest.size)
 
     async def on_run_request_failed(self, event: RunRequested, error: RelayError) -> None:
-        """A run that cannot even be ingested fails, with errors.json naming the cause."""
-        report = keys.report_key(event.tenant_id, event.run_id, "errors.json")
-        item = {
-            "vendor_id": None,
-            "row": None,
-            "column": None,
-            "code": error.code,
-            "message": error.message,
-            "value": None,
-        }
-        body = json.dumps({"errors": [item], "warnings": []}, indent=2) + "\n"
-        await self.store.put_bytes(report, body.encode(), content_type="application/json")
+        """A run that cannot even be ingested fails, with errors.json naming the cause.
+
+        If the report cannot be written (the bucket is down when the retries ran out), the
+        run still fails, without a report key: a run must never hang on its own failure."""
+        key = keys.report_key(event.tenant_id, event.run_id, "errors.json")
+        report: str | None = key
+        try:
+            await self.store.put_bytes(key, failure_report(error), content_type="application/json")
+        except DEPENDENCY_ERRORS as exc:
+            if not is_transient(exc):
+                raise
+            log.warning("ingest.failure_report_unwritten", error=repr(exc))
+            report = None
         await self.bus.publish(
             RunFailed(
                 event_id=stage_event_id(subjects.RUN_FAILED, event.run_id),
@@ -97,3 +107,34 @@ class IngestHandlers:
                 report_key=report,
             )
         )
+
+
+def feed_received(event: RunRequested, feed: PinnedFeed, vendors: list[str]) -> FeedReceived:
+    """The vendor's feed.received: a function of the request and the pinned feed only."""
+    return FeedReceived(
+        event_id=stage_event_id(subjects.FEED_RECEIVED, event.run_id, feed.vendor_id),
+        occurred_at=event.occurred_at,
+        tenant_id=event.tenant_id,
+        correlation_id=event.correlation_id,
+        run_id=event.run_id,
+        vendor_id=feed.vendor_id,
+        config_version=event.config_version,
+        key=feed.key,
+        size=feed.size,
+        run_vendors=vendors,
+        as_of=event.occurred_at,
+        force=event.force,
+    )
+
+
+def failure_report(error: RelayError) -> bytes:
+    """errors.json of a run that failed before any vendor was read."""
+    item = {
+        "vendor_id": None,
+        "row": None,
+        "column": None,
+        "code": error.code,
+        "message": error.message,
+        "value": None,
+    }
+    return (json.dumps({"errors": [item], "warnings": []}, indent=2) + "\n").encode()

@@ -17,6 +17,7 @@ from asyncpg.pool import PoolConnectionProxy
 from relay_gateway.domain.idempotency import StoredKey
 from relay_gateway.domain.pagination import Cursor
 from relay_gateway.domain.run_progress import Progress, RunError, free_slots
+from relay_gateway.domain.run_timings import Sighting
 from relay_shared.events import VendorCounts
 
 
@@ -53,7 +54,9 @@ class RunView:
     progress: Progress
     merged_rows: int | None
     skus_left_out: int | None
+    published_at: datetime | None = None
     vendors: dict[str, VendorResult] = field(default_factory=dict)
+    sightings: list[Sighting] = field(default_factory=list)
 
 
 def _progress(row: asyncpg.Record) -> Progress:
@@ -63,7 +66,11 @@ def _progress(row: asyncpg.Record) -> Progress:
     return Progress(row["status"], row["stage"], row["started_at"], row["finished_at"], error)
 
 
-def _run(row: asyncpg.Record, vendors: dict[str, VendorResult] | None = None) -> RunView:
+def _run(
+    row: asyncpg.Record,
+    vendors: dict[str, VendorResult] | None = None,
+    sightings: list[Sighting] | None = None,
+) -> RunView:
     return RunView(
         run_id=row["run_id"],
         tenant_id=row["tenant_id"],
@@ -75,8 +82,14 @@ def _run(row: asyncpg.Record, vendors: dict[str, VendorResult] | None = None) ->
         progress=_progress(row),
         merged_rows=row["merged_rows"],
         skus_left_out=row["skus_left_out"],
+        published_at=row["published_at"],
         vendors=vendors or {},
+        sightings=sightings or [],
     )
+
+
+def _sighting(row: asyncpg.Record) -> Sighting:
+    return Sighting(row["event_id"], row["stage"], row["seen"], row["first_seen_at"])
 
 
 class RunsUnit:
@@ -130,6 +143,38 @@ class RunsUnit:
             run.correlation_id,
             run.requested_at,
         )
+
+    async def record_sighting(self, run_id: str, event_id: str, stage: str, at: datetime) -> None:
+        """One more sighting of a pipeline event of the run."""
+        await self._conn.execute(
+            "INSERT INTO run_stage_events (run_id, event_id, stage, first_seen_at, last_seen_at)"
+            " VALUES ($1, $2, $3, $4, $4) ON CONFLICT (run_id, event_id) DO UPDATE SET"
+            " seen = run_stage_events.seen + 1, last_seen_at = EXCLUDED.last_seen_at",
+            run_id,
+            event_id,
+            stage,
+            at,
+        )
+
+    async def touch(self, run_id: str, at: datetime) -> None:
+        """The run moved at ``at`` (the stuck-run sweep measures from the last move)."""
+        await self._conn.execute(
+            "UPDATE runs SET progress_at = GREATEST(COALESCE(progress_at, $2), $2)"
+            " WHERE run_id = $1",
+            run_id,
+            at,
+        )
+
+    async def lock_stuck(self, run_id: str, cutoff: datetime) -> Progress | None:
+        """The run's progress, locked, if it is under way and has not moved since ``cutoff``."""
+        row = await self._conn.fetchrow(
+            "SELECT * FROM runs WHERE run_id = $1 AND status IN ('QUEUED', 'RUNNING')"
+            " AND published_at IS NOT NULL AND COALESCE(progress_at, published_at) < $2"
+            " FOR UPDATE",
+            run_id,
+            cutoff,
+        )
+        return None if row is None else _progress(row)
 
     async def lock_progress(self, tenant_id: str, run_id: str) -> Progress | None:
         row = await self._conn.fetchrow(
@@ -207,13 +252,16 @@ class RunsRepository:
             vendor_rows = await conn.fetch(
                 "SELECT * FROM run_vendors WHERE run_id = $1 ORDER BY vendor_id", run_id
             )
+            seen = await conn.fetch(
+                "SELECT * FROM run_stage_events WHERE run_id = $1 ORDER BY first_seen_at", run_id
+            )
         vendors = {
             r["vendor_id"]: VendorResult(
                 r["status"], r["rows"], r["accepted"], r["rejected"], r["duplicates"]
             )
             for r in vendor_rows
         }
-        return _run(row, vendors)
+        return _run(row, vendors, [_sighting(r) for r in seen])
 
     async def page(
         self, tenant_id: str, status: str | None, limit: int, after: Cursor | None
@@ -229,7 +277,14 @@ class RunsRepository:
             None if after is None else after.item_id,
             limit,
         )
-        return [_run(row) for row in rows]
+        seen = await self._pool.fetch(
+            "SELECT * FROM run_stage_events WHERE run_id = ANY($1) ORDER BY first_seen_at",
+            [row["run_id"] for row in rows],
+        )
+        by_run: dict[str, list[Sighting]] = {}
+        for found in seen:
+            by_run.setdefault(found["run_id"], []).append(_sighting(found))
+        return [_run(row, sightings=by_run.get(row["run_id"])) for row in rows]
 
     async def dispatch(
         self, tenant_id: str, cap: int, publish: Callable[[RunView], Awaitable[None]]
@@ -253,7 +308,8 @@ class RunsRepository:
             for row in waiting:
                 await publish(_run(row))
                 await conn.execute(
-                    "UPDATE runs SET published_at = now() WHERE run_id = $1", row["run_id"]
+                    "UPDATE runs SET published_at = now(), progress_at = now() WHERE run_id = $1",
+                    row["run_id"],
                 )
         return len(waiting)
 
@@ -262,3 +318,14 @@ class RunsRepository:
             "SELECT DISTINCT tenant_id FROM runs WHERE published_at IS NULL AND status = 'QUEUED'"
         )
         return [row["tenant_id"] for row in rows]
+
+    async def stuck(self, cutoff: datetime, limit: int = 100) -> list[tuple[str, str]]:
+        """(tenant_id, run_id) of runs under way that have not moved since ``cutoff``."""
+        rows = await self._pool.fetch(
+            "SELECT tenant_id, run_id FROM runs WHERE status IN ('QUEUED', 'RUNNING')"
+            " AND published_at IS NOT NULL AND COALESCE(progress_at, published_at) < $1"
+            " ORDER BY progress_at LIMIT $2",
+            cutoff,
+            limit,
+        )
+        return [(row["tenant_id"], row["run_id"]) for row in rows]

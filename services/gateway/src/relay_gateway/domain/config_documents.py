@@ -8,9 +8,10 @@ from typing import Any
 
 import yaml
 
+from relay_shared.secrets_box import SECRET_FIELDS
+
 YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"})
 JSON_TYPES = frozenset({"application/json"})
-SECRET_FIELDS = {"shipstation": ("webhook_token", "api_key", "api_secret")}
 REDACTED = "***"
 
 
@@ -62,6 +63,44 @@ def redact(config: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def has_secrets(config: dict[str, Any]) -> bool:
+    """True when any secret field holds a value."""
+    for section, fields in SECRET_FIELDS.items():
+        values = config.get(section)
+        if isinstance(values, dict) and any(values.get(f) is not None for f in fields):
+            return True
+    return False
+
+
+class UnknownSecretError(ValueError):
+    """A secret given as ``***`` that no earlier version holds."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"{path} is ***, but no earlier version holds it")
+        self.path = path
+
+
+def carry_secrets(config: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
+    """A copy of ``config`` where a secret sent back redacted (``***``, as GET shows it) keeps
+    the previous version's (sealed) value, so a config can be read, edited and put back."""
+    result = dict(config)
+    for section, fields in SECRET_FIELDS.items():
+        values = result.get(section)
+        if not isinstance(values, dict):
+            continue
+        earlier = (previous or {}).get(section)
+        earlier = earlier if isinstance(earlier, dict) else {}
+        kept = dict(values)
+        for field in fields:
+            if kept.get(field) != REDACTED:
+                continue
+            if earlier.get(field) is None:
+                raise UnknownSecretError(f"{section}.{field}")
+            kept[field] = earlier[field]
+        result[section] = kept
+    return result
+
+
 def vendor_ids(config: dict[str, Any]) -> list[str]:
     """The vendor ids of a stored (already validated) config."""
     vendors = config.get("vendors") or []
@@ -74,12 +113,4 @@ def vendor_format(config: dict[str, Any], vendor_id: str) -> str | None:
         if isinstance(vendor, dict) and vendor.get("vendor_id") == vendor_id:
             parser = vendor.get("parser") or {}
             return str(parser.get("format", "csv"))
-    return None
-
-
-def webhook_token(config: dict[str, Any]) -> str | None:
-    section = config.get("shipstation")
-    if isinstance(section, dict):
-        token = section.get("webhook_token")
-        return token if isinstance(token, str) else None
     return None

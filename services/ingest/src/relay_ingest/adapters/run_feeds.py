@@ -25,7 +25,21 @@ class RunFeedsRepository:
                 [(tenant_id, run_id, f.vendor_id, f.key, f.size) for f in feeds],
             )
             rows = await conn.fetch(
-                "SELECT vendor_id, key, size FROM run_feeds WHERE run_id = $1", run_id
+                "SELECT vendor_id, key, size, announced_at IS NOT NULL AS announced"
+                " FROM run_feeds WHERE run_id = $1",
+                run_id,
             )
-        pinned = {r["vendor_id"]: PinnedFeed(r["vendor_id"], r["key"], r["size"]) for r in rows}
+        pinned = {
+            r["vendor_id"]: PinnedFeed(r["vendor_id"], r["key"], r["size"], r["announced"])
+            for r in rows
+        }
         return [pinned[f.vendor_id] for f in feeds if f.vendor_id in pinned]
+
+    async def mark_announced(self, run_id: str, vendor_id: str) -> None:
+        """The feed's feed.received is stored on the bus (called after the publish ack)."""
+        await self._pool.execute(
+            "UPDATE run_feeds SET announced_at = now()"
+            " WHERE run_id = $1 AND vendor_id = $2 AND announced_at IS NULL",
+            run_id,
+            vendor_id,
+        )

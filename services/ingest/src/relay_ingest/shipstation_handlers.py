@@ -1,0 +1,149 @@
+"""Ingest's ShipStation fetch: ``shipstation.notified`` → one ``order.shipped`` per shipment.
+
+load (the tenant's config version: sealed keys, store → channel) → fetch every page of the
+resource (shipment items included, paced) → decide per shipment (voided, unknown store, no
+items, or emit) → save the decision → emit → mark announced. A shipment is emitted once: its
+event id is a function of tenant and shipment id, and an announced shipment is never
+re-published, however often ShipStation re-sends or overlaps its notifications.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import structlog
+
+from relay_ingest.adapters.shipstation_api import Credentials
+from relay_ingest.domain.shipments import (
+    MAX_PAGES,
+    SHIPMENT_RESOURCES,
+    MalformedShipmentsError,
+    Outcome,
+    ResourceUrlRefusedError,
+    Shipment,
+    check_resource_url,
+    decide,
+    order_shipped,
+    page_url,
+    parse_page,
+    shipped_event_id,
+)
+from relay_shared.config_store import TenantConfigStore
+from relay_shared.errors import PermanentError
+from relay_shared.events import OrderShipped, ShipstationNotified
+from relay_shared.secrets_box import SecretsBox, SecretsBoxError
+
+log = structlog.get_logger(__name__)
+SECTION = "shipstation"
+
+
+class ShipmentsSource(Protocol):
+    async def get_json(self, url: str, credentials: Credentials) -> Any: ...
+
+
+class ShipmentsLedger(Protocol):
+    async def record(
+        self,
+        tenant_id: str,
+        shipment_id: str,
+        order_id: str,
+        store_id: str | None,
+        outcome: Outcome,
+        event_id: str,
+    ) -> bool: ...
+
+    async def mark_announced(self, tenant_id: str, shipment_id: str) -> None: ...
+
+
+class OrderPublisher(Protocol):
+    async def publish(self, event: OrderShipped) -> bool: ...
+
+
+@dataclass(frozen=True)
+class UrlPolicy:
+    hosts: str
+    allow_http: bool
+
+
+@dataclass(frozen=True)
+class Account:
+    credentials: Credentials
+    store_channels: dict[str, str]
+
+
+@dataclass
+class ShipstationHandlers:
+    configs: TenantConfigStore
+    box: SecretsBox | None
+    source: ShipmentsSource
+    ledger: ShipmentsLedger
+    bus: OrderPublisher
+    url_policy: UrlPolicy
+
+    async def on_notified(self, event: ShipstationNotified) -> None:
+        if event.resource_type not in SHIPMENT_RESOURCES:
+            log.info("shipstation.resource_ignored", resource_type=event.resource_type)
+            return
+        try:
+            check_resource_url(
+                event.resource_url, self.url_policy.hosts, allow_http=self.url_policy.allow_http
+            )
+        except ResourceUrlRefusedError as exc:
+            raise PermanentError(str(exc), code="resource_url_refused") from exc
+        account = await self._account(event)
+        page, pages = 1, 1
+        while page <= min(pages, MAX_PAGES):
+            url = page_url(event.resource_url, page)
+            data = await self.source.get_json(url, account.credentials)
+            try:
+                parsed = parse_page(data)
+            except MalformedShipmentsError as exc:
+                raise PermanentError(str(exc), code="shipstation_malformed") from exc
+            for shipment in parsed.shipments:
+                await self._ship(event, shipment, account.store_channels)
+            page, pages = page + 1, parsed.pages
+
+    async def _account(self, event: ShipstationNotified) -> Account:
+        if event.config_version is None:
+            raise PermanentError("the notification names no config version", code="no_config")
+        if self.box is None:
+            raise PermanentError("APP_SECRET_KEY is not set", code="secrets_unavailable")
+        config = await self.configs.load(event.tenant_id, event.config_version)
+        section: Mapping[str, Any] = config.shipstation or {}
+        try:
+            api_key = self.box.open_field({SECTION: section}, SECTION, "api_key")
+            api_secret = self.box.open_field({SECTION: section}, SECTION, "api_secret")
+        except SecretsBoxError as exc:
+            raise PermanentError(str(exc), code="secrets_unreadable") from exc
+        if not api_key or not api_secret:
+            raise PermanentError("the config has no ShipStation API key", code="no_api_key")
+        stores = section.get("store_channels") or {}
+        channels = {str(store): str(channel) for store, channel in dict(stores).items()}
+        return Account(Credentials(api_key, api_secret), channels)
+
+    async def _ship(
+        self, event: ShipstationNotified, shipment: Shipment, store_channels: dict[str, str]
+    ) -> None:
+        outcome = decide(shipment, store_channels)
+        event_id = shipped_event_id(event.tenant_id, shipment.shipment_id)
+        announced = await self.ledger.record(
+            event.tenant_id,
+            shipment.shipment_id,
+            shipment.order_id,
+            shipment.store_id,
+            outcome,
+            event_id,
+        )
+        if announced or outcome != "emit":
+            log.info(
+                "shipstation.shipment_skipped",
+                shipment_id=shipment.shipment_id,
+                outcome="announced" if announced else outcome,
+            )
+            return
+        channel = store_channels[shipment.store_id or ""]
+        await self.bus.publish(order_shipped(event, shipment, channel))
+        await self.ledger.mark_announced(event.tenant_id, shipment.shipment_id)
+        log.info("shipstation.shipment_emitted", shipment_id=shipment.shipment_id)
