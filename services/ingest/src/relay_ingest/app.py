@@ -1,66 +1,74 @@
-"""Ingest's wiring: built from settings, no I/O until :func:`main` runs it."""
+"""Ingest's wiring: built from settings, no I/O until it is served."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-
-from faststream.nats import NatsBroker
+from dataclasses import dataclass
 
 from relay_ingest.adapters.run_feeds import RunFeedsRepository
 from relay_ingest.handlers import IngestHandlers
 from relay_ingest.settings import IngestSettings
-from relay_ingest.shipstation_wiring import ShipstationFetch
-from relay_shared.bus import EventBus, TestPause, register_consumer
+from relay_ingest.shipstation_handlers import ShipstationHandlers
+from relay_ingest.shipstation_wiring import open_shipstation_handlers
 from relay_shared.config_store import TenantConfigStore
-from relay_shared.events import FeedReceived, RunFailed, RunRequested
-from relay_shared.runtime import new_broker, open_resources, run_worker, stream_settings
-from relay_shared.telemetry import configure_telemetry
+from relay_shared.errors import RelayError
+from relay_shared.events import (
+    FeedReceived,
+    OrderShipped,
+    RunFailed,
+    RunRequested,
+    ShipstationNotified,
+)
+from relay_shared.runtime import open_resources
+from relay_shared.worker_app import WorkerApp
 
-SERVICE = "ingest"
 SETTINGS_TYPE = IngestSettings
 
 
-class IngestApp:
-    """The broker, its consumers and publishers; handlers are wired when resources open."""
+@dataclass(frozen=True)
+class IngestWiring:
+    """Ingest's two jobs: pinning a run's feeds, and fetching ShipStation shipments."""
+
+    runs: IngestHandlers
+    shipstation: ShipstationHandlers
+
+    async def on_run_requested(self, event: RunRequested) -> None:
+        await self.runs.on_run_requested(event)
+
+    async def on_run_request_failed(self, event: RunRequested, error: RelayError) -> None:
+        await self.runs.on_run_request_failed(event, error)
+
+    async def on_shipstation_notified(self, event: ShipstationNotified) -> None:
+        await self.shipstation.on_notified(event)
+
+
+class IngestApp(WorkerApp[IngestSettings, IngestWiring]):
+    """Consumes run.requested and shipstation.notified; emits feed.received, run.failed and
+    order.shipped. Owns schema ``ingest`` and S3 ``inbound/``."""
+
+    service = "ingest"
 
     def __init__(self, settings: IngestSettings) -> None:
-        self.settings = settings
-        self.broker: NatsBroker = new_broker(settings)
-        self.bus = EventBus(
-            self.broker, settings.nats_stream, emits=[FeedReceived, RunFailed], service=SERVICE
+        super().__init__(settings, emits=[FeedReceived, RunFailed, OrderShipped])
+        self.consume(
+            RunRequested, IngestWiring.on_run_requested, IngestWiring.on_run_request_failed
         )
-        self._handlers: IngestHandlers | None = None
-        self.shipstation = ShipstationFetch(self.broker, settings)
-        register_consumer(
-            self.broker,
-            service=SERVICE,
-            streams=stream_settings(settings),
-            event_type=RunRequested,
-            handle=lambda event: self.handlers.on_run_requested(event),
-            on_permanent=lambda event, error: self.handlers.on_run_request_failed(event, error),
-            test_pause=TestPause.from_settings(settings, SERVICE),
-        )
-
-    @property
-    def handlers(self) -> IngestHandlers:
-        if self._handlers is None:
-            raise RuntimeError("ingest handlers used before resources were opened")
-        return self._handlers
+        self.consume(ShipstationNotified, IngestWiring.on_shipstation_notified)
 
     @asynccontextmanager
-    async def wired(self) -> AsyncIterator[IngestHandlers]:
+    async def open_handlers(self) -> AsyncIterator[IngestWiring]:
         async with open_resources(
             self.settings, schema="ingest", migrations="relay_ingest.migrations", s3=True
         ) as resources:
-            self._handlers = IngestHandlers(
+            runs = IngestHandlers(
                 store=resources.store,
                 configs=TenantConfigStore(resources.store),
                 run_feeds=RunFeedsRepository(resources.pool),
                 bus=self.bus,
             )
-            async with self.shipstation.opened(resources):
-                yield self._handlers
+            async with open_shipstation_handlers(self.settings, resources, self.bus) as fetch:
+                yield IngestWiring(runs=runs, shipstation=fetch)
 
 
 def create_app(settings: IngestSettings | None = None) -> IngestApp:
@@ -68,6 +76,4 @@ def create_app(settings: IngestSettings | None = None) -> IngestApp:
 
 
 async def main() -> None:
-    app = create_app()
-    configure_telemetry(SERVICE, app.settings.log_level)
-    await run_worker(app.broker, app.settings, app.wired())
+    await create_app().serve()

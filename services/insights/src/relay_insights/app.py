@@ -1,4 +1,4 @@
-"""Insights' wiring: built from settings, no I/O until :func:`main` runs it."""
+"""Insights' wiring: built from settings, no I/O until it is served."""
 
 from __future__ import annotations
 
@@ -8,72 +8,48 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import structlog
-from faststream.nats import NatsBroker
 
 from relay_insights.adapters.database import InsightsDatabase
 from relay_insights.adapters.outbox import Outbox
 from relay_insights.handlers import InsightsHandlers
 from relay_insights.settings import InsightsSettings
-from relay_shared.bus import EventBus, register_consumer
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.events import InsightGenerated, OffersMerged, OrderShipped
-from relay_shared.runtime import new_broker, open_resources, run_worker, stream_settings
-from relay_shared.telemetry import configure_telemetry
+from relay_shared.runtime import open_resources
+from relay_shared.worker_app import WorkerApp
 
-SERVICE = "insights"
 SETTINGS_TYPE = InsightsSettings
 log = structlog.get_logger(__name__)
 
 
-class InsightsApp:
-    """The broker, its consumers and publisher; handlers are wired when resources open."""
+class InsightsApp(WorkerApp[InsightsSettings, InsightsHandlers]):
+    """Consumes offers.merged and order.shipped; emits insight.generated through an outbox.
+    Owns schema ``insights``."""
+
+    service = "insights"
 
     def __init__(self, settings: InsightsSettings) -> None:
-        self.settings = settings
-        self.broker: NatsBroker = new_broker(settings)
-        self.bus = EventBus(
-            self.broker, settings.nats_stream, emits=[InsightGenerated], service=SERVICE
-        )
-        self._handlers: InsightsHandlers | None = None
-        streams = stream_settings(settings)
-        register_consumer(
-            self.broker,
-            service=SERVICE,
-            streams=streams,
-            event_type=OffersMerged,
-            handle=lambda event: self.handlers.on_offers_merged(event),
-        )
-        register_consumer(
-            self.broker,
-            service=SERVICE,
-            streams=streams,
-            event_type=OrderShipped,
-            handle=lambda event: self.handlers.on_order_shipped(event),
-        )
-
-    @property
-    def handlers(self) -> InsightsHandlers:
-        if self._handlers is None:
-            raise RuntimeError("insights handlers used before resources were opened")
-        return self._handlers
+        super().__init__(settings, emits=[InsightGenerated])
+        self.consume(OffersMerged, InsightsHandlers.on_offers_merged)
+        self.consume(OrderShipped, InsightsHandlers.on_order_shipped)
 
     @asynccontextmanager
-    async def wired(self) -> AsyncIterator[InsightsHandlers]:
-        """Open the pool (migrated) and the bucket, wire the handlers, and keep draining the
+    async def open_handlers(self) -> AsyncIterator[InsightsHandlers]:
+        """Open the pool (migrated) and the bucket, build the handlers, and keep draining the
         outbox in the background (on start, and every ``outbox_interval_s``)."""
         async with open_resources(
             self.settings, schema="insights", migrations="relay_insights.migrations", s3=True
         ) as resources:
-            self._handlers = InsightsHandlers(
+            handlers = InsightsHandlers(
                 store=resources.store,
                 configs=TenantConfigStore(resources.store),
                 database=InsightsDatabase(resources.pool),
                 outbox=Outbox(resources.pool),
                 bus=self.bus,
             )
-            drainer = asyncio.create_task(self._drain_forever(self._handlers))
+            drainer = asyncio.create_task(self._drain_forever(handlers))
             try:
-                yield self._handlers
+                yield handlers
             finally:
                 drainer.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -97,6 +73,4 @@ def create_app(settings: InsightsSettings | None = None) -> InsightsApp:
 
 
 async def main() -> None:
-    app = create_app()
-    configure_telemetry(SERVICE, app.settings.log_level)
-    await run_worker(app.broker, app.settings, app.wired())
+    await create_app().serve()

@@ -1,75 +1,45 @@
-"""Sheets' wiring: built from settings, no I/O until :func:`main` runs it."""
+"""Sheets' wiring: built from settings, no I/O until it is served."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from faststream.nats import NatsBroker
-
-from relay_shared.bus import register_consumer
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.events import InsightGenerated, OffersMerged, OrderShipped
-from relay_shared.runtime import new_broker, open_resources, run_worker, stream_settings
-from relay_shared.telemetry import configure_telemetry
+from relay_shared.runtime import open_resources
+from relay_shared.worker_app import WorkerApp
 from relay_sheets.adapters.xlsx_backend import XlsxBackend
 from relay_sheets.handlers import SheetsHandlers
 from relay_sheets.settings import SheetsSettings
 
-SERVICE = "sheets"
 SETTINGS_TYPE = SheetsSettings
 
 
-class SheetsApp:
-    """The broker and its consumers; handlers are wired when resources open.
+class SheetsApp(WorkerApp[SheetsSettings, SheetsHandlers]):
+    """Keeps each channel's workbook current from the bus.
 
     The xlsx backend keeps its state in the workbooks themselves (idempotent by key), so
     sheets opens no database schema yet; the Google backend will keep its sync state in
     schema ``sheets``.
     """
 
-    def __init__(self, settings: SheetsSettings) -> None:
-        self.settings = settings
-        self.broker: NatsBroker = new_broker(settings)
-        self._handlers: SheetsHandlers | None = None
-        streams = stream_settings(settings)
-        register_consumer(
-            self.broker,
-            service=SERVICE,
-            streams=streams,
-            event_type=OffersMerged,
-            handle=lambda event: self.handlers.on_offers_merged(event),
-        )
-        register_consumer(
-            self.broker,
-            service=SERVICE,
-            streams=streams,
-            event_type=OrderShipped,
-            handle=lambda event: self.handlers.on_order_shipped(event),
-        )
-        register_consumer(
-            self.broker,
-            service=SERVICE,
-            streams=streams,
-            event_type=InsightGenerated,
-            handle=lambda event: self.handlers.on_insight_generated(event),
-        )
+    service = "sheets"
 
-    @property
-    def handlers(self) -> SheetsHandlers:
-        if self._handlers is None:
-            raise RuntimeError("sheets handlers used before resources were opened")
-        return self._handlers
+    def __init__(self, settings: SheetsSettings) -> None:
+        super().__init__(settings)
+        self.consume(OffersMerged, SheetsHandlers.on_offers_merged)
+        self.consume(OrderShipped, SheetsHandlers.on_order_shipped)
+        self.consume(InsightGenerated, SheetsHandlers.on_insight_generated)
 
     @asynccontextmanager
-    async def wired(self) -> AsyncIterator[SheetsHandlers]:
+    async def open_handlers(self) -> AsyncIterator[SheetsHandlers]:
         async with open_resources(self.settings, schema=None, migrations=None, s3=True) as res:
-            self._handlers = SheetsHandlers(
+            yield SheetsHandlers(
                 store=res.store,
                 configs=TenantConfigStore(res.store),
                 backend=XlsxBackend(self.settings.sheets_dir),
             )
-            yield self._handlers
 
 
 def create_app(settings: SheetsSettings | None = None) -> SheetsApp:
@@ -77,6 +47,4 @@ def create_app(settings: SheetsSettings | None = None) -> SheetsApp:
 
 
 async def main() -> None:
-    app = create_app()
-    configure_telemetry(SERVICE, app.settings.log_level)
-    await run_worker(app.broker, app.settings, app.wired())
+    await create_app().serve()

@@ -1,0 +1,10 @@
+"""Pure feed normalization: vendor bytes + tenant config → normalized CSV, findings, stats.
+
+Public entry point: :func:`normalize_feed`.
+"""
+
+from relay_normalize.domain.feed import FeedStats, NormalizedFeed, normalize_feed
+from relay_normalize.domain.findings import Finding
+from relay_normalize.domain.normalized_csv import NORMALIZED_COLUMNS
+
+__all__ = ["NORMALIZED_COLUMNS", "FeedStats", "Finding", "NormalizedFeed", "normalize_feed"]

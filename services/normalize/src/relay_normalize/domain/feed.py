@@ -1,0 +1,236 @@
+"""``normalize_feed``: one vendor's raw bytes → normalized CSV, findings and stats.
+
+Decisions where the spec is silent:
+- with both ``sku`` and ``vendor_sku`` mapped, a vendor SKU missing from the map takes the
+  sku cell, or the vendor SKU itself when that cell is empty.
+- ``missing_cost`` is reported here (the row number is known here, not after the hand-off).
+- a duplicate row gets only ``duplicate_sku``; its other warnings are not reported.
+- a rejected row's ``value`` is its trimmed cell (the config default when the cell was empty).
+- ``warnings`` in the stats counts this feed's row warnings (``duplicate_sku`` included).
+- a JSON ``[]`` (or a JSONL file of blank lines) is an empty feed; an empty CSV has no
+  header, so its mapped columns are missing.
+- with a sku map given as bytes, they are used even when the config has none or an inline
+  one (``local-run --sku-map`` overrides); ``on_missing`` then comes from the config or is
+  ``passthrough``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from relay_normalize.domain.findings import FeedFailure, Finding, finding
+from relay_normalize.domain.frame_rows import CleanRows, clean_table
+from relay_normalize.domain.normalized_csv import write_normalized_csv
+from relay_normalize.domain.parsing_csv import read_csv_table
+from relay_normalize.domain.parsing_json import read_json_table, read_jsonl_table
+from relay_normalize.domain.parsing_xlsx import read_xlsx_table
+from relay_normalize.domain.raw_table import RawTable, UnreadableFile, column_name
+from relay_normalize.domain.rules import CleaningRules
+from relay_normalize.domain.sku_map import SkuMapError, check_inline_map, parse_sku_map
+from relay_normalize.domain.text_cells import trim
+from relay_shared.tenant_config import TenantConfig, VendorConfig
+
+
+@dataclass(frozen=True, slots=True)
+class FeedStats:
+    """Counts of one feed: ``rows = accepted + rejected + duplicates``."""
+
+    rows: int
+    accepted: int
+    rejected: int
+    duplicates: int
+    warnings: int
+    sha256: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "duplicates": self.duplicates,
+            "warnings": self.warnings,
+            "sha256": self.sha256,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedFeed:
+    """The result of one vendor's feed.
+
+    ``status`` is ``"ok"`` or ``"failed"``; ``normalized_csv`` is ``None`` when failed;
+    ``failure_code`` is the feed-level code of a failed feed; ``findings`` lists the errors
+    (feed-level first, then by row) followed by the warnings (by row).
+    """
+
+    vendor_id: str
+    status: Literal["ok", "failed"]
+    normalized_csv: bytes | None
+    errors: list[Finding]
+    warnings: list[Finding]
+    stats: FeedStats
+    failure_code: str | None = None
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [*self.errors, *self.warnings]
+
+    def report(self) -> dict[str, Any]:
+        """The JSON hand-off document (what pricing needs besides the CSV)."""
+        return {
+            "vendor_id": self.vendor_id,
+            "status": self.status,
+            "failure_code": self.failure_code,
+            "stats": self.stats.as_dict(),
+            "errors": [item.as_dict() for item in self.errors],
+            "warnings": [item.as_dict() for item in self.warnings],
+        }
+
+
+def normalize_feed(
+    raw: bytes,
+    *,
+    config: TenantConfig,
+    vendor_id: str,
+    as_of: datetime,
+    sku_map: bytes | None,
+) -> NormalizedFeed:
+    """Normalizes one vendor's feed bytes (pure: no I/O).
+
+    ``sku_map`` is the map file's bytes; ``None`` when there is none. A vendor whose config
+    names a file map and gets ``None`` fails with ``sku_map_unavailable``. ``as_of`` must be
+    timezone-aware (a naive one is taken as UTC). Raises ``KeyError`` for an unknown vendor.
+    """
+    vendor = config.vendor(vendor_id)
+    digest = hashlib.sha256(raw).hexdigest()
+    try:
+        rules = _rules(config, vendor, as_of, sku_map)
+        table = _read(raw, vendor)
+        columns = _resolve_columns(table, vendor)
+    except FeedFailure as failure:
+        stats = FeedStats(0, 0, 0, 0, 0, digest)
+        return NormalizedFeed(vendor_id, "failed", None, failure.findings, [], stats, failure.code)
+    clean = clean_table(table, columns, rules)
+    del table
+    return _outcome(vendor_id, clean, config.error_policy.max_invalid_row_pct, digest)
+
+
+def _outcome(vendor_id: str, clean: CleanRows, limit: Decimal, digest: str) -> NormalizedFeed:
+    accepted = clean.data_rows - clean.rejected - clean.duplicates
+    stats = FeedStats(
+        clean.data_rows, accepted, clean.rejected, clean.duplicates, len(clean.warnings), digest
+    )
+    if clean.data_rows and Decimal(clean.rejected) / Decimal(clean.data_rows) > limit:
+        detail = f"{clean.rejected} of {clean.data_rows} rows, above {limit}"
+        failure = finding("error", vendor_id, "too_many_invalid_rows", detail=detail)
+        return NormalizedFeed(
+            vendor_id,
+            "failed",
+            None,
+            [failure, *clean.errors],
+            clean.warnings,
+            stats,
+            "too_many_invalid_rows",
+        )
+    csv = write_normalized_csv(clean.rows, vendor_id)
+    return NormalizedFeed(vendor_id, "ok", csv, clean.errors, clean.warnings, stats)
+
+
+def _fail(
+    vendor_id: str, code: str, *, detail: str | None = None, value: str | None = None
+) -> FeedFailure:
+    return FeedFailure(code, [finding("error", vendor_id, code, detail=detail, value=value)])
+
+
+def _sku_map(vendor: VendorConfig, sku_map: bytes | None) -> dict[str, str] | None:
+    try:
+        if sku_map is not None:
+            return parse_sku_map(sku_map)
+        if vendor.sku_map is None:
+            return None
+        if vendor.sku_map.type == "inline":
+            return check_inline_map(vendor.sku_map.entries or {})
+    except SkuMapError as problem:
+        raise _fail(
+            vendor.vendor_id, problem.code, detail=problem.detail, value=problem.value
+        ) from problem
+    raise _fail(
+        vendor.vendor_id, "sku_map_unavailable", detail="the configured map file is missing"
+    )
+
+
+def _rules(
+    config: TenantConfig, vendor: VendorConfig, as_of: datetime, sku_map: bytes | None
+) -> CleaningRules:
+    parser = vendor.parser
+    on_missing = vendor.sku_map.on_missing if vendor.sku_map else "passthrough"
+    return CleaningRules(
+        vendor_id=vendor.vendor_id,
+        currency=config.vendor_currency(vendor),
+        decimal_separator=parser.decimal_separator,
+        defaults={name: str(text) for name, text in parser.defaults.items()},
+        condition_map=dict(parser.condition_map),
+        quantity_words=dict(parser.quantity_words),
+        sku_map=_sku_map(vendor, sku_map),
+        reject_unmapped=on_missing == "reject",
+        upper=config.sku.case == "upper",
+        zone=ZoneInfo(config.timezone),
+        as_of=as_of,
+    )
+
+
+def _read(raw: bytes, vendor: VendorConfig) -> RawTable:
+    parser = vendor.parser
+    try:
+        if parser.format == "csv":
+            return read_csv_table(
+                raw,
+                encoding=parser.encoding,
+                delimiter=parser.delimiter,
+                header_row=parser.header_row,
+            )
+        if parser.format == "xlsx":
+            return read_xlsx_table(raw, sheet=parser.sheet, header_row=parser.header_row)
+        if parser.format == "json":
+            return read_json_table(raw, encoding=parser.encoding)
+        return read_jsonl_table(raw, encoding=parser.encoding)
+    except UnreadableFile as problem:
+        raise _fail(vendor.vendor_id, "unparseable_file", detail=str(problem)) from problem
+
+
+def _resolve_columns(table: RawTable, vendor: VendorConfig) -> dict[str, str]:
+    """canonical field → frame column, matching headers trimmed and case-insensitively."""
+    if vendor.parser.format in ("json", "jsonl") and not table.headers:
+        return {}  # no object at all: an empty feed (no key can be missing from no rows)
+    positions: dict[str, int] = {}
+    for index, header in enumerate(table.headers):
+        positions.setdefault(trim(header).lower(), index)
+    columns: dict[str, str] = {}
+    missing: list[Finding] = []
+    found = ", ".join(table.headers)
+    for name, header in vendor.parser.column_map.items():
+        position = positions.get(trim(header).lower())
+        if position is None:
+            missing.append(
+                finding(
+                    "error",
+                    vendor.vendor_id,
+                    "missing_column",
+                    column=name,
+                    value=found,
+                    detail=header,
+                )
+            )
+        elif position in table.nested_columns:
+            raise _fail(
+                vendor.vendor_id, "unparseable_file", detail=f"{header} holds nested values"
+            )
+        else:
+            columns[name] = column_name(position)
+    if missing:
+        raise FeedFailure("missing_column", missing)
+    return columns

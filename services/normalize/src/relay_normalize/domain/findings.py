@@ -1,0 +1,85 @@
+"""Findings: the errors and warnings a feed produces, with their codes and messages.
+
+A finding is ``{vendor_id, row, column, code, message, value}``. ``column`` is the canonical
+field name; feed-level findings have ``row`` ``None``. ``value`` is cut to 200 characters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from relay_normalize.domain.text_cells import cut_value
+
+Severity = Literal["error", "warning"]
+
+MESSAGES: dict[str, str] = {
+    # row rejections
+    "missing_sku": "the SKU is empty",
+    "unmapped_sku": "the vendor SKU is not in the SKU map",
+    "mangled_sku": "the SKU looks like a number reformatted by a spreadsheet",
+    "invalid_quantity": "the quantity is not a whole number",
+    "currency_mismatch": "the amount is in another currency than the vendor's",
+    "invalid_money": "the amount is not a non-negative number",
+    "invalid_lead_time": "the lead time is not a whole number of days or weeks",
+    "invalid_condition": "the condition is not new, used or refurb",
+    # row warnings
+    "negative_quantity": "a negative quantity was read as 0",
+    "invalid_timestamp": "the timestamp is not ISO-8601; the run's as-of time is used",
+    "duplicate_sku": "the SKU appeared earlier in the feed; this row is dropped",
+    "missing_cost": "the offer has no cost and cannot be priced",
+    # feed failures
+    "missing_column": "a mapped column is not in the header",
+    "unparseable_file": "the file cannot be read",
+    "sku_map_conflict": "the SKU map maps one vendor SKU to two SKUs",
+    "sku_map_unavailable": "the SKU map cannot be read",
+    "too_many_invalid_rows": "too many rows were rejected",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One error or warning of a vendor's feed."""
+
+    severity: Severity
+    vendor_id: str
+    row: int | None
+    column: str | None
+    code: str
+    message: str
+    value: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON shape of ``errors.json`` items (no severity: the list says it)."""
+        return {
+            "vendor_id": self.vendor_id,
+            "row": self.row,
+            "column": self.column,
+            "code": self.code,
+            "message": self.message,
+            "value": self.value,
+        }
+
+
+def finding(
+    severity: Severity,
+    vendor_id: str,
+    code: str,
+    *,
+    row: int | None = None,
+    column: str | None = None,
+    value: str | None = None,
+    detail: str | None = None,
+) -> Finding:
+    """A finding with the standard message of ``code`` (plus ``detail`` when given)."""
+    message = MESSAGES[code] if detail is None else f"{MESSAGES[code]}: {detail}"
+    return Finding(severity, vendor_id, row, column, code, message, cut_value(value))
+
+
+class FeedFailure(Exception):
+    """The whole feed cannot be used; carries the feed-level findings (errors)."""
+
+    def __init__(self, code: str, findings: list[Finding]) -> None:
+        super().__init__(code)
+        self.code = code
+        self.findings = findings

@@ -1,0 +1,152 @@
+"""From a raw table to typed rows: clean rows vectorised (:mod:`fast_rows`), dirty rows by
+distinct cell (:mod:`slow_rows`), then the first rejection per row, warnings and duplicates."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import polars as pl
+
+from relay_normalize.domain import fast_rows
+from relay_normalize.domain.findings import Finding, finding
+from relay_normalize.domain.raw_table import ROW, RawTable
+from relay_normalize.domain.row_cleaning import CLEAN_COLUMNS, EXTRA_COLUMNS
+from relay_normalize.domain.rules import CleaningRules
+from relay_normalize.domain.slow_rows import clean_slow
+
+_FIELDS = (*CLEAN_COLUMNS[:1], *CLEAN_COLUMNS[2:])  # canonical fields (vendor_sku aside)
+_SCHEMA: dict[str, pl.DataType] = {
+    ROW: pl.Int64(),
+    **{name: pl.String() for name in CLEAN_COLUMNS},
+    **{
+        name: pl.Int64()
+        for name in ("quantity_available", "lead_time_days", "cost", "map_price", "msrp")
+    },
+    **{name: pl.String() for name in EXTRA_COLUMNS},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CleanRows:
+    """Accepted, non-duplicate rows (typed columns, file order) and the row findings."""
+
+    rows: pl.DataFrame
+    errors: list[Finding]
+    warnings: list[Finding]
+    data_rows: int
+    rejected: int
+    duplicates: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    key_field: str
+    has_fallback: bool
+    has_timestamps: bool
+
+
+def _raw_cells(table: RawTable, columns: Mapping[str, str]) -> pl.LazyFrame:
+    """``r_<field>`` for every canonical field: the cell, ``""`` when empty or unmapped."""
+    cells = [
+        (pl.col(columns[name]).fill_null("") if name in columns else pl.lit("")).alias(f"r_{name}")
+        for name in (*_FIELDS, "vendor_sku")
+    ]
+    return table.frame.lazy().select(pl.col(ROW), *cells)
+
+
+def _clean_frame(table: RawTable, columns: Mapping[str, str], rules: CleaningRules) -> pl.DataFrame:
+    """Every row cleaned, in file order, with the ``_SCHEMA`` columns."""
+    layout = _Layout(
+        key_field="vendor_sku" if "vendor_sku" in columns else "sku",
+        has_fallback="sku" in columns and "vendor_sku" in columns,
+        has_timestamps="updated_at" in columns or "updated_at" in rules.defaults,
+    )
+    cells = _raw_cells(table, columns).with_columns(
+        fast_rows.fast_mask(rules, layout.has_timestamps).alias("__fast")
+    )
+    fast_plan = fast_rows.clean_fast(
+        cells.filter(pl.col("__fast")),
+        rules,
+        key_field=layout.key_field,
+        has_fallback=layout.has_fallback,
+        has_timestamps=layout.has_timestamps,
+    )
+    slow_plan = cells.filter(~pl.col("__fast"))
+    fast, slow = pl.collect_all([fast_plan.select(list(_SCHEMA)), slow_plan])
+    if slow.height == 0:
+        return fast
+    cleaned_slow = clean_slow(
+        slow,
+        rules,
+        key_field=layout.key_field,
+        has_fallback=layout.has_fallback,
+        shapes=fast_rows.field_shapes(rules, layout.has_timestamps),
+    ).with_columns(fast_rows.text_column("brand", rules), fast_rows.text_column("title", rules))
+    cleaned_slow = cleaned_slow.select(list(_SCHEMA))
+    return pl.concat([fast, cleaned_slow.cast(fast.schema)]).sort(ROW)
+
+
+def clean_table(table: RawTable, columns: Mapping[str, str], rules: CleaningRules) -> CleanRows:
+    """Cleans every row, keeps the first rejection of each row, then drops duplicates.
+
+    A rejected row's SKU is set aside (null) before the first-distinct test, so duplicates
+    are counted among accepted rows only. Two filters: the kept rows, and the few rows with a
+    finding.
+    """
+    frame = _clean_frame(table, columns, rules)
+    accepted = pl.col("__error").is_null()
+    frame = frame.with_columns(
+        (accepted & ~pl.when(accepted).then(pl.col("sku")).is_first_distinct()).alias("__duplicate")
+    )
+    kept = ~pl.col("__duplicate") & accepted
+    noted = (
+        ~accepted
+        | pl.col("__duplicate")
+        | pl.col("__w_quantity").is_not_null()
+        | pl.col("__w_timestamp").is_not_null()
+        | pl.col("cost").is_null()
+    )
+    rows, notes = pl.collect_all([frame.lazy().filter(kept), frame.lazy().filter(noted)])
+    rejected = notes.filter(~accepted)
+    duplicates = notes.filter(pl.col("__duplicate"))
+    return CleanRows(
+        rows=rows,
+        errors=_rejections(rejected, rules.vendor_id),
+        warnings=_warnings(notes.filter(kept), duplicates, rules.vendor_id),
+        data_rows=frame.height,
+        rejected=rejected.height,
+        duplicates=duplicates.height,
+    )
+
+
+def _rejections(rejected: pl.DataFrame, vendor_id: str) -> list[Finding]:
+    """One error per rejected row: its first failing field in the spec's order."""
+    return [
+        finding("error", vendor_id, code, row=row, column=column, value=value)
+        for row, code, column, value in rejected.select(
+            ROW, "__error", "__error_column", "__error_value"
+        ).iter_rows()
+    ]
+
+
+def _warnings(unique: pl.DataFrame, duplicates: pl.DataFrame, vendor_id: str) -> list[Finding]:
+    """Warnings of accepted rows by row (a duplicate gets only ``duplicate_sku``)."""
+    found: list[tuple[int, int, Finding]] = []
+    checks = (  # column, code, when, the finding's value
+        ("quantity_available", "negative_quantity", pl.col("__w_quantity").is_not_null(),
+         pl.col("__w_quantity")),
+        ("cost", "missing_cost", pl.col("cost").is_null(), pl.lit(None, pl.String)),
+        ("updated_at", "invalid_timestamp", pl.col("__w_timestamp").is_not_null(),
+         pl.col("__w_timestamp")),
+    )  # fmt: skip
+    for order, (column, code, when, cell) in enumerate(checks):
+        hits = unique.filter(when).select(ROW, cell.alias("__value"))
+        for row, value in hits.iter_rows():
+            item = finding("warning", vendor_id, code, row=row, column=column, value=value or None)
+            found.append((row, order, item))
+    for row, sku in duplicates.select(ROW, "sku").iter_rows():
+        item = finding("warning", vendor_id, "duplicate_sku", row=row, column="sku", value=sku)
+        found.append((row, len(checks), item))
+    found.sort(key=lambda entry: (entry[0], entry[1]))
+    return [item for _, _, item in found]

@@ -1,0 +1,63 @@
+"""Reading an XLSX feed: the chosen sheet's cached values (never formulas), as text.
+
+A whole-number float becomes integer text (``100234.0`` → ``100234``), other floats their
+shortest repr, dates and times ISO text, booleans ``true``/``false``. Row numbers are sheet
+row numbers; empty rows are skipped.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from datetime import date, datetime, time, timedelta
+from io import BytesIO
+from typing import Any
+
+from relay_normalize.domain.raw_table import RawTable, UnreadableFile, table_from_rows
+from relay_normalize.domain.text_cells import trim
+
+
+def cell_text(value: Any) -> str | None:
+    """The text of one cached cell value."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return str(value)
+    return str(value)
+
+
+def read_xlsx_table(raw: bytes, *, sheet: str | int | None, header_row: int) -> RawTable:
+    """The sheet's rows below ``header_row``."""
+    from openpyxl import load_workbook  # imported here: it costs 0.25 s at start-up
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        book = load_workbook(BytesIO(raw), read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
+        raise UnreadableFile("not a readable XLSX workbook") from exc
+    try:
+        if sheet is None:
+            worksheet = book.worksheets[0]
+        elif isinstance(sheet, int):
+            if sheet >= len(book.worksheets):
+                raise UnreadableFile(f"the workbook has no sheet {sheet}")
+            worksheet = book.worksheets[sheet]
+        else:
+            if sheet not in book.sheetnames:
+                raise UnreadableFile(f"the workbook has no sheet {sheet!r}")
+            worksheet = book[sheet]
+        headers: list[str] = []
+        rows: list[tuple[int, list[str | None]]] = []
+        for number, values in enumerate(worksheet.iter_rows(values_only=True), start=1):
+            if number == header_row:
+                headers = [trim(cell_text(value)) for value in values]
+            elif number > header_row:
+                rows.append((number, [cell_text(value) for value in values]))
+    finally:
+        book.close()
+    return table_from_rows(headers, rows, frozenset())
