@@ -131,15 +131,28 @@ def _fallback(key: pl.Expr, rules: CleaningRules, has_fallback: bool) -> pl.Expr
     return pl.when(cell != "").then(cell).otherwise(key)
 
 
-def _sku_stages(rules: CleaningRules, key_field: str, has_fallback: bool) -> list[list[pl.Expr]]:
-    """``sku``, ``vendor_sku`` and the sku rejection columns, in dependent stages."""
+def with_sku(
+    frame: pl.LazyFrame, rules: CleaningRules, *, key_field: str, has_fallback: bool
+) -> pl.LazyFrame:
+    """Adds ``sku``, ``vendor_sku`` and ``e_sku`` (the SKU's rejection code) to every row.
+
+    The SKU rule is vectorised for clean and dirty rows alike.
+    """
     key = _key(key_field, rules)
+    frame = frame.with_columns(
+        key.alias("__key"), _fallback(key, rules, has_fallback).alias("__fallback")
+    )
+    frame = with_sku_map(frame, rules)
     mapped = pl.col("__mapped") if rules.sku_map is not None else pl.lit(None, pl.String)
     reject = rules.sku_map is not None and rules.reject_unmapped
     fallback = pl.col("__fallback")
     candidate = pl.coalesce(mapped, pl.when(fallback != "").then(fallback))
     if rules.upper:
         candidate = candidate.str.to_uppercase()
+    frame = frame.with_columns(
+        candidate.alias("sku"),
+        pl.when(pl.col("__key") != "").then(pl.col("__key")).alias("vendor_sku"),
+    )
     code = (
         pl.when(mapped.is_null() & (fallback == ""))
         .then(pl.lit("missing_sku"))
@@ -149,41 +162,20 @@ def _sku_stages(rules: CleaningRules, key_field: str, has_fallback: bool) -> lis
         .then(pl.lit("mangled_sku"))
         .otherwise(pl.lit(None, pl.String))
     )
-    first = [
-        key.alias("__key"),
-        _fallback(key, rules, has_fallback).alias("__fallback"),
-    ]
-    second = [
-        candidate.alias("sku"),
-        pl.when(pl.col("__key") != "").then(pl.col("__key")).alias("vendor_sku"),
-    ]
-    third = [code.alias("__error")]
-    failed = pl.col("__error").is_not_null()
-    fourth = [
-        pl.when(failed).then(pl.lit("sku")).alias("__error_column"),
-        pl.when(failed).then(pl.col("vendor_sku")).alias("__error_value"),
-    ]
-    return [first, second, third, fourth]
+    return frame.with_columns(code.alias("e_sku"))
 
 
-def clean_fast(
-    frame: pl.LazyFrame,
-    rules: CleaningRules,
-    *,
-    key_field: str,
-    has_fallback: bool,
-    has_timestamps: bool,
-) -> pl.LazyFrame:
-    """Every cleaned column of the fast rows (the same columns as ``clean_row``'s output)."""
+def clean_fast(frame: pl.LazyFrame, rules: CleaningRules, *, has_timestamps: bool) -> pl.LazyFrame:
+    """Every cleaned column of the fast rows (after :func:`with_sku`); only the SKU can
+    reject a fast row."""
     shapes = field_shapes(rules, has_timestamps)
     stamp = shapes["updated_at"].value if has_timestamps else pl.lit(rules.as_of_text)
-    stages = _sku_stages(rules, key_field, has_fallback)
-    frame = frame.with_columns(stages[0])
-    frame = with_sku_map(frame, rules)
-    for stage in stages[1:]:
-        frame = frame.with_columns(stage)
+    failed = pl.col("e_sku").is_not_null()
     fields = ("quantity_available", *MONEY_FIELDS, "lead_time_days", "condition")
     return frame.with_columns(
+        pl.col("e_sku").alias("__error"),
+        pl.when(failed).then(pl.lit("sku")).alias("__error_column"),
+        pl.when(failed).then(pl.col("vendor_sku")).alias("__error_value"),
         *[shapes[name].value.alias(name) for name in fields],
         text_column("brand", rules),
         text_column("title", rules),

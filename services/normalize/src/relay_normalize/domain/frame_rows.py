@@ -62,26 +62,21 @@ def _clean_frame(table: RawTable, columns: Mapping[str, str], rules: CleaningRul
         has_fallback="sku" in columns and "vendor_sku" in columns,
         has_timestamps="updated_at" in columns or "updated_at" in rules.defaults,
     )
-    cells = _raw_cells(table, columns).with_columns(
-        fast_rows.fast_mask(rules, layout.has_timestamps).alias("__fast")
-    )
-    fast_plan = fast_rows.clean_fast(
-        cells.filter(pl.col("__fast")),
+    cells = fast_rows.with_sku(
+        _raw_cells(table, columns),
         rules,
         key_field=layout.key_field,
         has_fallback=layout.has_fallback,
-        has_timestamps=layout.has_timestamps,
+    ).with_columns(fast_rows.fast_mask(rules, layout.has_timestamps).alias("__fast"))
+    fast_plan = fast_rows.clean_fast(
+        cells.filter(pl.col("__fast")), rules, has_timestamps=layout.has_timestamps
     )
     slow_plan = cells.filter(~pl.col("__fast"))
     fast, slow = pl.collect_all([fast_plan.select(list(_SCHEMA)), slow_plan])
     if slow.height == 0:
         return fast
     cleaned_slow = clean_slow(
-        slow,
-        rules,
-        key_field=layout.key_field,
-        has_fallback=layout.has_fallback,
-        shapes=fast_rows.field_shapes(rules, layout.has_timestamps),
+        slow, rules, shapes=fast_rows.field_shapes(rules, layout.has_timestamps)
     ).with_columns(fast_rows.text_column("brand", rules), fast_rows.text_column("title", rules))
     cleaned_slow = cleaned_slow.select(list(_SCHEMA))
     return pl.concat([fast, cleaned_slow.cast(fast.schema)]).sort(ROW)

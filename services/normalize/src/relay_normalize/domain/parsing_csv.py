@@ -9,6 +9,8 @@ ones are padded with empty cells.
 from __future__ import annotations
 
 import codecs
+import csv
+import io
 
 import polars as pl
 
@@ -46,22 +48,50 @@ def _skip_lines(data: bytes, count: int) -> bytes:
     return data[position:] if position else data
 
 
+def _read_with_polars(data: bytes, delimiter: str) -> pl.DataFrame:
+    return pl.read_csv(
+        data,
+        has_header=False,
+        infer_schema=False,
+        separator=delimiter,
+        quote_char='"',
+        truncate_ragged_lines=True,
+        raise_if_empty=False,
+        encoding="utf8",
+    )
+
+
+def _read_with_python(data: bytes, delimiter: str) -> pl.DataFrame:
+    """The tolerant reader: a quote inside an unquoted field (``5" screen``) is a character,
+    as spreadsheets read it. Used only when polars refuses the file."""
+    try:
+        text = io.StringIO(data.decode("utf-8"), newline="")
+        records = list(csv.reader(text, delimiter=delimiter, strict=True))
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise UnreadableFile(f"invalid CSV: {exc}") from exc
+    width = len(records[0]) if records else 0
+    columns = {
+        f"column_{i}": [record[i] if i < len(record) else None for record in records]
+        for i in range(width)
+    }
+    return pl.DataFrame(columns, schema=dict.fromkeys(columns, pl.String))
+
+
 def read_csv_table(raw: bytes, *, encoding: str, delimiter: str, header_row: int) -> RawTable:
-    """The feed's records below the header, numbered by record."""
+    """The feed's records below the header, numbered by record.
+
+    Polars reads the file; a file it refuses (a stray quote inside an unquoted field) is read
+    again with Python's csv module, which takes such quotes literally.
+    """
     data = _skip_lines(to_utf8(raw, encoding), header_row - 1)
     if not data.strip():
         return RawTable(pl.DataFrame({ROW: []}, schema={ROW: pl.Int64}), [])
     try:
-        frame = pl.read_csv(
-            data,
-            has_header=False,
-            infer_schema=False,
-            separator=delimiter,
-            quote_char='"',
-            truncate_ragged_lines=True,
-            raise_if_empty=False,
-            encoding="utf8",
-        )
+        frame = _read_with_polars(data, delimiter)
+    except pl.exceptions.ComputeError as exc:
+        if "utf-8" in str(exc).lower() or "utf8" in str(exc).lower():
+            raise UnreadableFile(str(exc).splitlines()[0]) from exc
+        frame = _read_with_python(data, delimiter)
     except pl.exceptions.PolarsError as exc:
         raise UnreadableFile(str(exc).splitlines()[0] if str(exc) else "invalid CSV") from exc
     del data

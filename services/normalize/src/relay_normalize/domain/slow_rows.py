@@ -108,53 +108,11 @@ def _lookup(
     )
 
 
-def _sku_lookup(
-    slow: pl.DataFrame, rules: CleaningRules, key_field: str, has_fallback: bool
-) -> pl.DataFrame:
-    key_column = f"r_{key_field}"
-    pairs = (
-        slow.select(key_column, "r_sku").unique()
-        if has_fallback
-        else slow.select(key_column).unique()
-    )
-    rows = []
-    for record in pairs.iter_rows():
-        key = with_default(record[0], key_field, rules)
-        fallback = (with_default(record[1], "sku", rules) if has_fallback else "") or key
-        try:
-            sku, code = (
-                cleaning.resolve_sku(
-                    key,
-                    fallback,
-                    sku_map=rules.sku_map,
-                    reject_unmapped=rules.reject_unmapped,
-                    upper=rules.upper,
-                ),
-                None,
-            )
-        except CellRejected as rejected:
-            sku, code = None, rejected.code
-        rows.append((*record, sku, code, key or None))
-    names = [*pairs.columns, "sku", "e_sku", "vendor_sku"]
-    return pl.DataFrame(rows, schema=dict.fromkeys(names, pl.String), orient="row")
-
-
 def clean_slow(
-    slow: pl.DataFrame,
-    rules: CleaningRules,
-    *,
-    key_field: str,
-    has_fallback: bool,
-    shapes: Mapping[str, FieldShape],
+    slow: pl.DataFrame, rules: CleaningRules, *, shapes: Mapping[str, FieldShape]
 ) -> pl.DataFrame:
     """The dirty rows cleaned: the fast path's columns plus nothing else (same order later)."""
-    frame = slow.join(
-        _sku_lookup(slow, rules, key_field, has_fallback),
-        on=[f"r_{key_field}", "r_sku"] if has_fallback else [f"r_{key_field}"],
-        how="left",
-        maintain_order="left",
-        nulls_equal=True,
-    )
+    frame = slow  # sku, vendor_sku and e_sku are there already (fast_rows.with_sku)
     for rule in cell_rules(rules):
         shape = shapes.get(rule.name)
         frame = frame.join(
