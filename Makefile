@@ -44,6 +44,7 @@ asyncapi: setup
 bench: setup
 	$(UV) run --frozen python tests/bench/bench_engine.py --scale 1
 	$(UV) run --frozen python tests/bench/bench_engine.py --scale 5
+	$(UV) run --frozen python tests/bench/bench_webhook.py --seconds 60 --rate 100
 
 clean:
 	rm -rf .relay out bench-out .pytest_cache .mypy_cache .ruff_cache
