@@ -53,13 +53,13 @@ def print_insight(event: dict[str, Any]) -> None:
 
 
 async def print_workbook_row(state_dir: Path, tenant_id: str, channel: str, sku: str) -> None:
-    """Wait (with a deadline) until the channel workbook shows the insight, then print the
-    sku's Listings and Insights rows."""
+    """Wait (with a deadline) until the channel workbook shows both the order and the
+    insight (sheets applies them from two consumers), then print the sku's rows."""
     path = XlsxBackend(state_dir / "sheets").path_for(channel_spreadsheet(tenant_id, channel))
     deadline = time.monotonic() + 60.0
     while True:
         rows = _rows_for(path, sku)
-        if rows.get("Insights"):
+        if rows.get("Insights") and rows.get("Orders"):
             break
         if time.monotonic() > deadline:
             raise TimeoutError(f"{path} shows no insight for {sku} after 60s")
@@ -81,7 +81,7 @@ def _rows_for(path: Path, sku: str) -> dict[str, list[tuple[list[Any], list[Any]
         return {}
     found: dict[str, list[tuple[list[Any], list[Any]]]] = {}
     try:
-        for sheet in ("Listings", "Insights"):
+        for sheet in ("Listings", "Orders", "Insights"):
             if sheet not in workbook.sheetnames:
                 continue
             values = [list(row) for row in workbook[sheet].iter_rows(values_only=True)]
