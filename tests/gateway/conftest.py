@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -43,14 +44,23 @@ def gateway_settings(
     return GatewaySettings.model_validate(values)
 
 
-@pytest.fixture(scope="module")
-async def gateway(
-    stack: StackEndpoints, tmp_path_factory: pytest.TempPathFactory
+@asynccontextmanager
+async def serving_gateway(
+    stack: StackEndpoints, state_dir: Path, **overrides: object
 ) -> AsyncIterator[Gateway]:
-    app = create_app(gateway_settings(stack, tmp_path_factory.mktemp("gateway")))
+    """A gateway in-process with ``gateway_settings(stack, state_dir, **overrides)``."""
+    app = create_app(gateway_settings(stack, state_dir, **overrides))
     client = TestClient(TestServer(app.web))
     await client.start_server()
     try:
         yield Gateway(client=client, app=app, nats_url=stack.nats_url)
     finally:
         await client.close()
+
+
+@pytest.fixture(scope="module")
+async def gateway(
+    stack: StackEndpoints, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Gateway]:
+    async with serving_gateway(stack, tmp_path_factory.mktemp("gateway")) as served:
+        yield served

@@ -18,6 +18,8 @@ from nats.js.errors import NotFoundError as JsNotFoundError
 
 from relay_gateway.app import GatewayApp
 from relay_shared.events import Event
+from tests.support.jetstream import nats_client
+from tests.support.jetstream import stream_events as read_stream_events
 
 ADMIN_KEY = "rk_test_bootstrap_admin_key"
 SECRET_KEY = "test-secret-key-for-jwt-signing-32bytes!"
@@ -155,33 +157,21 @@ async def watch(nats_url: str, subject: str) -> AsyncIterator[Watch]:
         await client.close()
 
 
-async def publish(nats_url: str, event: Event) -> None:
+async def publish(nats_url: str, event: Event, *, msg_id: str | None = None) -> None:
+    """Publish like the services do (``Nats-Msg-Id`` = event id, unless ``msg_id`` is given)."""
     client = await nats.connect(nats_url)
     try:
         await client.jetstream().publish(
             event.subject,
             event.model_dump_json().encode(),
             stream=STREAM,
-            headers={"Nats-Msg-Id": event.event_id},
+            headers={"Nats-Msg-Id": msg_id or event.event_id},
         )
     finally:
         await client.close()
 
 
 async def stream_events(nats_url: str, subject: str) -> list[dict[str, Any]]:
-    """Every message of ``subject`` the stream holds now (read to its end, with a deadline)."""
-    from relay_cli.bus_watch import collect, nats_client
-
+    """Every message of ``subject`` the stream holds now."""
     async with nats_client(nats_url) as client:
-        info = await client.jetstream().stream_info(STREAM, subjects_filter=subject)
-        total = int((info.state.subjects or {}).get(subject, 0))
-        if total == 0:
-            return []
-        seen: list[dict[str, Any]] = []
-
-        def all_read(event: dict[str, Any]) -> bool:
-            seen.append(event)
-            return len(seen) >= total
-
-        await collect(client, STREAM, subject, until=all_read, timeout=30.0)
-    return seen
+        return await read_stream_events(client, STREAM, subject)

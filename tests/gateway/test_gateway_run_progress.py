@@ -7,12 +7,9 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-import nats
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
 from relay_cli.stack import StackEndpoints
-from relay_gateway.app import create_app
 from relay_shared import subjects
 from relay_shared.events import (
     Event,
@@ -22,9 +19,8 @@ from relay_shared.events import (
     VendorCounts,
     stage_event_id,
 )
-from tests.gateway.conftest import gateway_settings
+from tests.gateway.conftest import serving_gateway
 from tests.gateway.helpers import (
-    STREAM,
     Gateway,
     auth,
     create_tenant,
@@ -43,20 +39,14 @@ async def impatient_gateway(
     isolated_bus: StackEndpoints, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Gateway]:
     """A gateway that fails runs idle for 2.5 s and runs one run per tenant at a time."""
-    settings = gateway_settings(
+    async with serving_gateway(
         isolated_bus,
         tmp_path_factory.mktemp("gateway"),
         run_stuck_after_s=STUCK_AFTER_S,
         run_stuck_sweep_s=0.2,
         run_concurrency_cap=1,
-    )
-    app = create_app(settings)
-    client = TestClient(TestServer(app.web))
-    await client.start_server()
-    try:
-        yield Gateway(client=client, app=app, nats_url=isolated_bus.nats_url)
-    finally:
-        await client.close()
+    ) as served:
+        yield served
 
 
 async def _run(gateway: Gateway, key: str) -> str:
@@ -70,20 +60,6 @@ async def _get(gateway: Gateway, key: str, run_id: str) -> dict[str, Any]:
     response = await gateway.client.get(f"/v1/runs/{run_id}", headers=auth(key))
     body: dict[str, Any] = await response.json()
     return body
-
-
-async def _republish(nats_url: str, event: Event) -> None:
-    """The same event again under another Nats-Msg-Id: a stage that re-emitted its result."""
-    client = await nats.connect(nats_url)
-    try:
-        await client.jetstream().publish(
-            event.subject,
-            event.model_dump_json().encode(),
-            stream=STREAM,
-            headers={"Nats-Msg-Id": f"again:{event.event_id}"},
-        )
-    finally:
-        await client.close()
 
 
 def _stages(tenant_id: str, run_id: str) -> list[Event]:
@@ -138,7 +114,8 @@ async def test_a_run_shows_stage_timings_and_attempts(
     feed, normalized, merged = _stages(tenant_id, run_id)
 
     await publish(gateway.nats_url, feed)
-    await _republish(gateway.nats_url, feed)
+    # the same event again under another Nats-Msg-Id: a stage that re-emitted its result
+    await publish(gateway.nats_url, feed, msg_id=f"again:{feed.event_id}")
     await publish(gateway.nats_url, normalized)
 
     async def both_feeds_seen() -> dict[str, Any] | None:

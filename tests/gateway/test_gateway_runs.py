@@ -1,4 +1,5 @@
-"""Runs: request (idempotent, outbox), list, inspect, artifacts, and run tracking."""
+"""Runs: request (idempotent, outbox), list, the concurrency cap, artifacts. Tracking a
+run through the pipeline is in test_gateway_run_tracking.py."""
 
 from __future__ import annotations
 
@@ -10,11 +11,7 @@ import pytest
 
 from relay_shared import keys, subjects
 from relay_shared.events import (
-    FeedReceived,
-    OffersMerged,
-    RowsNormalized,
     RunFailed,
-    VendorCounts,
     stage_event_id,
 )
 from relay_shared.storage import ObjectStore
@@ -23,7 +20,6 @@ from tests.gateway.helpers import (
     api_key,
     auth,
     create_tenant,
-    eventually,
     publish,
     put_config,
     watch,
@@ -150,181 +146,6 @@ async def test_run_list_parameters_are_checked(gateway: Gateway, unique_id: str)
     assert admin_without_tenant.status == 422
 
 
-async def _get_run(gateway: Gateway, key: str, run_id: str) -> dict[str, Any]:
-    response = await gateway.client.get(f"/v1/runs/{run_id}", headers=auth(key))
-    assert response.status == 200
-    body: dict[str, Any] = await response.json()
-    return body
-
-
-def _counts(rows: int) -> VendorCounts:
-    return VendorCounts(rows=rows, accepted=rows - 1, rejected=1, duplicates=0)
-
-
-async def test_pipeline_events_move_the_run_to_succeeded(gateway: Gateway, unique_id: str) -> None:
-    tenant_id = f"t-{unique_id}"
-    owner = await _tenant(gateway, tenant_id)
-    run_id = (await (await _run(gateway, owner, {})).json())["run_id"]
-    now = datetime.now(UTC)
-    common = {"occurred_at": now, "tenant_id": tenant_id, "correlation_id": "c", "run_id": run_id}
-
-    queued = await _get_run(gateway, owner, run_id)
-    for vendor in ("acme", "globex"):
-        await publish(
-            gateway.nats_url,
-            FeedReceived(
-                event_id=stage_event_id(subjects.FEED_RECEIVED, run_id, vendor),
-                vendor_id=vendor,
-                config_version=1,
-                key=f"k/{vendor}",
-                as_of=now,
-                **common,
-            ),
-        )
-    running = await eventually(
-        lambda: _when(gateway, owner, run_id, lambda r: len(r["vendors"]) == 2)
-    )
-    await publish(
-        gateway.nats_url,
-        RowsNormalized(
-            event_id=stage_event_id(subjects.ROWS_NORMALIZED, run_id, "acme"),
-            vendor_id="acme",
-            scope_id=run_id,
-            config_version=1,
-            status="ok",
-            normalized_key="n",
-            findings_key="f",
-            counts=_counts(10),
-            as_of=now,
-            **common,
-        ),
-    )
-    merging = await eventually(
-        lambda: _when(gateway, owner, run_id, lambda r: r["stage"] == "merge")
-    )
-    await publish(
-        gateway.nats_url,
-        OffersMerged(
-            event_id=stage_event_id(subjects.OFFERS_MERGED, run_id),
-            config_version=1,
-            merged_key="m",
-            summary_key="s",
-            errors_key="e",
-            merged_rows=15,
-            skus_left_out=2,
-            vendors={"acme": _counts(10), "globex": _counts(6)},
-            **common,
-        ),
-    )
-    done = await eventually(
-        lambda: _when(gateway, owner, run_id, lambda r: r["status"] == "SUCCEEDED")
-    )
-
-    assert queued == {
-        "run_id": run_id,
-        "tenant_id": tenant_id,
-        "status": "QUEUED",
-        "stage": "queued",
-        "config_version": 1,
-        "requested_at": queued["requested_at"],
-        "started_at": None,
-        "finished_at": None,
-        "vendors": {},
-        "counts": {"merged_rows": None, "skus_left_out": None},
-        "error": None,
-        "timings": {**queued["timings"], "ingest_ms": None, "normalize_ms": None, "merge_ms": None},
-        "attempts": {},
-    }
-    assert queued["timings"]["queued_ms"] >= 0
-    assert (running["status"], running["stage"]) == ("RUNNING", "normalize")
-    assert running["vendors"]["acme"] == {
-        "status": "pending",
-        "rows": 0,
-        "accepted": 0,
-        "rejected": 0,
-        "duplicates": 0,
-    }
-    assert merging["vendors"]["acme"] == {
-        "status": "ok",
-        "rows": 10,
-        "accepted": 9,
-        "rejected": 1,
-        "duplicates": 0,
-    }
-    assert done["stage"] == "done"
-    assert done["counts"] == {"merged_rows": 15, "skus_left_out": 2}
-    assert done["vendors"]["globex"] == {
-        "status": "pending",
-        "rows": 6,
-        "accepted": 5,
-        "rejected": 1,
-        "duplicates": 0,
-    }
-    assert done["started_at"] is not None
-    assert done["finished_at"] is not None
-    assert done["error"] is None
-
-    await publish(
-        gateway.nats_url,
-        RunFailed(
-            event_id=stage_event_id(subjects.RUN_FAILED, run_id),
-            stage="price",
-            code="late",
-            message="too late",
-            **common,
-        ),
-    )
-    await publish(
-        gateway.nats_url,
-        RowsNormalized(
-            event_id=stage_event_id(subjects.ROWS_NORMALIZED, run_id, "globex") + ":late",
-            vendor_id="globex",
-            scope_id=run_id,
-            config_version=1,
-            status="failed",
-            normalized_key=None,
-            findings_key="f",
-            counts=_counts(99),
-            as_of=now,
-            **common,
-        ),
-    )
-    await _drained(gateway, "rows-normalized")
-    assert await _get_run(gateway, owner, run_id) == done
-
-
-async def test_run_failed_records_the_error(gateway: Gateway, unique_id: str) -> None:
-    tenant_id = f"t-{unique_id}"
-    owner = await _tenant(gateway, tenant_id)
-    run_id = (await (await _run(gateway, owner, {})).json())["run_id"]
-    report = keys.report_key(tenant_id, run_id, "errors.json")
-
-    await publish(
-        gateway.nats_url,
-        RunFailed(
-            event_id=stage_event_id(subjects.RUN_FAILED, run_id),
-            occurred_at=datetime.now(UTC),
-            tenant_id=tenant_id,
-            correlation_id="c",
-            run_id=run_id,
-            stage="normalize",
-            code="too_many_invalid_rows",
-            message="acme: 40% invalid",
-            report_key=report,
-        ),
-    )
-    failed = await eventually(
-        lambda: _when(gateway, owner, run_id, lambda r: r["status"] == "FAILED")
-    )
-
-    assert failed["stage"] == "normalize"
-    assert failed["error"] == {
-        "code": "too_many_invalid_rows",
-        "message": "acme: 40% invalid",
-        "report_key": report,
-    }
-
-
 async def test_runs_beyond_the_cap_wait_queued(gateway: Gateway, unique_id: str) -> None:
     tenant_id = f"t-{unique_id}"
     owner = await _tenant(gateway, tenant_id)
@@ -377,25 +198,3 @@ async def test_artifacts_are_presigned(
     async with aiohttp.ClientSession() as session, session.get(body["artifacts"][0]["url"]) as got:
         assert await got.read() == b"sku\n"
     assert hidden.status == 404
-
-
-async def _when(gateway: Gateway, key: str, run_id: str, test: Any) -> dict[str, Any] | None:
-    run = await _get_run(gateway, key, run_id)
-    return run if test(run) else None
-
-
-async def _drained(gateway: Gateway, subject_part: str) -> None:
-    """Until the gateway's durable consumer has nothing pending or unacked."""
-    import nats
-
-    client = await nats.connect(gateway.nats_url)
-    try:
-        js = client.jetstream()
-
-        async def empty() -> bool | None:
-            info = await js.consumer_info("RELAY", f"gateway-{subject_part}")
-            return True if info.num_pending == 0 and info.num_ack_pending == 0 else None
-
-        await eventually(empty)
-    finally:
-        await client.close()

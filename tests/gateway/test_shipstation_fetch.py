@@ -11,14 +11,12 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
 from relay_cli.bus_watch import collect, nats_client
 from relay_cli.stack import StackEndpoints
-from relay_gateway.app import create_app as create_gateway
 from relay_ingest.app import create_app as create_ingest
 from relay_ingest.shipstation_settings import ShipstationSettings
-from tests.gateway.conftest import gateway_settings
+from tests.gateway.conftest import serving_gateway
 from tests.gateway.fake_shipstation import PII, FakeShipstation, serving, shipment
 from tests.gateway.helpers import (
     SECRET_KEY,
@@ -48,19 +46,13 @@ async def fake() -> AsyncIterator[FakeShipstation]:
 async def v1_gateway(
     isolated_bus: StackEndpoints, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Gateway]:
-    settings = gateway_settings(
+    async with serving_gateway(
         isolated_bus,
         tmp_path_factory.mktemp("gateway"),
         shipstation_hosts=LOCAL_HOSTS,
         shipstation_allow_http=True,
-    )
-    app = create_gateway(settings)
-    client = TestClient(TestServer(app.web))
-    await client.start_server()
-    try:
-        yield Gateway(client=client, app=app, nats_url=isolated_bus.nats_url)
-    finally:
-        await client.close()
+    ) as served:
+        yield served
 
 
 def ingest_settings(stack: StackEndpoints, state_dir: Path) -> ShipstationSettings:

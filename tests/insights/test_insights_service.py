@@ -20,16 +20,15 @@ from relay_insights.settings import InsightsSettings
 from relay_shared import subjects
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.storage import ObjectStore
-from tests.insights.stack_helpers import (
+from tests.support.channel_events import offers_merged, order_shipped, put_merged, tenant_config
+from tests.support.jetstream import (
+    collect,
     delete_streams,
-    offers_merged,
-    order_shipped,
+    nats_client,
     publish,
-    put_merged,
-    tenant_config,
     wait_consumed,
+    wait_for_stream,
 )
-from tests.support.jetstream import collect, nats_client, wait_for_stream
 from tests.support.running import running
 
 pytestmark = pytest.mark.stack
@@ -168,72 +167,86 @@ async def test_merged_feed_sets_channel_quantities_and_opens_out_of_stock(
     assert tuple(state) == (1, "run-1", T0)
 
 
+ORDER_LINES = (
+    "SELECT order_id, sku, channel, quantity, shipped_at, problem, event_id"
+    " FROM order_lines WHERE tenant_id = $1 ORDER BY sku"
+)
+SHIPPED = T0 + timedelta(hours=1)
+
+
+async def ship_first_order(
+    client: Client, object_store: ObjectStore, tenant: str, event_id: str
+) -> list[dict[str, Any]]:
+    """The tenant's merged feed, then order O-1 on ebay (A-1 twice, unknown Z-9); the
+    tenant's insight events once the order's has come."""
+    await start_tenant(client, object_store, tenant, MERGED_ROWS)
+    await insight_events(client, tenant, 3)
+    order = order_shipped(
+        tenant, event_id, "O-1", "ebay", [("A-1", 2), ("Z-9", 1), ("A-1", 2)], SHIPPED
+    )
+    await publish(client, STREAM, order)
+    return await insight_events(client, tenant, 4)
+
+
 async def test_order_subtracts_once_and_records_unknown_skus(
     client: Client, db: asyncpg.Connection, object_store: ObjectStore, unique_id: str
 ) -> None:
-    tenant = f"t-{unique_id}"
-    await start_tenant(client, object_store, tenant, MERGED_ROWS)
-    await insight_events(client, tenant, 3)
-    shipped = T0 + timedelta(hours=1)
-    order = order_shipped(
-        tenant, f"evt-1-{unique_id}", "O-1", "ebay", [("A-1", 2), ("Z-9", 1), ("A-1", 2)], shipped
-    )
+    tenant, event_id = f"t-{unique_id}", f"evt-1-{unique_id}"
 
-    await publish(client, STREAM, order)
+    events = await ship_first_order(client, object_store, tenant, event_id)
 
-    events = await insight_events(client, tenant, 4)
-    assert events[3] == insight(
-        tenant, f"evt-1-{unique_id}", "ebay", "A-1", "open", shipped, {"quantity": 0}
-    )
+    assert events[3] == insight(tenant, event_id, "ebay", "A-1", "open", SHIPPED, {"quantity": 0})
     assert await products(db, tenant) == [
         ("amazon", "A-1", "Widget", Decimal("12.00"), 8, "active", T0, None),
         ("amazon", "B-2", None, Decimal("5.50"), 0, "active", T0, None),
         ("amazon", "C-3", "Gadget", Decimal("7.00"), 0, "active", T0, None),
-        ("ebay", "A-1", "Widget", Decimal("12.00"), 0, "active", T0, shipped),
+        ("ebay", "A-1", "Widget", Decimal("12.00"), 0, "active", T0, SHIPPED),
         ("ebay", "B-2", None, Decimal("5.50"), 1, "active", T0, None),
         ("ebay", "C-3", "Gadget", Decimal("7.00"), 0, "active", T0, None),
     ]
-    lines_query = (
-        "SELECT order_id, sku, channel, quantity, shipped_at, problem, event_id"
-        " FROM order_lines WHERE tenant_id = $1 ORDER BY sku"
-    )
-    expected_lines = [
-        ("O-1", "A-1", "ebay", 4, shipped, None, f"evt-1-{unique_id}"),
-        ("O-1", "Z-9", "ebay", 1, shipped, "unknown_sku", f"evt-1-{unique_id}"),
+    assert [tuple(r) for r in await db.fetch(ORDER_LINES, tenant)] == [
+        ("O-1", "A-1", "ebay", 4, SHIPPED, None, event_id),
+        ("O-1", "Z-9", "ebay", 1, SHIPPED, "unknown_sku", event_id),
     ]
-    assert [tuple(r) for r in await db.fetch(lines_query, tenant)] == expected_lines
 
+
+async def test_a_resent_order_records_and_sells_only_its_new_lines(
+    client: Client, db: asyncpg.Connection, object_store: ObjectStore, unique_id: str
+) -> None:
+    tenant, first = f"t-{unique_id}", f"evt-1-{unique_id}"
+    await ship_first_order(client, object_store, tenant, first)
     resent = order_shipped(
-        tenant, f"evt-2-{unique_id}", "O-1", "ebay", [("A-1", 9), ("B-2", 1)], shipped
+        tenant, f"evt-2-{unique_id}", "O-1", "ebay", [("A-1", 9), ("B-2", 1)], SHIPPED
     )
+
     seq = await publish(client, STREAM, resent)
     await wait_consumed(client, STREAM, ORDERS, seq)
 
     # B-2 is a new line of the re-sent order: it is recorded and sold; A-1 is not again.
-    assert [tuple(r) for r in await db.fetch(lines_query, tenant)] == [
-        *expected_lines[:1],
-        ("O-1", "B-2", "ebay", 1, shipped, None, f"evt-2-{unique_id}"),
-        expected_lines[1],
+    expected_lines = [
+        ("O-1", "A-1", "ebay", 4, SHIPPED, None, first),
+        ("O-1", "B-2", "ebay", 1, SHIPPED, None, f"evt-2-{unique_id}"),
+        ("O-1", "Z-9", "ebay", 1, SHIPPED, "unknown_sku", first),
     ]
+    expected_ebay = [
+        ("ebay", "A-1", "Widget", Decimal("12.00"), 0, "active", T0, SHIPPED),
+        ("ebay", "B-2", None, Decimal("5.50"), 0, "active", T0, SHIPPED),
+    ]
+    assert [tuple(r) for r in await db.fetch(ORDER_LINES, tenant)] == expected_lines
     events = await insight_events(client, tenant, 5)
     assert events[4] == insight(
-        tenant, f"evt-2-{unique_id}", "ebay", "B-2", "open", shipped, {"quantity": 0}
+        tenant, f"evt-2-{unique_id}", "ebay", "B-2", "open", SHIPPED, {"quantity": 0}
     )
-    assert (await products(db, tenant))[3:5] == [
-        ("ebay", "A-1", "Widget", Decimal("12.00"), 0, "active", T0, shipped),
-        ("ebay", "B-2", None, Decimal("5.50"), 0, "active", T0, shipped),
-    ]
+    assert (await products(db, tenant))[3:5] == expected_ebay
 
     again = order_shipped(
-        tenant, f"evt-3-{unique_id}", "O-1", "ebay", [("A-1", 9), ("B-2", 1)], shipped
+        tenant, f"evt-3-{unique_id}", "O-1", "ebay", [("A-1", 9), ("B-2", 1)], SHIPPED
     )
     seq = await publish(client, STREAM, again)
     await wait_consumed(client, STREAM, ORDERS, seq)
-    assert len(await db.fetch(lines_query, tenant)) == 3
-    assert (await products(db, tenant))[3:5] == [
-        ("ebay", "A-1", "Widget", Decimal("12.00"), 0, "active", T0, shipped),
-        ("ebay", "B-2", None, Decimal("5.50"), 0, "active", T0, shipped),
-    ]
+
+    assert [tuple(r) for r in await db.fetch(ORDER_LINES, tenant)] == expected_lines
+    assert (await products(db, tenant))[3:5] == expected_ebay
     assert (
         await db.fetchval(
             "SELECT count(*) FROM outbox WHERE payload::jsonb ->> 'tenant_id' = $1", tenant

@@ -18,18 +18,12 @@ from urllib.parse import urlparse
 import pytest
 
 from relay_cli.stack import StackEndpoints
-from relay_ingest.app import IngestApp
-from relay_ingest.settings import IngestSettings
-from relay_normalize.app import NormalizeApp
-from relay_normalize.settings import NormalizeSettings
-from relay_pricing.app import PricingApp
-from relay_pricing.settings import PricingSettings
 from relay_shared import subjects
 from relay_shared.storage import ObjectStore
 from tests.support.fault_proxy import FaultProxy
-from tests.support.jetstream import collect, nats_client, run_outcome, wait_for_stream
-from tests.support.pipeline_runs import V1, V2, request_run, seed_tenant, wait_for_consumers
-from tests.support.running import WorkerApp, running
+from tests.support.jetstream import collect, nats_client, run_outcome
+from tests.support.pipeline_runs import V1, V2, request_run, seed_tenant
+from tests.support.running import running_pipeline
 
 STREAM = "REL_DEADLETTER"
 MAX_DELIVER = 3
@@ -46,16 +40,13 @@ async def s3_proxy(isolated_bus: StackEndpoints) -> AsyncIterator[FaultProxy]:
 
 @pytest.fixture(scope="module")
 async def pipeline(isolated_bus: StackEndpoints, s3_proxy: FaultProxy) -> AsyncIterator[None]:
-    env = isolated_bus.as_env()
-    retry = {"max_deliver": MAX_DELIVER, "retry_base_delay_s": 0.2, "nats_stream": STREAM}
-    apps: list[WorkerApp] = [
-        IngestApp(IngestSettings.from_env(env, s3_endpoint_url=s3_proxy.url, **retry)),
-        NormalizeApp(NormalizeSettings.from_env(env, **retry)),
-        PricingApp(PricingSettings.from_env(env, **retry)),
-    ]
-    async with running(apps), nats_client(isolated_bus.nats_url) as client:
-        await wait_for_stream(client, STREAM)
-        await wait_for_consumers(client, STREAM)
+    async with running_pipeline(
+        isolated_bus,
+        STREAM,
+        ingest_s3_endpoint_url=s3_proxy.url,
+        max_deliver=MAX_DELIVER,
+        retry_base_delay_s=0.2,
+    ):
         yield
 
 
@@ -117,13 +108,17 @@ async def test_exhausted_message_is_dead_lettered_listed_and_replayed_once(
     assert entry["reason"].startswith(f"gave up after {MAX_DELIVER} deliveries")
     assert datetime.fromisoformat(entry["failed_at"]).tzinfo is not None
     code, table, _ = await relay_dlq(isolated_bus, "list")
+    assert code == 0
     assert table.splitlines()[0].split("\t") == [
         "ID", "SUBJECT", "SERVICE", "CODE", "DELIVERIES", "FAILED_AT", "REASON"
     ]  # fmt: skip
     assert f"{entry['id']}\t{subjects.RUN_REQUESTED}\tingest\tdeliveries_exhausted\t3\t" in table
 
     code, out, _ = await relay_dlq(isolated_bus, "replay", str(entry["id"]))
-    assert code == 0, out
+    assert (code, out) == (
+        0,
+        f"replayed {entry['id']} ({failed_request(run_id)}) to {subjects.RUN_REQUESTED}\n",
+    )
     async with nats_client(isolated_bus.nats_url) as client:
         merged = await collect(
             client,
@@ -135,6 +130,7 @@ async def test_exhausted_message_is_dead_lettered_listed_and_replayed_once(
     assert merged[-1]["event_id"] == f"offers.merged:{run_id}"
 
     code, out, _ = await relay_dlq(isolated_bus, "list", "--json")
+    assert code == 0
     assert failed_request(run_id) not in out
     code, _, err = await relay_dlq(isolated_bus, "replay", str(entry["id"]))
     assert code == 1

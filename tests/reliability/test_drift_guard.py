@@ -13,32 +13,18 @@ import asyncpg
 import pytest
 
 from relay_cli.stack import StackEndpoints
-from relay_ingest.app import IngestApp
-from relay_ingest.settings import IngestSettings
-from relay_normalize.app import NormalizeApp
-from relay_normalize.settings import NormalizeSettings
-from relay_pricing.app import PricingApp
-from relay_pricing.settings import PricingSettings
 from relay_shared import keys
 from relay_shared.storage import ObjectStore
-from tests.support.jetstream import nats_client, run_outcome, wait_for_stream
-from tests.support.pipeline_runs import V2, request_run, seed_tenant, wait_for_consumers
-from tests.support.running import WorkerApp, running
+from tests.support.jetstream import nats_client, run_outcome
+from tests.support.pipeline_runs import V2, request_run, seed_tenant
+from tests.support.running import running_pipeline
 
 STREAM = "REL_DRIFT"
 
 
 @pytest.fixture(scope="module")
 async def pipeline(isolated_bus: StackEndpoints) -> AsyncIterator[None]:
-    env = isolated_bus.as_env()
-    apps: list[WorkerApp] = [
-        IngestApp(IngestSettings.from_env(env, nats_stream=STREAM)),
-        NormalizeApp(NormalizeSettings.from_env(env, nats_stream=STREAM)),
-        PricingApp(PricingSettings.from_env(env, nats_stream=STREAM)),
-    ]
-    async with running(apps), nats_client(isolated_bus.nats_url) as client:
-        await wait_for_stream(client, STREAM)
-        await wait_for_consumers(client, STREAM)
+    async with running_pipeline(isolated_bus, STREAM):
         yield
 
 

@@ -11,15 +11,9 @@ from typing import Any
 import pytest
 
 from relay_cli.stack import StackEndpoints
-from relay_ingest.app import IngestApp
-from relay_ingest.settings import IngestSettings
-from relay_normalize.app import NormalizeApp
-from relay_normalize.settings import NormalizeSettings
-from relay_pricing.app import PricingApp
-from relay_pricing.settings import PricingSettings
 from relay_shared import keys, subjects
 from relay_shared.storage import ObjectStore
-from tests.support.jetstream import collect, nats_client, run_outcome, wait_for_stream
+from tests.support.jetstream import collect, nats_client, run_outcome
 from tests.support.pipeline_runs import (
     V1,
     V2,
@@ -29,9 +23,8 @@ from tests.support.pipeline_runs import (
     stream_messages,
     tenant_config,
     wait_drained,
-    wait_for_consumers,
 )
-from tests.support.running import WorkerApp, running
+from tests.support.running import running_pipeline
 
 STREAM = "REL_PERMANENT"
 FAILS_WITHIN_S = 10.0
@@ -39,15 +32,7 @@ FAILS_WITHIN_S = 10.0
 
 @pytest.fixture(scope="module")
 async def pipeline(isolated_bus: StackEndpoints) -> AsyncIterator[None]:
-    env = isolated_bus.as_env()
-    apps: list[WorkerApp] = [
-        IngestApp(IngestSettings.from_env(env, nats_stream=STREAM)),
-        NormalizeApp(NormalizeSettings.from_env(env, nats_stream=STREAM)),
-        PricingApp(PricingSettings.from_env(env, nats_stream=STREAM)),
-    ]
-    async with running(apps), nats_client(isolated_bus.nats_url) as client:
-        await wait_for_stream(client, STREAM)
-        await wait_for_consumers(client, STREAM)
+    async with running_pipeline(isolated_bus, STREAM):
         yield
 
 

@@ -206,4 +206,6 @@ def test_insight_changes_only_move_forward() -> None:
     )
     assert insight_change(insight("open", T0), [resolved]) is None
     assert insight_change(insight("open", T1), [resolved]) is None
-    assert insight_change(insight("open", T1), [opened]) is not None
+    assert insight_change(insight("open", T1), [opened]) == RowChange(
+        ("aged", "A"), {"status": "open", "since": "2026-03-02T12:00:00Z", "detail": detail}
+    )

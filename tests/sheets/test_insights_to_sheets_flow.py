@@ -22,16 +22,14 @@ from relay_shared.config_store import TenantConfigStore
 from relay_shared.storage import ObjectStore
 from relay_sheets.app import SheetsApp
 from relay_sheets.settings import SheetsSettings
-from tests.insights.stack_helpers import (
+from tests.support.channel_events import offers_merged, order_shipped, put_merged, tenant_config
+from tests.support.jetstream import (
     delete_streams,
-    offers_merged,
-    order_shipped,
+    nats_client,
     publish,
-    put_merged,
-    tenant_config,
     wait_consumed,
+    wait_for_stream,
 )
-from tests.support.jetstream import nats_client, wait_for_stream
 from tests.support.polling import eventually
 from tests.support.running import running
 

@@ -4,6 +4,7 @@ deadline, never by sleeping."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import Any
 
@@ -11,13 +12,19 @@ from nats.aio.client import Client
 from nats.js.errors import NotFoundError
 
 from relay_cli.bus_watch import Predicate, collect, nats_client
+from relay_shared import subjects
+from relay_shared.events import Event
 
 __all__ = [
     "collect",
     "count_messages",
+    "delete_streams",
     "nats_client",
     "next_event",
+    "publish",
     "run_outcome",
+    "stream_events",
+    "wait_consumed",
     "wait_for_stream",
 ]
 
@@ -49,6 +56,22 @@ async def count_messages(client: Client, stream: str, subject: str) -> int:
     return int((info.state.subjects or {}).get(subject, 0))
 
 
+async def stream_events(client: Client, stream: str, subject: str) -> list[dict[str, Any]]:
+    """Every message of ``subject`` the stream holds now (read to its end, with a deadline):
+    what "exactly once" is asserted on."""
+    total = await count_messages(client, stream, subject)
+    if total == 0:
+        return []
+    seen: list[dict[str, Any]] = []
+
+    def all_read(event: dict[str, Any]) -> bool:
+        seen.append(event)
+        return len(seen) >= total
+
+    await collect(client, stream, subject, until=all_read, timeout=30.0)
+    return seen
+
+
 async def run_outcome(
     client: Client, stream: str, run_id: str, *, timeout: float = 60.0
 ) -> dict[str, Any]:
@@ -60,3 +83,39 @@ async def run_outcome(
         )
 
     return (await collect(client, stream, ">", until=terminal, timeout=timeout))[-1]
+
+
+async def publish(client: Client, stream: str, event: Event) -> int:
+    """Publish like the services do (Nats-Msg-Id = event_id); the stream sequence."""
+    ack = await client.jetstream().publish(
+        event.subject,
+        event.model_dump_json().encode(),
+        stream=stream,
+        headers={"Nats-Msg-Id": event.event_id},
+    )
+    return int(ack.seq)
+
+
+async def wait_consumed(
+    client: Client, stream: str, durable: str, seq: int, wait_s: float = 30.0
+) -> None:
+    """Until ``durable`` has acknowledged (or terminated) every message up to ``seq``."""
+    js = client.jetstream()
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            info = await js.consumer_info(stream, durable)
+            if info.ack_floor is not None and (info.ack_floor.stream_seq or 0) >= seq:
+                return
+        except NotFoundError:  # not declared yet
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{durable} did not consume up to {seq} within {wait_s}s")
+        await asyncio.sleep(0.05)
+
+
+async def delete_streams(client: Client, stream: str) -> None:
+    js = client.jetstream()
+    for name in (stream, subjects.dead_letter_stream(stream)):
+        with contextlib.suppress(NotFoundError):
+            await js.delete_stream(name)

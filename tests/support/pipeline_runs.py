@@ -38,11 +38,13 @@ PIPELINE_CONSUMERS = (
 )
 
 
-def tenant_config(tenant_id: str, *, v1_format: str = "csv") -> dict[str, Any]:
+def tenant_config(
+    tenant_id: str, *, v1_format: str = "csv", max_invalid_row_pct: float = 0.5
+) -> dict[str, Any]:
     """Two required vendors; v1's parser format may be switched to provoke a parse error."""
     return {
         "tenant_id": tenant_id,
-        "error_policy": {"max_invalid_row_pct": 0.5},
+        "error_policy": {"max_invalid_row_pct": max_invalid_row_pct},
         "vendors": [
             {
                 "vendor_id": "v1",

@@ -8,7 +8,16 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
+from relay_cli.stack import StackEndpoints
+from relay_ingest.app import IngestApp
+from relay_ingest.settings import IngestSettings
+from relay_normalize.app import NormalizeApp
+from relay_normalize.settings import NormalizeSettings
+from relay_pricing.app import PricingApp
+from relay_pricing.settings import PricingSettings
 from relay_shared.runtime import run_worker
+from tests.support.jetstream import nats_client, wait_for_stream
+from tests.support.pipeline_runs import wait_for_consumers
 
 
 class WorkerApp(Protocol):
@@ -30,3 +39,30 @@ async def running(apps: Sequence[WorkerApp]) -> AsyncIterator[None]:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+@asynccontextmanager
+async def running_pipeline(
+    endpoints: StackEndpoints,
+    stream: str,
+    *,
+    ingest_s3_endpoint_url: str | None = None,
+    **overrides: Any,
+) -> AsyncIterator[None]:
+    """Ingest, normalize and pricing on ``stream`` (``overrides`` apply to all three's
+    settings; ingest may reach S3 at another address, e.g. a fault proxy), entered once
+    the stream and every pipeline consumer are declared."""
+    env = endpoints.as_env()
+    common: dict[str, Any] = {"nats_stream": stream, **overrides}
+    ingest = dict(common)
+    if ingest_s3_endpoint_url is not None:
+        ingest["s3_endpoint_url"] = ingest_s3_endpoint_url
+    apps: list[WorkerApp] = [
+        IngestApp(IngestSettings.from_env(env, **ingest)),
+        NormalizeApp(NormalizeSettings.from_env(env, **common)),
+        PricingApp(PricingSettings.from_env(env, **common)),
+    ]
+    async with running(apps), nats_client(endpoints.nats_url) as client:
+        await wait_for_stream(client, stream)
+        await wait_for_consumers(client, stream)
+        yield

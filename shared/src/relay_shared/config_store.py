@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from relay_shared.channel_config import ChannelSections, parse_channel_sections
 from relay_shared.errors import NotFoundError, PermanentError
 from relay_shared.keys import config_version_key
 from relay_shared.storage import ObjectStore
@@ -46,3 +47,11 @@ class TenantConfigStore:
             raise PermanentError(str(exc), code="invalid_config", key=key) from exc
         self._cache[(tenant_id, version)] = config
         return config
+
+    async def load_channel_sections(self, tenant_id: str, version: int) -> ChannelSections:
+        """The channel, insights and sheets sections of a stored config version."""
+        config = await self.load(tenant_id, version)
+        try:
+            return parse_channel_sections(config)
+        except ConfigError as exc:
+            raise PermanentError(str(exc), code="invalid_config", version=version) from exc

@@ -119,7 +119,7 @@ class ObjectStore:
                 UploadId=upload_id,
                 MultipartUpload={"Parts": parts},
             )
-        except BaseException:
+        except BaseException:  # any exit, cancellation included: clean up, re-raise
             await self._s3.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
             raise
         return StoredObject(key=key, size=size, sha256=digest.hexdigest())

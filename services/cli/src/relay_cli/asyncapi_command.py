@@ -12,7 +12,12 @@ from relay_cli import asyncapi_doc
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("asyncapi", help="write (or --check) shared/asyncapi.json")
-    parser.add_argument("--out", type=Path, default=asyncapi_doc.DEFAULT_PATH)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=asyncapi_doc.DEFAULT_PATH,
+        help="where to write (or what to check); default %(default)s",
+    )
     parser.add_argument("--check", action="store_true", help="exit 1 if the file is stale")
     parser.set_defaults(handler=run)
 

@@ -76,8 +76,15 @@ class DemoContext:
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("demo", help="run the example tenant end to end, then stop")
-    parser.add_argument("--examples", type=Path, default=Path("examples/acme_parts"))
-    parser.add_argument("--out", type=Path, default=Path("out"))
+    parser.add_argument(
+        "--examples",
+        type=Path,
+        default=Path("examples/acme_parts"),
+        help="the demo tenant's folder (tenant.yaml, feeds/, ...); default %(default)s",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("out"), help="where the merged feed is saved"
+    )
     parser.set_defaults(handler=run)
 
 

@@ -114,9 +114,9 @@ async def _run(args: argparse.Namespace) -> int:
         try:
             letter = await replay_dead_letter(js, stream, args.id)
         except UnknownDeadLetterError as exc:
-            print(f"relay dlq replay: {exc}", file=sys.stderr)
+            sys.stderr.write(f"relay dlq replay: {exc}\n")
             return 1
-        print(f"replayed {letter.id} ({letter.event_id}) to {letter.subject}")
+        sys.stdout.write(f"replayed {letter.id} ({letter.event_id}) to {letter.subject}\n")
         return 0
     finally:
         await client.drain()
@@ -126,12 +126,12 @@ def _print_letters(letters: list[DeadLetter], *, as_json: bool) -> None:
     if as_json:
         for letter in letters:
             entry = {key: value for key, value in asdict(letter).items() if key != "payload"}
-            print(json.dumps(entry))
+            sys.stdout.write(json.dumps(entry) + "\n")
         return
-    print("\t".join(column.upper() for column in COLUMNS))
+    sys.stdout.write("\t".join(column.upper() for column in COLUMNS) + "\n")
     for letter in letters:
         fields = asdict(letter)
-        print("\t".join(str(fields[column]) for column in COLUMNS))
+        sys.stdout.write("\t".join(str(fields[column]) for column in COLUMNS) + "\n")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

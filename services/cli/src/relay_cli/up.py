@@ -101,10 +101,17 @@ def _print_servers(stack: EmbeddedStack, out: TextIO) -> None:
     nats = f"embedded, JetStream store {stack.nats.store_dir}" if stack.nats else "APP_NATS_URL"
     pg = f"embedded, data {stack.postgres.data_dir}" if stack.postgres else "APP_DATABASE_URL"
     s3 = "embedded moto, in memory" if stack.s3 else "APP_S3_ENDPOINT_URL"
-    print(f"NATS      {endpoints.nats_url}  ({nats})", file=out)
-    print(f"Postgres  {endpoints.database_url}  ({pg})", file=out)
-    print(f"S3        {endpoints.s3_endpoint_url}  bucket {endpoints.s3_bucket}  ({s3})", file=out)
-    print(f"logs      {stack.log_dir}", file=out)
+    out.write(
+        f"NATS      {endpoints.nats_url}  ({nats})\n"
+        f"Postgres  {endpoints.database_url}  ({pg})\n"
+        f"S3        {endpoints.s3_endpoint_url}  bucket {endpoints.s3_bucket}  ({s3})\n"
+        f"logs      {stack.log_dir}\n"
+    )
+
+
+def _say(stream: TextIO, line: str) -> None:
+    stream.write(line + "\n")
+    stream.flush()
 
 
 def _serve_stack(
@@ -130,13 +137,13 @@ def _serve_stack(
             try:
                 services.start_all(SERVICES)
                 base_url = f"http://{LOCALHOST}:{http_port}"
-                print(f"gateway   {base_url}", file=out, flush=True)
+                _say(out, f"gateway   {base_url}")
                 wait_for_http_ok(
                     f"{base_url}/v1/health",
                     timeout=options.ready_timeout,
                     alive=lambda: _raise_on_unexpected_exit(services),
                 )
-                print(f"ready in {time.monotonic() - started:.2f}s", file=out, flush=True)
+                _say(out, f"ready in {time.monotonic() - started:.2f}s")
                 while True:
                     _raise_on_unexpected_exit(services)
                     time.sleep(SUPERVISE_INTERVAL)
@@ -157,17 +164,19 @@ def run_up(
             return _serve_stack(options, env, command, out, stop_signals)
         except StopRequested as stop:
             _log.info("relay_up_stopped", signal=stop.signal_name)
-            print("stopped", file=out, flush=True)
+            _say(out, "stopped")
             return 0
         except ProcessExitedError as error:
             _log.error("service_died", service=error.name, returncode=error.returncode)
-            print(f"{error.name} exited unexpectedly (code {error.returncode}); stopped everything",
-                  file=sys.stderr)  # fmt: skip
-            print(error.log_tail, file=sys.stderr)
+            _say(
+                sys.stderr,
+                f"{error.name} exited unexpectedly (code {error.returncode}); stopped everything",
+            )
+            _say(sys.stderr, error.log_tail)
             return 1
         except StackError as error:
             _log.error("relay_up_failed", code=error.code, error=str(error))
-            print(f"relay up failed: {error}", file=sys.stderr)
+            _say(sys.stderr, f"relay up failed: {error}")
             return 1
 
 

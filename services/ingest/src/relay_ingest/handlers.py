@@ -15,11 +15,8 @@ Idempotent, and its state and its events cannot diverge:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Protocol
-
-import structlog
 
 from relay_ingest.domain.pinning import (
     InboundObject,
@@ -29,13 +26,11 @@ from relay_ingest.domain.pinning import (
     vendors_for_run,
 )
 from relay_shared import keys, subjects
-from relay_shared.bus.failures import DEPENDENCY_ERRORS, is_transient
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.errors import PermanentError, RelayError
 from relay_shared.events import FeedReceived, RunFailed, RunRequested, stage_event_id
+from relay_shared.run_failure import fail_run
 from relay_shared.storage import ObjectStore
-
-log = structlog.get_logger(__name__)
 
 
 class Publisher(Protocol):
@@ -81,31 +76,9 @@ class IngestHandlers:
         return PinnedFeed(vendor_id, latest.key, latest.size)
 
     async def on_run_request_failed(self, event: RunRequested, error: RelayError) -> None:
-        """A run that cannot even be ingested fails, with errors.json naming the cause.
-
-        If the report cannot be written (the bucket is down when the retries ran out), the
-        run still fails, without a report key: a run must never hang on its own failure."""
-        key = keys.report_key(event.tenant_id, event.run_id, "errors.json")
-        report: str | None = key
-        try:
-            await self.store.put_bytes(key, failure_report(error), content_type="application/json")
-        except DEPENDENCY_ERRORS as exc:
-            if not is_transient(exc):
-                raise
-            log.warning("ingest.failure_report_unwritten", error=repr(exc))
-            report = None
-        await self.bus.publish(
-            RunFailed(
-                event_id=stage_event_id(subjects.RUN_FAILED, event.run_id),
-                occurred_at=event.occurred_at,
-                tenant_id=event.tenant_id,
-                correlation_id=event.correlation_id,
-                run_id=event.run_id,
-                stage="ingest",
-                code=error.code,
-                message=error.message,
-                report_key=report,
-            )
+        """A run that cannot even be ingested fails, with errors.json naming the cause."""
+        await fail_run(
+            self.store, self.bus, event, run_id=event.run_id, stage="ingest", error=error
         )
 
 
@@ -125,16 +98,3 @@ def feed_received(event: RunRequested, feed: PinnedFeed, vendors: list[str]) -> 
         as_of=event.occurred_at,
         force=event.force,
     )
-
-
-def failure_report(error: RelayError) -> bytes:
-    """errors.json of a run that failed before any vendor was read."""
-    item = {
-        "vendor_id": None,
-        "row": None,
-        "column": None,
-        "code": error.code,
-        "message": error.message,
-        "value": None,
-    }
-    return (json.dumps({"errors": [item], "warnings": []}, indent=2) + "\n").encode()

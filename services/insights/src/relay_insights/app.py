@@ -13,6 +13,7 @@ from relay_insights.adapters.database import InsightsDatabase
 from relay_insights.adapters.outbox import Outbox
 from relay_insights.handlers import InsightsHandlers
 from relay_insights.settings import InsightsSettings
+from relay_shared.bus.failures import is_transient
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.events import InsightGenerated, OffersMerged, OrderShipped
 from relay_shared.runtime import open_resources
@@ -61,8 +62,13 @@ class InsightsApp(WorkerApp[InsightsSettings, InsightsHandlers]):
             await asyncio.sleep(interval)
             try:
                 published = await handlers.publish_pending()
-            except Exception as exc:  # noqa: BLE001 - logged; the next round retries
-                log.warning("outbox.drain_failed", error=repr(exc))
+            except Exception as exc:
+                # Last resort: the drainer must outlive a bad round (an unexpected error is
+                # logged with its trace); the next round retries.
+                if is_transient(exc):
+                    log.warning("outbox.drain_failed", error=repr(exc))
+                else:
+                    log.exception("outbox.drain_failed_unexpectedly")
             else:
                 if published:
                     log.info("outbox.drained", published=published)

@@ -16,12 +16,11 @@ from relay_insights.domain.merged_feed import MergedFeedError, MergedOffer, pars
 from relay_insights.domain.orders import apply_sales, order_lines
 from relay_insights.domain.rules import conditions
 from relay_insights.domain.transitions import insight_event, plan_transitions
-from relay_shared.channel_config import ChannelSections, InsightsConfig, parse_channel_sections
+from relay_shared.channel_config import InsightsConfig
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.errors import PermanentError
 from relay_shared.events import Event, OffersMerged, OrderShipped
 from relay_shared.storage import ObjectStore
-from relay_shared.tenant_config import ConfigError
 
 log = structlog.get_logger(__name__)
 
@@ -49,7 +48,7 @@ class InsightsHandlers:
 
     async def on_offers_merged(self, event: OffersMerged) -> None:
         """Set every enabled channel's quantities from the merged feed, then evaluate."""
-        sections = await self._sections(event.tenant_id, event.config_version)
+        sections = await self.configs.load_channel_sections(event.tenant_id, event.config_version)
         offers = await self._merged_offers(event.merged_key)
         skus = [offer.sku for offer in offers]
         async with self.database.tenant(event.tenant_id) as unit:
@@ -99,19 +98,12 @@ class InsightsHandlers:
         """Publish what the outbox holds (this handler's events, and any left by a crash)."""
         return await self.outbox.drain(self.bus.publish)
 
-    async def _sections(self, tenant_id: str, version: int) -> ChannelSections:
-        config = await self.configs.load(tenant_id, version)
-        try:
-            return parse_channel_sections(config)
-        except ConfigError as exc:
-            raise PermanentError(str(exc), code="invalid_config", version=version) from exc
-
     async def _latest_insights_config(self, tenant_id: str) -> InsightsConfig:
         """The rules' settings of the tenant's latest merged config (defaults before any)."""
         state = await self.database.tenant_state(tenant_id)
         if state is None:
             return InsightsConfig()
-        return (await self._sections(tenant_id, state.config_version)).insights
+        return (await self.configs.load_channel_sections(tenant_id, state.config_version)).insights
 
     async def _merged_offers(self, key: str) -> list[MergedOffer]:
         data = await self.store.get_bytes(key)

@@ -34,7 +34,6 @@ from relay_pricing.adapters.assembly_repository import (
 from relay_pricing.domain import MISSING, FeedInput, RunOutputs, VendorFeed, build_run_outputs
 from relay_pricing.domain.assembly import VendorResult, inputs_for_merge, is_complete
 from relay_pricing.domain.drift import FeedStats, measure_drift, refuse_drifted
-from relay_pricing.domain.reports import errors_document
 from relay_shared import keys, subjects
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.errors import RelayError
@@ -45,6 +44,7 @@ from relay_shared.events import (
     VendorCounts,
     stage_event_id,
 )
+from relay_shared.run_failure import fail_run
 from relay_shared.storage import ObjectStore
 from relay_shared.vendor_report import VendorReport
 
@@ -144,30 +144,14 @@ class PricingHandlers:
     async def on_rows_failed(self, event: RowsNormalized, error: RelayError) -> None:
         """A result pricing cannot use at all (e.g. its config version is gone, or its
         retries ran out) fails the run, with errors.json naming the cause."""
-        report = keys.report_key(event.tenant_id, event.scope_id, "errors.json")
-        item = {
-            "vendor_id": event.vendor_id,
-            "row": None,
-            "column": None,
-            "code": error.code,
-            "message": error.message,
-            "value": None,
-        }
-        await self.store.put_bytes(
-            report, errors_document([item], []), content_type="application/json"
-        )
-        await self.bus.publish(
-            RunFailed(
-                event_id=stage_event_id(subjects.RUN_FAILED, event.scope_id),
-                occurred_at=event.occurred_at,
-                tenant_id=event.tenant_id,
-                correlation_id=event.correlation_id,
-                run_id=event.scope_id,
-                stage="merge",
-                code=error.code,
-                message=error.message,
-                report_key=report,
-            )
+        await fail_run(
+            self.store,
+            self.bus,
+            event,
+            run_id=event.scope_id,
+            stage="merge",
+            error=error,
+            vendor_id=event.vendor_id,
         )
 
 

@@ -112,7 +112,7 @@ class EmbeddedStack:
                     )
                 finally:
                     client.close()
-        except BaseException:
+        except BaseException:  # any exit, cancellation included: clean up, re-raise
             self.stop()
             raise
         self.timings["total"] = time.monotonic() - started

@@ -1,20 +1,14 @@
-"""Helpers for the insights service tests: the tenant config, events, and waiting on the
-service's durable consumers (by reading JetStream, with a deadline)."""
+"""What the insights and sheets tests feed their services: a tenant config with channels,
+a merged feed in S3, and the offers.merged / order.shipped events."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from nats.aio.client import Client
-from nats.js.errors import NotFoundError
-
 from relay_shared import keys, subjects
-from relay_shared.events import Event, OffersMerged, OrderItem, OrderShipped
+from relay_shared.events import OffersMerged, OrderItem, OrderShipped
 from relay_shared.storage import ObjectStore
 
 MERGED_HEADER = "sku,quantity_available,price,title,vendor_id,updated_at\n"
@@ -86,39 +80,3 @@ def order_shipped(
         shipped_at=at,
         items=[OrderItem(sku=sku, quantity=quantity) for sku, quantity in items],
     )
-
-
-async def publish(client: Client, stream: str, event: Event) -> int:
-    """Publish like the services do (Nats-Msg-Id = event_id); the stream sequence."""
-    ack = await client.jetstream().publish(
-        event.subject,
-        event.model_dump_json().encode(),
-        stream=stream,
-        headers={"Nats-Msg-Id": event.event_id},
-    )
-    return int(ack.seq)
-
-
-async def wait_consumed(
-    client: Client, stream: str, durable: str, seq: int, wait_s: float = 30.0
-) -> None:
-    """Until ``durable`` has acknowledged (or terminated) every message up to ``seq``."""
-    js = client.jetstream()
-    deadline = time.monotonic() + wait_s
-    while True:
-        try:
-            info = await js.consumer_info(stream, durable)
-            if info.ack_floor is not None and (info.ack_floor.stream_seq or 0) >= seq:
-                return
-        except NotFoundError:
-            pass
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{durable} did not consume up to {seq} within {wait_s}s")
-        await asyncio.sleep(0.05)
-
-
-async def delete_streams(client: Client, stream: str) -> None:
-    js = client.jetstream()
-    for name in (stream, subjects.dead_letter_stream(stream)):
-        with contextlib.suppress(NotFoundError):
-            await js.delete_stream(name)
