@@ -229,3 +229,26 @@ async def assert_workbook(state_dir: Path, tenant_id: str) -> None:
     assert [row[:3] for row in insights] == [["out_of_stock", "BAT-5001", "open"]]
     listings = {row[0]: row for row in sheets["Listings"][1:]}
     assert listings["BAT-5001"][2] == 0
+
+
+async def test_two_runs_of_one_tenant_at_once_both_finish_with_the_same_feed(
+    admin: GatewayClient, unique_id: str
+) -> None:
+    """Within the tenant's concurrency cap (2) both runs go through the pipeline together;
+    each is scoped by its run id, so both succeed and price the same inputs identically."""
+    tenant = f"acme_two_{unique_id}"
+    owner = await onboard(admin, tenant)
+    first, second = [await owner.start_run(tenant) for _ in range(2)]
+
+    async with asyncio.timeout(120):
+        runs = await asyncio.gather(
+            owner.wait_for_run(first["run_id"]), owner.wait_for_run(second["run_id"])
+        )
+
+    assert [(r["status"], r["counts"]["merged_rows"]) for r in runs] == [("SUCCEEDED", 11)] * 2
+    feeds = []
+    for run in runs:
+        artifacts = {a["name"]: a for a in await owner.artifacts(run["run_id"])}
+        merged = await owner.download(artifacts["merged_inventory.csv"]["url"])
+        feeds.append([tuple(line.split(",")[:4]) for line in merged.decode().splitlines()[1:]])
+    assert feeds == [EXPECTED_ROWS, EXPECTED_ROWS]
