@@ -12,7 +12,7 @@ Without ``--run-id`` the id is ``local-<as-of as YYYYMMDDTHHMMSSZ>``.
 
 from __future__ import annotations
 
-import os
+import gc
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +20,7 @@ from pathlib import Path
 
 from relay_cli.local_run_args import LocalRun, UsageError, parse_arguments
 from relay_cli.local_run_inputs import resolve_run
+from relay_cli.local_run_output import NormalizedFiles, write_outputs
 from relay_normalize.domain import NormalizedFeed, normalize_feed
 from relay_pricing.domain import FeedInput, RunOutputs, VendorFeed, build_run_outputs
 
@@ -35,7 +36,11 @@ def _read_feed(path: Path) -> bytes:
 
 def _normalize_all(run: LocalRun) -> tuple[dict[str, NormalizedFeed], int]:
     """Normalizes the given feeds, two at a time (polars and hashlib release the GIL, so one
-    feed's Python steps overlap another's vectorised ones); results in config order."""
+    feed's Python steps overlap another's vectorised ones); results in config order.
+
+    The feeds keep their typed frames and no CSV bytes: the merge reads the frames and the
+    normalized files are written from them while it runs.
+    """
     started = time.perf_counter()
     vendor_ids = [
         vendor.vendor_id for vendor in run.config.vendors if vendor.vendor_id in run.feeds
@@ -48,6 +53,7 @@ def _normalize_all(run: LocalRun) -> tuple[dict[str, NormalizedFeed], int]:
             vendor_id=vendor_id,
             as_of=run.as_of,
             sku_map=run.sku_maps.get(vendor_id),
+            with_csv=False,
         )
 
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
@@ -55,14 +61,15 @@ def _normalize_all(run: LocalRun) -> tuple[dict[str, NormalizedFeed], int]:
     return results, round((time.perf_counter() - started) * 1000)
 
 
-def execute(run: LocalRun) -> tuple[RunOutputs, dict[str, NormalizedFeed]]:
-    """Normalizes every given feed, then builds the run's files."""
-    normalized, normalize_ms = _normalize_all(run)
+def build_outputs(
+    run: LocalRun, normalized: dict[str, NormalizedFeed], normalize_ms: int
+) -> RunOutputs:
+    """The run's files from the normalized feeds (handed to the merge as frames)."""
     feeds: dict[str, FeedInput] = {
-        vendor_id: VendorFeed.from_report(result.report(), result.normalized_csv)
+        vendor_id: VendorFeed.from_report(result.report(), result.normalized_csv, result.offers)
         for vendor_id, result in normalized.items()
     }
-    outputs = build_run_outputs(
+    return build_run_outputs(
         run.config,
         run_id=run.run_id,
         as_of=run.as_of,
@@ -70,51 +77,49 @@ def execute(run: LocalRun) -> tuple[RunOutputs, dict[str, NormalizedFeed]]:
         feeds=feeds,
         timings_ms={"normalize": normalize_ms},
     )
-    return outputs, normalized
 
 
-def _write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
-
-
-def write_outputs(
-    run: LocalRun, outputs: RunOutputs, normalized: dict[str, NormalizedFeed]
-) -> None:
-    """Writes the run's files into ``run.out`` (normalized ones only for a succeeded run)."""
-    out = run.out
-    out.mkdir(parents=True, exist_ok=True)
-    succeeded = outputs.status == "succeeded"
-    for vendor in run.config.vendors:
-        result = normalized.get(vendor.vendor_id)
-        target = out / "normalized" / f"{vendor.vendor_id}.csv"
-        if succeeded and result is not None and result.normalized_csv is not None:
-            _write(target, result.normalized_csv)
-        else:
-            target.unlink(missing_ok=True)
-    for name in ("merged_inventory.csv", "merged_inventory.json"):
-        if name not in outputs.files:
-            (out / name).unlink(missing_ok=True)
-    for name in sorted(outputs.files, key=lambda name: name == "run_summary.json"):
-        _write(out / name, outputs.files[name])
+def execute(run: LocalRun) -> RunOutputs:
+    """Normalizes every given feed, builds the run's files and writes them into ``run.out``
+    (the normalized CSVs are written while the merge runs)."""
+    normalized, normalize_ms = _normalize_all(run)
+    vendor_ids = [vendor.vendor_id for vendor in run.config.vendors]
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        files = NormalizedFiles(writer, run.out, normalized)
+        try:
+            outputs = build_outputs(run, normalized, normalize_ms)
+        except BaseException:
+            files.discard()
+            raise
+        write_outputs(run.out, vendor_ids, outputs, files)
+    return outputs
 
 
 def main(argv: list[str]) -> int:
-    """Runs ``relay local-run`` with ``argv`` (without the program and sub-command names)."""
+    """Runs ``relay local-run`` with ``argv`` (without the program and sub-command names).
+
+    The objects that exist before the run (the imported modules') are set aside from the
+    garbage collector for its duration: its full passes then skip them.
+    """
+    gc.freeze()
+    try:
+        return _main(argv)
+    finally:
+        gc.unfreeze()
+
+
+def _main(argv: list[str]) -> int:
     try:
         options = parse_arguments(argv)
     except SystemExit as exit_request:
         return exit_request.code if isinstance(exit_request.code, int) else 2
     try:
         run = resolve_run(options)
-        outputs, normalized = execute(run)
+        outputs = execute(run)
     except UsageError as usage:
         for problem in usage.problems:
             print(f"relay local-run: {problem}", file=sys.stderr)
         return 2
-    write_outputs(run, outputs, normalized)
     print(
         f"run {run.run_id} {outputs.status}: {outputs.merged_rows} rows, "
         f"{len(outputs.skus_left_out)} SKUs left out → {run.out}"

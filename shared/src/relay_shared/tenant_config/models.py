@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import codecs
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -35,6 +35,14 @@ CanonicalField = Literal[
     "title",
     "updated_at",
 ]
+# The columns of a vendor's normalized CSV, in order: the canonical fields with vendor_id
+# after vendor_sku. The one spelling of that list for normalize and pricing.
+NORMALIZED_COLUMNS: tuple[str, ...] = (
+    *get_args(CanonicalField)[:2],
+    "vendor_id",
+    *get_args(CanonicalField)[2:],
+)
+
 OutputColumn = Literal[
     "sku",
     "vendor_sku",

@@ -5,6 +5,15 @@ Public entry point: :func:`normalize_feed`.
 
 from relay_normalize.domain.feed import FeedStats, NormalizedFeed, normalize_feed
 from relay_normalize.domain.findings import Finding
-from relay_normalize.domain.normalized_csv import NORMALIZED_COLUMNS
+from relay_normalize.domain.normalized_csv import offers_csv, write_offers_csv
+from relay_shared.tenant_config.models import NORMALIZED_COLUMNS
 
-__all__ = ["NORMALIZED_COLUMNS", "FeedStats", "Finding", "NormalizedFeed", "normalize_feed"]
+__all__ = [
+    "NORMALIZED_COLUMNS",
+    "FeedStats",
+    "Finding",
+    "NormalizedFeed",
+    "normalize_feed",
+    "offers_csv",
+    "write_offers_csv",
+]

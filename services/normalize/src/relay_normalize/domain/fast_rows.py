@@ -68,11 +68,11 @@ def field_shapes(rules: CleaningRules, has_timestamps: bool) -> dict[str, FieldS
     """The fast shape of every field that has one (sku, brand and title are always fast)."""
     words = [trim(word).lower() for word in rules.quantity_words]
     quantity = raw("quantity_available")
+    quantity_fast = quantity.str.contains(r"^[0-9]{1,15}$")
+    if words:
+        quantity_fast = quantity_fast & ~quantity.is_in(words)
     shapes = {
-        "quantity_available": FieldShape(
-            quantity.str.contains(r"^[0-9]{1,15}$") & ~quantity.is_in(words),
-            quantity.cast(pl.Int64, strict=False),
-        )
+        "quantity_available": FieldShape(quantity_fast, quantity.cast(pl.Int64, strict=False))
     }
     money = _money_shape(rules.decimal_separator)
     for name in MONEY_FIELDS:
@@ -120,15 +120,17 @@ def text_column(name: str, rules: CleaningRules) -> pl.Expr:
 def _key(field: str, rules: CleaningRules) -> pl.Expr:
     stripped = raw(field).str.strip_chars()
     default = trim(rules.defaults.get(field))
+    if not default:  # an empty cell stays empty
+        return stripped
     return pl.when(stripped == "").then(pl.lit(default)).otherwise(stripped)
 
 
-def _fallback(key: pl.Expr, rules: CleaningRules, has_fallback: bool) -> pl.Expr:
+def _fallback(rules: CleaningRules, has_fallback: bool) -> pl.Expr:
     """The SKU when the key is not in the map: the sku cell, else the vendor SKU."""
     if not has_fallback:
-        return key
+        return pl.col("__key")
     cell = _key("sku", rules)
-    return pl.when(cell != "").then(cell).otherwise(key)
+    return pl.when(cell != "").then(cell).otherwise(pl.col("__key"))
 
 
 def with_sku(
@@ -136,32 +138,32 @@ def with_sku(
 ) -> pl.LazyFrame:
     """Adds ``sku``, ``vendor_sku`` and ``e_sku`` (the SKU's rejection code) to every row.
 
-    The SKU rule is vectorised for clean and dirty rows alike.
+    The SKU rule is vectorised for clean and dirty rows alike. Without a map, every SKU is
+    unmapped (the map's terms drop out of the expressions).
     """
-    key = _key(key_field, rules)
-    frame = frame.with_columns(
-        key.alias("__key"), _fallback(key, rules, has_fallback).alias("__fallback")
+    frame = frame.with_columns(_key(key_field, rules).alias("__key"))
+    frame = with_sku_map(
+        frame.with_columns(_fallback(rules, has_fallback).alias("__fallback")), rules
     )
-    frame = with_sku_map(frame, rules)
-    mapped = pl.col("__mapped") if rules.sku_map is not None else pl.lit(None, pl.String)
-    reject = rules.sku_map is not None and rules.reject_unmapped
     fallback = pl.col("__fallback")
-    candidate = pl.coalesce(mapped, pl.when(fallback != "").then(fallback))
+    candidate: pl.Expr = pl.when(fallback != "").then(fallback)
+    unmapped: pl.Expr = pl.lit(True)
+    if rules.sku_map is not None:
+        candidate = pl.coalesce(pl.col("__mapped"), candidate)
+        unmapped = pl.col("__mapped").is_null()
     if rules.upper:
         candidate = candidate.str.to_uppercase()
     frame = frame.with_columns(
         candidate.alias("sku"),
         pl.when(pl.col("__key") != "").then(pl.col("__key")).alias("vendor_sku"),
     )
-    code = (
-        pl.when(mapped.is_null() & (fallback == ""))
-        .then(pl.lit("missing_sku"))
-        .when(mapped.is_null() & pl.lit(reject))
-        .then(pl.lit("unmapped_sku"))
-        .when(pl.col("sku").str.contains(_MANGLED))
-        .then(pl.lit("mangled_sku"))
-        .otherwise(pl.lit(None, pl.String))
-    )
+    checks = [(unmapped & (fallback == ""), "missing_sku")]  # the first that holds
+    if rules.sku_map is not None and rules.reject_unmapped:
+        checks.append((unmapped, "unmapped_sku"))
+    checks.append((pl.col("sku").str.contains(_MANGLED), "mangled_sku"))
+    code: pl.Expr = pl.lit(None, pl.String)
+    for condition, name in reversed(checks):
+        code = pl.when(condition).then(pl.lit(name)).otherwise(code)
     return frame.with_columns(code.alias("e_sku"))
 
 

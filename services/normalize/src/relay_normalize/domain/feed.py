@@ -17,15 +17,17 @@ Decisions where the spec is silent:
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+import polars as pl
+
 from relay_normalize.domain.findings import FeedFailure, Finding, finding
 from relay_normalize.domain.frame_rows import CleanRows, clean_table
-from relay_normalize.domain.normalized_csv import write_normalized_csv
+from relay_normalize.domain.normalized_csv import offers_csv, offers_frame
 from relay_normalize.domain.parsing_csv import read_csv_table
 from relay_normalize.domain.parsing_json import read_json_table, read_jsonl_table
 from relay_normalize.domain.parsing_xlsx import read_xlsx_table
@@ -62,9 +64,11 @@ class FeedStats:
 class NormalizedFeed:
     """The result of one vendor's feed.
 
-    ``status`` is ``"ok"`` or ``"failed"``; ``normalized_csv`` is ``None`` when failed;
-    ``failure_code`` is the feed-level code of a failed feed; ``findings`` lists the errors
-    (feed-level first, then by row) followed by the warnings (by row).
+    ``status`` is ``"ok"`` or ``"failed"``; ``normalized_csv`` is ``None`` when failed (or
+    not asked for); ``failure_code`` is the feed-level code of a failed feed; ``findings``
+    lists the errors (feed-level first, then by row) followed by the warnings (by row).
+    ``offers`` is the typed frame of the normalized rows (``None`` when failed), the CSV's
+    source: the merge takes it as it is when the hand-off does not go through a file.
     """
 
     vendor_id: str
@@ -74,6 +78,7 @@ class NormalizedFeed:
     warnings: list[Finding]
     stats: FeedStats
     failure_code: str | None = None
+    offers: pl.DataFrame | None = field(default=None, repr=False, compare=False)
 
     @property
     def findings(self) -> list[Finding]:
@@ -98,12 +103,15 @@ def normalize_feed(
     vendor_id: str,
     as_of: datetime,
     sku_map: bytes | None,
+    with_csv: bool = True,
 ) -> NormalizedFeed:
     """Normalizes one vendor's feed bytes (pure: no I/O).
 
     ``sku_map`` is the map file's bytes; ``None`` when there is none. A vendor whose config
     names a file map and gets ``None`` fails with ``sku_map_unavailable``. ``as_of`` must be
     timezone-aware (a naive one is taken as UTC). Raises ``KeyError`` for an unknown vendor.
+    With ``with_csv=False`` an ok feed has only its ``offers`` frame (``normalized_csv`` is
+    ``None``): a caller that writes the CSV itself (:func:`offers_csv`) does it when it suits.
     """
     vendor = config.vendor(vendor_id)
     digest = hashlib.sha256(raw).hexdigest()
@@ -116,10 +124,13 @@ def normalize_feed(
         return NormalizedFeed(vendor_id, "failed", None, failure.findings, [], stats, failure.code)
     clean = clean_table(table, columns, rules)
     del table
-    return _outcome(vendor_id, clean, config.error_policy.max_invalid_row_pct, digest)
+    limit = config.error_policy.max_invalid_row_pct
+    return _outcome(vendor_id, clean, limit, digest, with_csv=with_csv)
 
 
-def _outcome(vendor_id: str, clean: CleanRows, limit: Decimal, digest: str) -> NormalizedFeed:
+def _outcome(
+    vendor_id: str, clean: CleanRows, limit: Decimal, digest: str, *, with_csv: bool
+) -> NormalizedFeed:
     accepted = clean.data_rows - clean.rejected - clean.duplicates
     stats = FeedStats(
         clean.data_rows, accepted, clean.rejected, clean.duplicates, len(clean.warnings), digest
@@ -136,8 +147,9 @@ def _outcome(vendor_id: str, clean: CleanRows, limit: Decimal, digest: str) -> N
             stats,
             "too_many_invalid_rows",
         )
-    csv = write_normalized_csv(clean.rows, vendor_id)
-    return NormalizedFeed(vendor_id, "ok", csv, clean.errors, clean.warnings, stats)
+    offers = offers_frame(clean.rows, vendor_id)
+    csv = offers_csv(offers) if with_csv else None
+    return NormalizedFeed(vendor_id, "ok", csv, clean.errors, clean.warnings, stats, offers=offers)
 
 
 def _fail(

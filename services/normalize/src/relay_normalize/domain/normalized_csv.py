@@ -1,30 +1,22 @@
-"""The normalized CSV of one vendor: the hand-off between normalize and pricing.
+"""The normalized offers of one vendor: the hand-off between normalize and pricing.
 
-Columns in this order: sku, vendor_sku, vendor_id, quantity_available, lead_time_days, cost,
-map_price, msrp, condition, brand, title, updated_at. UTF-8 without BOM, ``\\n`` line ends,
-money with two decimals, null as empty, quoting only where needed.
+Two forms of the same rows: the typed frame (:func:`offers_frame`, money in integer cents),
+which ``relay local-run`` hands to the merge as it is, and the CSV the services store
+(:func:`offers_csv`). Columns in :data:`NORMALIZED_COLUMNS` order. CSV: UTF-8 without BOM,
+``\\n`` line ends, money with two decimals, null as empty, quoting only where needed. Text
+cells are never empty (an empty text is null), so the CSV reads back to the same frame.
 """
 
 from __future__ import annotations
 
 import io
+from pathlib import Path
+from typing import IO
 
 import polars as pl
 
-NORMALIZED_COLUMNS = (
-    "sku",
-    "vendor_sku",
-    "vendor_id",
-    "quantity_available",
-    "lead_time_days",
-    "cost",
-    "map_price",
-    "msrp",
-    "condition",
-    "brand",
-    "title",
-    "updated_at",
-)
+from relay_shared.tenant_config.models import NORMALIZED_COLUMNS
+
 MONEY_COLUMNS = ("cost", "map_price", "msrp")
 
 
@@ -33,22 +25,28 @@ def cents_text(cents: pl.Expr) -> pl.Expr:
     return cents.cast(pl.Decimal(18, 2)) / 100
 
 
-def write_normalized_csv(rows: pl.DataFrame, vendor_id: str) -> bytes:
-    """``rows`` has typed columns (money in cents); returns the CSV bytes."""
-    frame = rows.select(
-        pl.col("sku"),
-        pl.col("vendor_sku"),
-        pl.lit(vendor_id).alias("vendor_id"),
-        pl.col("quantity_available"),
-        pl.col("lead_time_days"),
-        *[cents_text(pl.col(name)).alias(name) for name in MONEY_COLUMNS],
-        pl.col("condition"),
-        pl.col("brand"),
-        pl.col("title"),
-        pl.col("updated_at"),
+def offers_frame(rows: pl.DataFrame, vendor_id: str) -> pl.DataFrame:
+    """The normalized columns of the cleaned ``rows`` (typed, money in cents), in order."""
+    return rows.select(
+        pl.lit(vendor_id, pl.String).alias(name) if name == "vendor_id" else pl.col(name)
+        for name in NORMALIZED_COLUMNS
     )
+
+
+def offers_csv(offers: pl.DataFrame) -> bytes:
+    """The CSV bytes of an :func:`offers_frame`."""
     buffer = io.BytesIO()
-    frame.write_csv(
-        buffer, include_header=True, line_terminator="\n", quote_style="necessary", null_value=""
-    )
+    write_offers_csv(offers, buffer)
     return buffer.getvalue()
+
+
+def write_offers_csv(offers: pl.DataFrame, into: str | Path | IO[bytes]) -> None:
+    """Writes the CSV of an :func:`offers_frame` into a binary stream or a file (a path:
+    polars writes it without holding the GIL)."""
+    frame = offers.select(
+        cents_text(pl.col(name)).alias(name) if name in MONEY_COLUMNS else pl.col(name)
+        for name in NORMALIZED_COLUMNS
+    )
+    frame.write_csv(
+        into, include_header=True, line_terminator="\n", quote_style="necessary", null_value=""
+    )

@@ -84,7 +84,7 @@ def read_csv_table(raw: bytes, *, encoding: str, delimiter: str, header_row: int
     again with Python's csv module, which takes such quotes literally.
     """
     data = _skip_lines(to_utf8(raw, encoding), header_row - 1)
-    if not data.strip():
+    if not data or data.isspace():  # (no stripped copy of the whole file)
         return RawTable(pl.DataFrame({ROW: []}, schema={ROW: pl.Int64}), [])
     try:
         frame = _read_with_polars(data, delimiter)

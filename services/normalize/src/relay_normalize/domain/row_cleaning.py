@@ -15,20 +15,10 @@ from relay_normalize.domain import cleaning
 from relay_normalize.domain.cleaning import CellRejected
 from relay_normalize.domain.rules import MONEY_FIELDS, CleaningRules
 from relay_normalize.domain.text_cells import collapse, trim
+from relay_shared.tenant_config.models import NORMALIZED_COLUMNS
 
-CLEAN_COLUMNS = (
-    "sku",
-    "vendor_sku",
-    "quantity_available",
-    "lead_time_days",
-    "cost",
-    "map_price",
-    "msrp",
-    "condition",
-    "brand",
-    "title",
-    "updated_at",
-)
+# The normalized columns a cleaned row has (vendor_id is the feed's, added when written).
+CLEAN_COLUMNS = tuple(name for name in NORMALIZED_COLUMNS if name != "vendor_id")
 # __w_quantity / __w_timestamp: the cell of a negative_quantity / invalid_timestamp warning.
 EXTRA_COLUMNS = ("__error", "__error_column", "__error_value", "__w_quantity", "__w_timestamp")
 

@@ -122,4 +122,5 @@ def refuse_drifted(vendor_id: str, feed: VendorFeed, drift: Drift) -> VendorFeed
         failure_code=DRIFT_CODE,
         errors=[drift_item(vendor_id, drift), *feed.errors],
         normalized_csv=None,
+        offers=None,
     )

@@ -1,6 +1,8 @@
 """Merging the vendors' normalized offers into one offer per SKU (spec "Merge").
 
-Input is the normalized CSV bytes of each usable vendor (the hand-off between services).
+Input is each usable vendor's normalized CSV bytes (the hand-off between services) or, when
+the hand-off stays in memory (``relay local-run``), normalize's typed frame of the same rows,
+which spares parsing the CSV again. Both give the same offers, so the same output bytes.
 Offers without cost are not eligible; a SKU without an eligible offer is left out.
 """
 
@@ -12,35 +14,29 @@ from dataclasses import dataclass
 import polars as pl
 
 from relay_shared.tenant_config import MergeConfig, SortKey
+from relay_shared.tenant_config.models import NORMALIZED_COLUMNS
 
-NORMALIZED_COLUMNS = (
-    "sku",
-    "vendor_sku",
-    "vendor_id",
-    "quantity_available",
-    "lead_time_days",
-    "cost",
-    "map_price",
-    "msrp",
-    "condition",
-    "brand",
-    "title",
-    "updated_at",
-)
 MONEY = ("cost", "map_price", "msrp")
 INTEGERS = ("quantity_available", "lead_time_days")
 _STOCKLESS = "__stockless"
 _RANK = "__priority"
 _VENDOR_RANK = "__vendor_rank"
+_WIDEST = 2**62
 
 
 @dataclass(frozen=True, slots=True)
 class VendorOffers:
-    """One vendor's normalized CSV and its landed-cost surcharge in cents."""
+    """One vendor's normalized offers and its landed-cost surcharge in cents.
+
+    ``frame``, when given, is normalize's typed frame of the offers (the
+    ``NORMALIZED_COLUMNS``; quantities, lead times and money in cents as Int64) and is read
+    instead of ``normalized_csv`` (which may then be ``None``).
+    """
 
     vendor_id: str
-    normalized_csv: bytes
+    normalized_csv: bytes | None
     shipping_handling_cents: int
+    frame: pl.DataFrame | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,18 +53,23 @@ REQUIRED = ("sku", "vendor_id", "quantity_available", "lead_time_days", "cost", 
 def read_normalized(
     offers: VendorOffers, columns: Sequence[str] = NORMALIZED_COLUMNS
 ) -> pl.DataFrame:
-    """Typed offers of one vendor from its normalized CSV (only ``columns`` + the merge's)."""
+    """Typed offers of one vendor (only ``columns`` + the merge's), money in cents."""
     wanted = [name for name in NORMALIZED_COLUMNS if name in columns or name in REQUIRED]
-    schema = {name: pl.Int64 if name in INTEGERS else pl.String for name in NORMALIZED_COLUMNS}
-    frame = pl.read_csv(offers.normalized_csv, schema=schema, columns=wanted, raise_if_empty=False)
-    return frame.with_columns(
-        *[
+    if offers.frame is not None:
+        typed = offers.frame.select(wanted)
+    elif offers.normalized_csv is None:
+        raise ValueError(f"vendor {offers.vendor_id} has neither a normalized CSV nor frame")
+    else:
+        schema = {name: pl.Int64 if name in INTEGERS else pl.String for name in NORMALIZED_COLUMNS}
+        frame = pl.read_csv(
+            offers.normalized_csv, schema=schema, columns=wanted, raise_if_empty=False
+        )
+        typed = frame.with_columns(
             pl.col(name).str.replace(".", "", literal=True).cast(pl.Int64)
             for name in MONEY
             if name in wanted
-        ],
-        pl.lit(offers.shipping_handling_cents, pl.Int64).alias("__shipping"),
-    )
+        )
+    return typed.with_columns(pl.lit(offers.shipping_handling_cents, pl.Int64).alias("__shipping"))
 
 
 def _sort_columns(keys: Sequence[SortKey]) -> list[str]:
@@ -91,8 +92,9 @@ def _bound(frame: pl.DataFrame, name: str) -> int | None:
     return (high if high is not None else 0) + 1
 
 
-def _packed_key(frame: pl.DataFrame, names: Sequence[str]) -> pl.Expr | None:
-    """All sort keys packed into one Int64 (nulls after the maximum), or None if too wide.
+def _packed_key(frame: pl.DataFrame, names: Sequence[str]) -> tuple[pl.Expr, int] | None:
+    """All sort keys packed into one Int64 (nulls after the maximum) and the number of
+    values it can take, or None if too wide.
 
     One integer sort gives the order of the multi-column sort, much faster.
     """
@@ -103,10 +105,10 @@ def _packed_key(frame: pl.DataFrame, names: Sequence[str]) -> pl.Expr | None:
         if bound is None:
             return None
         width *= bound + 1
-        if width >= 2**62:
+        if width >= _WIDEST:
             return None
         key = key * (bound + 1) + pl.col(name).cast(pl.Int64).fill_null(bound)
-    return key
+    return key, width
 
 
 def _ranked(offers: pl.DataFrame, merge: MergeConfig) -> pl.DataFrame:
@@ -131,21 +133,26 @@ def _ranked(offers: pl.DataFrame, merge: MergeConfig) -> pl.DataFrame:
 def _winner_positions(eligible: pl.DataFrame, names: Sequence[str]) -> pl.Series:
     """Row positions of each SKU's first offer by ``names``, in SKU order.
 
-    With a packed key, one hash group-by picks each SKU's minimum; sorting only the winners
-    by SKU (single-threaded: faster for one string column) avoids sorting every offer.
+    With a packed key that also holds the row position (so equal keys go to the first row),
+    each SKU's winner is the minimum of one integer: a hash group-by, run on the streaming
+    engine (several times faster for a String key); sorting only the winners by SKU
+    (single-threaded: faster for one string column) avoids sorting every offer.
     """
-    key = _packed_key(eligible, names)
-    if key is None:
+    packed = _packed_key(eligible, names)
+    height = eligible.height
+    if packed is None or packed[1] * height >= _WIDEST:
         ranked = eligible.with_row_index("__i").sort(names, nulls_last=True, maintain_order=True)
         firsts = ranked.unique(subset="sku", keep="first", maintain_order=True).select("sku", "__i")
-    else:
-        firsts = (
-            eligible.select("sku", key.alias("__k"))
-            .with_row_index("__i")
-            .group_by("sku")
-            .agg(pl.col("__i").get(pl.col("__k").arg_min()))
-        )
-    return firsts.sort("sku", multithreaded=False).get_column("__i")
+        return firsts.sort("sku", multithreaded=False).get_column("__i")
+    position = pl.int_range(0, pl.len(), dtype=pl.Int64)
+    firsts = (
+        eligible.lazy()
+        .select("sku", (packed[0] * height + position).alias("__k"))
+        .group_by("sku")
+        .agg(pl.col("__k").min())
+        .collect(engine="streaming")
+    )
+    return firsts.sort("sku", multithreaded=False).select(pl.col("__k") % height).to_series()
 
 
 def _choose(offers: pl.DataFrame, merge: MergeConfig) -> pl.DataFrame:
@@ -154,14 +161,19 @@ def _choose(offers: pl.DataFrame, merge: MergeConfig) -> pl.DataFrame:
         names = [_STOCKLESS, _RANK, _VENDOR_RANK]
     else:
         names = [*_sort_columns(merge.best_offer.sort_by), _VENDOR_RANK]
-    # one chunk: gathering rows scattered over several chunks is several times slower
-    eligible = offers.filter(pl.col("cost").is_not_null()).rechunk()
-    chosen = eligible.select(pl.all().gather(_winner_positions(eligible, names)))
+    eligible = offers.filter(pl.col("cost").is_not_null())
+    positions = _winner_positions(eligible, names)
+    # one chunk: gathering rows scattered over several chunks is several times slower (and
+    # only the columns the output needs: the key columns have served)
+    kept = eligible.select(pl.exclude(_STOCKLESS, _RANK, _VENDOR_RANK, "__shipping")).rechunk()
+    chosen = kept.select(pl.all().gather(positions))
     if merge.quantity_policy == "sum_in_stock":
         stock = (
-            eligible.filter(pl.col("quantity_available") > 0)
+            eligible.lazy()
+            .filter(pl.col("quantity_available") > 0)
             .group_by("sku")
             .agg(pl.col("quantity_available").sum().alias("__stock"))
+            .collect(engine="streaming")
         )
         chosen = chosen.join(stock, on="sku", how="left", maintain_order="left").with_columns(
             pl.col("__stock").fill_null(0).alias("quantity_available")

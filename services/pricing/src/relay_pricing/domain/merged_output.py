@@ -26,13 +26,15 @@ def cents_text(cents: pl.Expr) -> pl.Expr:
     return pl.when(cents < 0).then("-" + text).otherwise(text)
 
 
-def output_frame(offers: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
+def output_frame(offers: pl.DataFrame | pl.LazyFrame, columns: Sequence[str]) -> pl.DataFrame:
     """The output columns as text (money) or integers, in order."""
-    return offers.select(
-        [
+    return (
+        offers.lazy()
+        .select(
             cents_text(pl.col(name)).alias(name) if name in MONEY_COLUMNS else pl.col(name)
             for name in columns
-        ]
+        )
+        .collect()
     )
 
 

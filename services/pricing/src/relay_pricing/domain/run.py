@@ -37,10 +37,23 @@ class VendorFeed:
     warnings: Sequence[Mapping[str, Any]] = ()
     normalized_csv: bytes | None = None
     failure_code: str | None = None
+    offers: pl.DataFrame | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def has_offers(self) -> bool:
+        """The normalized rows are at hand (as CSV bytes, or as normalize's frame)."""
+        return self.normalized_csv is not None or self.offers is not None
 
     @classmethod
-    def from_report(cls, report: Mapping[str, Any], normalized_csv: bytes | None) -> VendorFeed:
-        """From normalize's JSON report (``NormalizedFeed.report()``) and the CSV bytes."""
+    def from_report(
+        cls,
+        report: Mapping[str, Any],
+        normalized_csv: bytes | None,
+        offers: pl.DataFrame | None = None,
+    ) -> VendorFeed:
+        """From normalize's JSON report (``NormalizedFeed.report()``) and the CSV bytes;
+        ``offers`` is normalize's typed frame of the rows when it is at hand (local-run),
+        and then stands for the CSV (which may be ``None``)."""
         return cls(
             status=report["status"],
             stats=report["stats"],
@@ -48,6 +61,7 @@ class VendorFeed:
             warnings=report.get("warnings", []),
             normalized_csv=normalized_csv,
             failure_code=report.get("failure_code"),
+            offers=offers,
         )
 
 
@@ -137,9 +151,10 @@ def _assemble(config: TenantConfig, feeds: Mapping[str, FeedInput]) -> _Assembly
             warnings.extend(feed.warnings)
         elif vendor.required:
             errors.append(reports.item(vendor_id, cause, "the vendor's feed is missing"))
-        if isinstance(feed, VendorFeed) and feed.status == "ok" and feed.normalized_csv is not None:
+        if isinstance(feed, VendorFeed) and feed.status == "ok" and feed.has_offers:
             surcharge = to_cents(config.vendor_shipping_handling(vendor))
-            assembly.usable.append(VendorOffers(vendor_id, feed.normalized_csv, surcharge))
+            offers = VendorOffers(vendor_id, feed.normalized_csv, surcharge, feed.offers)
+            assembly.usable.append(offers)
             status = "ok"
         elif vendor.required:
             status, assembly.failed = "failed", True
@@ -162,7 +177,8 @@ def _priced_inventory(
         return merged_output.empty_frame(columns), merged.skus_left_out
     rule = PriceRule.from_config(config.pricing)
     offers = merged.offers.with_columns(raw_price_column(merged.offers, "landed", rule))
-    offers = offers.with_columns(
+    # lazy: the price steps repeat sub-expressions that only a query plan computes once
+    priced = offers.lazy().with_columns(
         price_expression(pl.col("raw"), pl.col("map_price"), rule).alias("price")
     )
-    return merged_output.output_frame(offers, columns), merged.skus_left_out
+    return merged_output.output_frame(priced, columns), merged.skus_left_out
