@@ -47,9 +47,12 @@ class WorkerApp(ABC, Generic[S, H]):
         event_type: type[E],
         handle: Callable[[H, E], Awaitable[None]],
         on_permanent: Callable[[H, E, RelayError], Awaitable[None]] | None = None,
+        *,
+        max_workers: int = 1,
     ) -> None:
         """Route ``event_type`` to ``handle(handlers, event)`` through this service's durable
-        consumer; ``on_permanent(handlers, event, error)`` records a permanent failure."""
+        consumer; ``on_permanent(handlers, event, error)`` records a permanent failure;
+        ``max_workers`` messages are handled at once (1: one after another)."""
         permanent = None
         if on_permanent is not None:
             hook = on_permanent
@@ -65,6 +68,7 @@ class WorkerApp(ABC, Generic[S, H]):
             handle=lambda event: handle(self.handlers, event),
             on_permanent=permanent,
             test_pause=self._test_pause,
+            max_workers=max_workers,
         )
 
     @property

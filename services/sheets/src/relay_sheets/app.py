@@ -9,6 +9,7 @@ from relay_shared.config_store import TenantConfigStore
 from relay_shared.events import InsightGenerated, OffersMerged, OrderShipped
 from relay_shared.runtime import open_resources
 from relay_shared.worker_app import WorkerApp
+from relay_sheets.adapters.coalescing_writer import CoalescingWriter
 from relay_sheets.adapters.xlsx_backend import XlsxBackend
 from relay_sheets.handlers import SheetsHandlers
 from relay_sheets.settings import SheetsSettings
@@ -28,18 +29,28 @@ class SheetsApp(WorkerApp[SheetsSettings, SheetsHandlers]):
 
     def __init__(self, settings: SheetsSettings) -> None:
         super().__init__(settings)
+        # A merged feed sets cells outright (last one wins): one at a time, in stream order.
         self.consume(OffersMerged, SheetsHandlers.on_offers_merged)
-        self.consume(OrderShipped, SheetsHandlers.on_order_shipped)
-        self.consume(InsightGenerated, SheetsHandlers.on_insight_generated)
+        # Orders and insights commute (keyed, only-forward upserts): many at once, so that
+        # one workbook save serves all of them.
+        workers = settings.consumer_workers
+        self.consume(OrderShipped, SheetsHandlers.on_order_shipped, max_workers=workers)
+        self.consume(InsightGenerated, SheetsHandlers.on_insight_generated, max_workers=workers)
 
     @asynccontextmanager
     async def open_handlers(self) -> AsyncIterator[SheetsHandlers]:
-        async with open_resources(self.settings, schema=None, migrations=None, s3=True) as res:
-            yield SheetsHandlers(
-                store=res.store,
-                configs=TenantConfigStore(res.store),
-                backend=XlsxBackend(self.settings.sheets_dir),
-            )
+        settings = self.settings
+        writer = CoalescingWriter(
+            XlsxBackend(settings.sheets_dir),
+            linger_s=settings.write_linger_s,
+            min_interval_s=settings.write_min_interval_s,
+            max_batch=settings.write_max_batch,
+        )
+        async with open_resources(settings, schema=None, migrations=None, s3=True) as res:
+            try:
+                yield SheetsHandlers(res.store, TenantConfigStore(res.store), writer)
+            finally:
+                await writer.aclose()
 
 
 def create_app(settings: SheetsSettings | None = None) -> SheetsApp:

@@ -1,18 +1,22 @@
-"""Sheets' handlers: load → decide (domain.records) → write the workbook."""
+"""Sheets' handlers: each message becomes one edit of a spreadsheet (decide from its current
+cells with ``domain.records``, then upsert), submitted to the coalescing writer; a handler
+returns (and its message is acked) once its edit is saved."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import structlog
 
-from relay_shared.channel_config import ChannelSections, parse_channel_sections
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.errors import PermanentError
 from relay_shared.events import InsightGenerated, OffersMerged, OrderShipped
 from relay_shared.storage import ObjectStore
-from relay_shared.tenant_config import ConfigError
-from relay_sheets.adapters.backend import SheetBackend
+from relay_sheets.adapters.backend import SheetEdit, WorkbookView
+from relay_sheets.adapters.coalescing_writer import CoalescingWriter
 from relay_sheets.domain.grid import WorksheetUpsert
 from relay_sheets.domain.layout import (
     CHANNEL_WORKSHEETS,
@@ -27,71 +31,50 @@ from relay_sheets.domain.layout import (
 )
 from relay_sheets.domain.merged_feed import MergedFeed, MergedFeedError, parse_merged_feed
 from relay_sheets.domain.records import (
-    insight_change,
-    layout_rows,
+    insight_change_for,
     listing_changes,
     merged_feed_changes,
-    order_changes,
+    order_changes_by_key,
 )
 
 log = structlog.get_logger(__name__)
+
+#: Upserts without changes: the channel workbook and its worksheets exist, in this order.
+_CHANNEL_ENSURED = tuple(WorksheetUpsert(layout, []) for layout in CHANNEL_WORKSHEETS)
 
 
 @dataclass
 class SheetsHandlers:
     store: ObjectStore
     configs: TenantConfigStore
-    backend: SheetBackend
+    writer: CoalescingWriter
 
     async def on_offers_merged(self, event: OffersMerged) -> None:
-        """The root "Merged feed" workbook, then each enabled channel's Listings."""
-        sections = await self._sections(event.tenant_id, event.config_version)
+        """The root "Merged feed" workbook and each enabled channel's Listings."""
+        sections = await self.configs.load_channel_sections(event.tenant_id, event.config_version)
         if sections.sheets.backend != "xlsx":
             log.warning("sheets.backend_unavailable", backend=sections.sheets.backend)
             return
         feed = await self._merged_feed(event.merged_key)
-        root = _root_ref(event.tenant_id)
-        upsert = WorksheetUpsert(merged_feed_layout(feed.columns), merged_feed_changes(feed))
-        async with self.backend.locked(root):
-            await self.backend.upsert_rows(root, [upsert])
+        root = WorksheetUpsert(merged_feed_layout(feed.columns), merged_feed_changes(feed))
+        writes = [self.writer.submit(_root_ref(event.tenant_id), _fixed([root]))]
         for name, channel in sections.enabled_channels().items():
-            ref = _channel_ref(event.tenant_id, name)
             changes = listing_changes(feed, channel.allocation, event.occurred_at)
-            async with self.backend.locked(ref):
-                await self.backend.ensure_spreadsheet(ref, CHANNEL_WORKSHEETS)
-                await self.backend.upsert_rows(ref, [WorksheetUpsert(LISTINGS, changes)])
+            upserts = [*_CHANNEL_ENSURED, WorksheetUpsert(LISTINGS, changes)]
+            writes.append(self.writer.submit(_channel_ref(event.tenant_id, name), _fixed(upserts)))
+        await _all(writes)
 
     async def on_order_shipped(self, event: OrderShipped) -> None:
         """Orders rows for the order's new lines and, in the same write, Listings quantity
         and last_sold_at of the skus the sheet lists."""
         ref = _channel_ref(event.tenant_id, event.channel)
-        async with self.backend.locked(ref):
-            orders = layout_rows(ORDERS, await self.backend.read_rows(ref, ORDERS))
-            listings = layout_rows(LISTINGS, await self.backend.read_rows(ref, LISTINGS))
-            new_orders, sold = order_changes(event, orders, listings)
-            await self.backend.ensure_spreadsheet(ref, CHANNEL_WORKSHEETS)
-            await self.backend.upsert_rows(
-                ref, [WorksheetUpsert(ORDERS, new_orders), WorksheetUpsert(LISTINGS, sold)]
-            )
+        await self.writer.submit(ref, partial(_order_edit, event))
 
     async def on_insight_generated(self, event: InsightGenerated) -> None:
         """The Insights row of (kind, sku), updated in place."""
         ref = _channel_ref(event.tenant_id, event.channel)
-        async with self.backend.locked(ref):
-            rows = layout_rows(INSIGHTS, await self.backend.read_rows(ref, INSIGHTS))
-            change = insight_change(event, rows)
-            if change is None:
-                log.info("insight.stale", insight_id=event.insight_id, status=event.status)
-                return
-            await self.backend.ensure_spreadsheet(ref, CHANNEL_WORKSHEETS)
-            await self.backend.upsert_rows(ref, [WorksheetUpsert(INSIGHTS, [change])])
-
-    async def _sections(self, tenant_id: str, version: int) -> ChannelSections:
-        config = await self.configs.load(tenant_id, version)
-        try:
-            return parse_channel_sections(config)
-        except ConfigError as exc:
-            raise PermanentError(str(exc), code="invalid_config", version=version) from exc
+        if not await self.writer.submit(ref, partial(_insight_edit, event)):
+            log.info("insight.stale", insight_id=event.insight_id, status=event.status)
 
     async def _merged_feed(self, key: str) -> MergedFeed:
         data = await self.store.get_bytes(key)
@@ -99,6 +82,35 @@ class SheetsHandlers:
             return parse_merged_feed(data)
         except MergedFeedError as exc:
             raise PermanentError(str(exc), code="invalid_merged_feed", key=key) from exc
+
+
+def _order_edit(event: OrderShipped, view: WorkbookView) -> list[WorksheetUpsert]:
+    new_orders, sold = order_changes_by_key(
+        event,
+        is_recorded=lambda key: view.find(ORDERS, key) is not None,
+        listing_of=lambda sku: view.find(LISTINGS, (sku,)),
+    )
+    return [*_CHANNEL_ENSURED, WorksheetUpsert(ORDERS, new_orders), WorksheetUpsert(LISTINGS, sold)]
+
+
+def _insight_edit(event: InsightGenerated, view: WorkbookView) -> list[WorksheetUpsert]:
+    """Nothing at all (not even the worksheets) when the row already shows a later state."""
+    change = insight_change_for(event, view.find(INSIGHTS, (event.kind, event.sku)))
+    if change is None:
+        return []
+    return [*_CHANNEL_ENSURED, WorksheetUpsert(INSIGHTS, [change])]
+
+
+def _fixed(upserts: list[WorksheetUpsert]) -> SheetEdit:
+    """An edit that does not depend on the cells (a merged feed sets them outright)."""
+    return lambda _view: upserts
+
+
+async def _all(writes: Sequence[Awaitable[object]]) -> None:
+    """Await every write, then raise the first failure (the others still completed)."""
+    for outcome in await asyncio.gather(*writes, return_exceptions=True):
+        if isinstance(outcome, BaseException):
+            raise outcome
 
 
 def _channel_ref(tenant_id: str, channel: str) -> SpreadsheetRef:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import TypeVar
 
 import structlog
@@ -47,11 +48,14 @@ def register_consumer(
     handle: Callable[[E], Awaitable[None]],
     on_permanent: PermanentHook[E] | None = None,
     test_pause: TestPause | None = None,
+    max_workers: int = 1,
 ) -> None:
     """Subscribe ``handle`` to ``event_type``'s subject through the service's durable pull
     consumer. FastStream's default (reject on any exception) is replaced by
     :class:`EventConsumer`'s policy: acks are manual and chosen per outcome. ``test_pause``
-    is the test-only hold before the ack (None in production)."""
+    is the test-only hold before the ack (None in production). With ``max_workers`` > 1 up
+    to that many messages are handled at once (each still acked on its own outcome), and the
+    consumer lets at least that many wait for their ack."""
     from faststream.nats import JStream
 
     subject = subject_of(event_type)
@@ -71,12 +75,18 @@ def register_consumer(
         await consumer(msg)
 
     on_message.__name__ = f"{service}_on_{subject.replace('.', '_')}"
+    if max_workers < 1:
+        raise ValueError(f"max_workers must be at least 1, not {max_workers}")
+    config = consumer_config(service, subject, streams)
+    if (config.max_ack_pending or 0) < max_workers:
+        config = replace(config, max_ack_pending=max_workers)
     broker.subscriber(
         subject,
         stream=JStream(streams.name, declare=False),
         durable=durable_name(service, subject),
-        config=consumer_config(service, subject, streams),
+        config=config,
         pull_sub=PullSub(batch_size=1, timeout=5.0),
+        max_workers=max_workers,
         ack_policy=AckPolicy.MANUAL,
         title=f"{subject}:{service}",
         description=f"{service} consumes {event_type.__name__}: {event_type.__doc__ or ''}".strip(),

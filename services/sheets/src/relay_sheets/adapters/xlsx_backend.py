@@ -3,7 +3,9 @@
 A workbook is rewritten whole and atomically (a temporary file in the same folder, fsync,
 ``os.replace``), so a reader or a crash never sees half a workbook. Writes to one file are
 serialized by an asyncio lock per file (this process) and an ``flock`` on a lock file beside
-it (other processes); openpyxl runs in a worker thread.
+it (other processes); openpyxl runs in a worker thread. :meth:`XlsxBackend.apply_edits` serves
+many edits with one load and one save (see ``xlsx_session``); a workbook nothing changed is not
+rewritten.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ import tempfile
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any
 
 from openpyxl import Workbook, load_workbook
 
-from relay_sheets.domain.grid import Cell, WorksheetUpsert, plan_writes
+from relay_sheets.adapters.backend import EditBatch, SheetEdit
+from relay_sheets.adapters.xlsx_session import WorkbookSession, data_rows
+from relay_sheets.domain.grid import Cell, WorksheetUpsert
 from relay_sheets.domain.layout import SpreadsheetRef, WorksheetLayout
 
 
@@ -48,6 +51,10 @@ class XlsxBackend:
     async def upsert_rows(self, ref: SpreadsheetRef, upserts: Sequence[WorksheetUpsert]) -> None:
         await asyncio.to_thread(_upsert, self.path_for(ref), list(upserts))
 
+    async def apply_edits(self, ref: SpreadsheetRef, edits: Sequence[SheetEdit]) -> EditBatch:
+        async with self.locked(ref):
+            return await asyncio.to_thread(_apply_edits, self.path_for(ref), list(edits))
+
 
 def _read_rows(path: Path, layout: WorksheetLayout) -> list[list[Cell]]:
     if not path.exists():
@@ -55,48 +62,29 @@ def _read_rows(path: Path, layout: WorksheetLayout) -> list[list[Cell]]:
     workbook = load_workbook(path)
     if layout.title not in workbook.sheetnames:
         return []
-    return _data_rows(workbook[layout.title], len(layout.columns))
-
-
-def _data_rows(sheet: Any, width: int) -> list[list[Cell]]:
-    if sheet.max_row < 2:
-        return []
-    return [list(row) for row in sheet.iter_rows(min_row=2, max_col=width, values_only=True)]
+    return data_rows(workbook[layout.title], len(layout.columns))
 
 
 def _upsert(path: Path, upserts: list[WorksheetUpsert]) -> None:
+    outcome = _apply_edits(path, [lambda _view: upserts]).outcomes[0]
+    if isinstance(outcome, Exception):
+        raise outcome
+
+
+def _apply_edits(path: Path, edits: list[SheetEdit]) -> EditBatch:
     path.parent.mkdir(parents=True, exist_ok=True)
     with _file_lock(path):
-        workbook = load_workbook(path) if path.exists() else _new_workbook()
-        for upsert in upserts:
-            sheet = _worksheet(workbook, upsert.layout)
-            width = len(upsert.layout.columns)
-            header = [c.value for c in sheet[1][:width]] if sheet.max_row >= 1 else []
-            rows = _data_rows(sheet, width)
-            last_row = _last_used_row(sheet)
-            for write in plan_writes(upsert.layout, header, rows, last_row, upsert.changes):
-                sheet.cell(row=write.row, column=write.column, value=write.value)
-        _save_atomically(workbook, path)
+        session = WorkbookSession(load_workbook(path) if path.exists() else _new_workbook())
+        outcomes = [session.apply(edit) for edit in edits]
+        if session.changed:
+            _save_atomically(session.workbook, path)
+        return EditBatch(outcomes, saved=session.changed)
 
 
 def _new_workbook() -> Workbook:
     workbook = Workbook()
     workbook.remove(workbook.active)
     return workbook
-
-
-def _worksheet(workbook: Workbook, layout: WorksheetLayout) -> Any:
-    if layout.title in workbook.sheetnames:
-        return workbook[layout.title]
-    return workbook.create_sheet(layout.title)
-
-
-def _last_used_row(sheet: Any) -> int:
-    """The last row with any value (openpyxl's ``max_row`` counts styled empty rows too)."""
-    for row in range(sheet.max_row, 0, -1):
-        if any(cell.value is not None for cell in sheet[row]):
-            return row
-    return 0
 
 
 def _save_atomically(workbook: Workbook, path: Path) -> None:
@@ -107,9 +95,19 @@ def _save_atomically(workbook: Workbook, path: Path) -> None:
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)
-    except BaseException:
+        _fsync_directory(path.parent)
+    except BaseException:  # any exit, cancellation included: clean up, re-raise
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _fsync_directory(folder: Path) -> None:
+    """Make the rename itself durable (the new name survives a power cut)."""
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
 
 
 @contextmanager

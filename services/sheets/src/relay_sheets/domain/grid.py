@@ -58,10 +58,10 @@ def iso(moment: datetime | None) -> str | None:
 
 def row_keys(layout: WorksheetLayout, rows: Sequence[Sequence[Cell]]) -> dict[tuple[str, ...], int]:
     """Key → index (0-based, data rows) of the first row with that key; blank keys skipped."""
-    positions = [layout.columns.index(c) for c in layout.key_columns]
+    positions = _key_positions(layout)
     found: dict[tuple[str, ...], int] = {}
     for index, row in enumerate(rows):
-        key = tuple(key_text(row[p]) if p < len(row) else "" for p in positions)
+        key = _row_key(positions, row)
         if any(key) and key not in found:
             found[key] = index
     return found
@@ -77,28 +77,94 @@ def plan_writes(
     """The cell writes that apply ``changes`` to a worksheet whose header row is ``header``,
     whose data rows (managed columns, from row 2) are ``rows`` and whose last used row is
     ``last_row``. Applying the plan twice leaves the same cells as applying it once."""
-    writes = [
-        CellWrite(1, column, name)
-        for column, name in enumerate(layout.columns, start=1)
-        if column > len(header) or header[column - 1] != name
-    ]
-    index = row_keys(layout, rows)
-    next_row = max(last_row, 1) + 1
-    for change in changes:
-        at = index.get(change.key)
+    return WorksheetGrid(layout, header, rows, last_row).plan(changes)
+
+
+class WorksheetGrid:
+    """A worksheet's managed cells in memory, for many upserts against one loaded worksheet.
+
+    :meth:`plan` gives the writes of some changes (the rules of :func:`plan_writes`) without
+    changing the grid; :meth:`commit` records writes that were applied, so the next plan and
+    :meth:`find` see them. Lookups by key cost O(1), not a pass over the rows.
+    """
+
+    def __init__(
+        self,
+        layout: WorksheetLayout,
+        header: Sequence[Cell],
+        rows: Sequence[Sequence[Cell]],
+        last_row: int,
+    ) -> None:
+        self.layout = layout
+        self._width = len(layout.columns)
+        self._positions = _key_positions(layout)
+        self._header = _padded(header, self._width)
+        self._rows = [_padded(row, self._width) for row in rows]
+        self._index = row_keys(layout, self._rows)
+        self._next_row = max(last_row, 1) + 1
+
+    def find(self, key: tuple[str, ...]) -> dict[str, Cell] | None:
+        """The managed cells of the first row with ``key``, by column name."""
+        at = self._index.get(key)
         if at is None:
-            if not change.append:
+            return None
+        return dict(zip(self.layout.columns, self._rows[at], strict=True))
+
+    def plan(self, changes: Sequence[RowChange]) -> list[CellWrite]:
+        columns = self.layout.columns
+        writes = [
+            CellWrite(1, column, name)
+            for column, name in enumerate(columns, start=1)
+            if self._header[column - 1] != name
+        ]
+        appended: dict[tuple[str, ...], int] = {}
+        next_row = self._next_row
+        for change in changes:
+            at = appended.get(change.key, self._index.get(change.key))
+            if at is None:
+                if not change.append:
+                    continue
+                appended[change.key] = next_row - 2
+                row, values = next_row, {**_key_values(self.layout, change.key)}
+                values.update(change.insert_values)
+                values.update(change.values)
+                next_row += 1
+            else:
+                row, values = at + 2, dict(change.values)
+            writes.extend(
+                CellWrite(row, columns.index(name) + 1, value) for name, value in values.items()
+            )
+        return writes
+
+    def commit(self, writes: Sequence[CellWrite]) -> None:
+        """Record ``writes`` (a plan of this grid) as applied to the worksheet."""
+        touched: set[int] = set()
+        for write in writes:
+            if write.row == 1:
+                self._header[write.column - 1] = write.value
                 continue
-            index[change.key] = next_row - 2
-            row, values = next_row, {**_key_values(layout, change.key), **change.insert_values}
-            values.update(change.values)
-            next_row += 1
-        else:
-            row, values = at + 2, dict(change.values)
-        writes.extend(
-            CellWrite(row, layout.columns.index(name) + 1, value) for name, value in values.items()
-        )
-    return writes
+            at = write.row - 2
+            while len(self._rows) <= at:
+                self._rows.append([None] * self._width)
+            self._rows[at][write.column - 1] = write.value
+            touched.add(at)
+            self._next_row = max(self._next_row, write.row + 1)
+        for at in sorted(touched):
+            key = _row_key(self._positions, self._rows[at])
+            if any(key):
+                self._index.setdefault(key, at)
+
+
+def _key_positions(layout: WorksheetLayout) -> list[int]:
+    return [layout.columns.index(c) for c in layout.key_columns]
+
+
+def _row_key(positions: Sequence[int], row: Sequence[Cell]) -> tuple[str, ...]:
+    return tuple(key_text(row[p]) if p < len(row) else "" for p in positions)
+
+
+def _padded(cells: Sequence[Cell], width: int) -> list[Cell]:
+    return [*cells[:width], *([None] * (width - len(cells)))]
 
 
 def _key_values(layout: WorksheetLayout, key: tuple[str, ...]) -> dict[str, Cell]:

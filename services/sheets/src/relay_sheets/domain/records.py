@@ -8,7 +8,7 @@ row is only moved forward in time (``since``), so a replayed or late event chang
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from relay_shared.channel_config import AllocationConfig
@@ -61,18 +61,28 @@ def order_changes(
     Orders. Quantities never go below 0; a sku not in Listings only gets its Orders row."""
     recorded = {(key_text(r.get("order_id")), key_text(r.get("sku"))) for r in orders}
     listed = {key_text(r.get("sku")): r for r in listings if key_text(r.get("sku"))}
+    return order_changes_by_key(event, lambda key: key in recorded, listed.get)
+
+
+def order_changes_by_key(
+    event: OrderShipped,
+    is_recorded: Callable[[tuple[str, str]], bool],
+    listing_of: Callable[[str], Row | None],
+) -> tuple[list[RowChange], list[RowChange]]:
+    """:func:`order_changes` with keyed lookups: whether (order_id, sku) is in Orders, and
+    the Listings row of a sku."""
     totals: dict[str, int] = {}
     for item in event.items:
         totals[item.sku] = totals.get(item.sku, 0) + item.quantity
     shipped = iso(event.shipped_at)
     new_orders, new_listings = [], []
     for sku, quantity in totals.items():
-        if (event.order_id, sku) in recorded:
+        if is_recorded((event.order_id, sku)):
             continue
         new_orders.append(
             RowChange((event.order_id, sku), {"quantity": quantity, "shipped_at": shipped})
         )
-        listing = listed.get(sku)
+        listing = listing_of(sku)
         if listing is not None:
             new_listings.append(RowChange((sku,), _sold(listing, quantity, shipped), append=False))
     return new_orders, new_listings
@@ -93,15 +103,21 @@ def insight_change(event: InsightGenerated, insights: Sequence[Row]) -> RowChang
     """The Insights row of (kind, sku) moved to the event's status, unless the row already
     shows a later state (a newer ``since``, or the same ``since`` already resolved)."""
     key = (event.kind, event.sku)
+    shown = next(
+        (r for r in insights if (key_text(r.get("kind")), key_text(r.get("sku"))) == key), None
+    )
+    return insight_change_for(event, shown)
+
+
+def insight_change_for(event: InsightGenerated, shown: Row | None) -> RowChange | None:
+    """:func:`insight_change` given the row (kind, sku) has now, if any."""
     since = iso(event.since)
-    for row in insights:
-        if (key_text(row.get("kind")), key_text(row.get("sku"))) != key:
-            continue
-        if _shows_later(row, since):
-            return None
-        break
+    if shown is not None and _shows_later(shown, since):
+        return None
     detail = json.dumps(event.detail, sort_keys=True)
-    return RowChange(key, {"status": event.status, "since": since, "detail": detail})
+    return RowChange(
+        (event.kind, event.sku), {"status": event.status, "since": since, "detail": detail}
+    )
 
 
 def layout_rows(layout: WorksheetLayout, rows: Sequence[Sequence[Cell]]) -> list[dict[str, Cell]]:
