@@ -50,7 +50,9 @@ def _measure(command: list[str]) -> Measure:
 
 
 def _local_run(folder: Path, paths: dict[str, Path], out: Path) -> Measure:
-    command = [sys.executable, "-m", "relay_cli.local_run", "--config", str(folder / "tenant.yaml")]
+    # The installed `relay local-run` command, exactly as a merchant runs it.
+    command = [str(Path(sys.executable).parent / "relay"), "local-run"]
+    command += ["--config", str(folder / "tenant.yaml")]
     for vendor_id, path in paths.items():
         command += ["--feed", f"{vendor_id}={path}"]
     command += ["--out", str(out), "--as-of", "2026-01-01T00:00:00Z", "--run-id", "bench"]

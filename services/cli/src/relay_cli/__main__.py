@@ -1,5 +1,5 @@
 """``python -m relay_cli``."""
 
-from relay_cli.main import main
+from relay_cli.main import run
 
-raise SystemExit(main())
+run()

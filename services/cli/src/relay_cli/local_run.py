@@ -13,10 +13,12 @@ Without ``--run-id`` the id is ``local-<as-of as YYYYMMDDTHHMMSSZ>``.
 from __future__ import annotations
 
 import gc
+import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import NoReturn
 
 from relay_cli.local_run_args import LocalRun, UsageError, parse_arguments
 from relay_cli.local_run_inputs import resolve_run
@@ -127,5 +129,21 @@ def _main(argv: list[str]) -> int:
     return 0 if outputs.status == "succeeded" else 1
 
 
+def exit_now(code: int) -> NoReturn:
+    """Ends the process with ``code`` without Python's finalisation (tearing down every
+    module and freeing the frames' memory piece by piece: ~0.07 s of 1.5 s at 5 x 200k rows).
+
+    Safe here only: every output file is written, closed and renamed and both thread pools
+    have joined before :func:`main` returns, no atexit hook of this program has work to do,
+    and the standard streams and logging handlers are flushed first. An exception escaping
+    :func:`main` never gets here: Python reports it and exits as usual.
+    """
+    if "logging" in sys.modules:
+        sys.modules["logging"].shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    exit_now(main(sys.argv[1:]))
