@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from relay_cli.stack import StackEndpoints
 from relay_gateway.app import create_app
 from relay_gateway.settings import GatewaySettings
-from tests.gateway.helpers import ADMIN_KEY, SECRET_KEY, WEBHOOK_SECRETS, Gateway
+from tests.gateway.harness import ADMIN_KEY, SECRET_KEY, WEBHOOK_SECRETS, Gateway
 
 MAX_UPLOAD = 256 * 1024
 

@@ -8,7 +8,7 @@ from typing import Any
 import jwt
 import pytest
 
-from tests.gateway.helpers import (
+from tests.gateway.harness import (
     ADMIN,
     SECRET_KEY,
     Gateway,

@@ -13,7 +13,7 @@ import pytest
 from relay_cli.stack import StackEndpoints, free_port
 from relay_gateway.app import create_app, serve
 from tests.gateway.conftest import gateway_settings
-from tests.gateway.helpers import Gateway, eventually
+from tests.gateway.harness import Gateway, eventually
 
 pytestmark = pytest.mark.stack
 

@@ -14,7 +14,7 @@ from relay_shared import keys
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.storage import ObjectStore
 from tests.gateway.conftest import MAX_UPLOAD
-from tests.gateway.helpers import Gateway, api_key, auth, create_tenant, feed_config, put_config
+from tests.gateway.harness import Gateway, api_key, auth, create_tenant, feed_config, put_config
 
 pytestmark = pytest.mark.stack
 

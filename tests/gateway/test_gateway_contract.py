@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
-from tests.gateway.helpers import (
+from tests.gateway.harness import (
     ADMIN,
     SECRET_KEY,
     Gateway,

@@ -10,7 +10,7 @@ import pytest
 
 from relay_shared import subjects
 from relay_shared.events import InsightGenerated
-from tests.gateway.helpers import Gateway, auth, create_tenant, eventually, publish
+from tests.gateway.harness import Gateway, auth, create_tenant, eventually, publish
 
 pytestmark = pytest.mark.stack
 T0 = datetime(2026, 11, 1, 6, 0, tzinfo=UTC)

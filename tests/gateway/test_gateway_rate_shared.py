@@ -18,7 +18,7 @@ import pytest
 
 from relay_cli.gateway_client import GatewayClient
 from relay_cli.stack import ServiceProcesses, StackEndpoints, free_port, wait_for_http_ok
-from tests.gateway.helpers import ADMIN_KEY, SECRET_KEY, WEBHOOK_SECRETS, stream_events
+from tests.gateway.harness import ADMIN_KEY, SECRET_KEY, WEBHOOK_SECRETS, stream_events
 
 pytestmark = pytest.mark.stack
 LIMIT = 100

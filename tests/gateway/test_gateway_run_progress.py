@@ -20,7 +20,7 @@ from relay_shared.events import (
     stage_event_id,
 )
 from tests.gateway.conftest import serving_gateway
-from tests.gateway.helpers import (
+from tests.gateway.harness import (
     Gateway,
     auth,
     create_tenant,

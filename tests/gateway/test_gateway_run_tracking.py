@@ -19,7 +19,7 @@ from relay_shared.events import (
     VendorCounts,
     stage_event_id,
 )
-from tests.gateway.helpers import (
+from tests.gateway.harness import (
     STREAM,
     Gateway,
     auth,

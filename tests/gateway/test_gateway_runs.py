@@ -15,7 +15,7 @@ from relay_shared.events import (
     stage_event_id,
 )
 from relay_shared.storage import ObjectStore
-from tests.gateway.helpers import (
+from tests.gateway.harness import (
     Gateway,
     api_key,
     auth,

@@ -24,7 +24,7 @@ from schemathesis.schemas import BaseSchema
 
 from relay_cli.stack import ServiceProcesses, StackEndpoints, free_port, wait_for_http_ok
 from relay_gateway.app import ROUTES
-from tests.gateway.helpers import ADMIN_KEY, SECRET_KEY, WEBHOOK_SECRETS
+from tests.gateway.harness import ADMIN_KEY, SECRET_KEY, WEBHOOK_SECRETS
 
 pytestmark = pytest.mark.stack
 MAX_EXAMPLES = 100

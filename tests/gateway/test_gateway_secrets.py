@@ -12,7 +12,7 @@ from relay_shared import keys
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.secrets_box import SecretsBox, SecretsBoxError, is_sealed
 from relay_shared.storage import ObjectStore
-from tests.gateway.helpers import SECRET_KEY, Gateway, auth, create_tenant, feed_config
+from tests.gateway.harness import SECRET_KEY, Gateway, auth, create_tenant, feed_config
 
 pytestmark = pytest.mark.stack
 SECRETS = {"webhook_token": "tok-plain-1", "api_key": "key-plain-2", "api_secret": "sec-plain-3"}

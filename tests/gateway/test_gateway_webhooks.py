@@ -11,7 +11,7 @@ import pytest
 
 from relay_gateway.domain.signatures import sign
 from relay_shared import subjects
-from tests.gateway.helpers import WEBHOOK_SECRETS, Gateway, auth, create_tenant, feed_config, watch
+from tests.gateway.harness import WEBHOOK_SECRETS, Gateway, auth, create_tenant, feed_config, watch
 
 pytestmark = pytest.mark.stack
 URL = "/v1/webhooks/shipstation"

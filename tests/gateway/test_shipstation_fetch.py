@@ -18,7 +18,7 @@ from relay_ingest.app import create_app as create_ingest
 from relay_ingest.shipstation_settings import ShipstationSettings
 from tests.gateway.conftest import serving_gateway
 from tests.gateway.fake_shipstation import PII, FakeShipstation, serving, shipment
-from tests.gateway.helpers import (
+from tests.gateway.harness import (
     SECRET_KEY,
     STREAM,
     Gateway,

@@ -3,8 +3,6 @@ insight.generated (from the outbox) into the channel workbook's Insights tab."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -67,11 +65,13 @@ def insights_tab(path: Path) -> list[list[Any]] | None:
 
 
 async def wait_for_tab(path: Path, expected: list[list[Any]], wait_s: float = 30.0) -> None:
-    deadline = time.monotonic() + wait_s
-    while (shown := insights_tab(path)) != expected:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"Insights tab is {shown}, expected {expected}")
-        await asyncio.sleep(0.05)
+    def shows_expected() -> bool | None:
+        return True if insights_tab(path) == expected else None
+
+    try:
+        await eventually(shows_expected, timeout=wait_s)
+    except TimeoutError as exc:
+        raise AssertionError(f"Insights tab is {insights_tab(path)}, expected {expected}") from exc
 
 
 async def test_out_of_stock_reaches_the_channel_sheet_and_resolves(

@@ -3,9 +3,7 @@ deadline, never by sleeping."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import time
 from typing import Any
 
 from nats.aio.client import Client
@@ -14,6 +12,7 @@ from nats.js.errors import NotFoundError
 from relay_cli.bus_watch import Predicate, collect, nats_client
 from relay_shared import subjects
 from relay_shared.events import Event
+from tests.support.polling import eventually_async
 
 __all__ = [
     "collect",
@@ -32,15 +31,15 @@ __all__ = [
 async def wait_for_stream(client: Client, stream: str, timeout: float = 30.0) -> None:
     """Until a service has declared ``stream``."""
     js = client.jetstream()
-    deadline = time.monotonic() + timeout
-    while True:
+
+    async def declared() -> bool | None:
         try:
             await js.stream_info(stream)
-            return
         except NotFoundError:
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.05)
+            return None
+        return True
+
+    await eventually_async(declared, timeout=timeout, what=f"stream {stream}")
 
 
 async def next_event(
@@ -101,17 +100,16 @@ async def wait_consumed(
 ) -> None:
     """Until ``durable`` has acknowledged (or terminated) every message up to ``seq``."""
     js = client.jetstream()
-    deadline = time.monotonic() + wait_s
-    while True:
+
+    async def consumed() -> bool | None:
         try:
             info = await js.consumer_info(stream, durable)
-            if info.ack_floor is not None and (info.ack_floor.stream_seq or 0) >= seq:
-                return
         except NotFoundError:  # not declared yet
-            pass
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{durable} did not consume up to {seq} within {wait_s}s")
-        await asyncio.sleep(0.05)
+            return None
+        floor = info.ack_floor.stream_seq or 0 if info.ack_floor is not None else 0
+        return True if floor >= seq else None
+
+    await eventually_async(consumed, timeout=wait_s, what=f"{durable} to consume up to {seq}")
 
 
 async def delete_streams(client: Client, stream: str) -> None:

@@ -7,9 +7,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from relay_shared.bus.publishing import MSG_ID_HEADER
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.events import RunRequested
 from relay_shared.storage import ObjectStore
+from tests.support.polling import wait_until
 
 AS_OF = datetime(2026, 1, 1, tzinfo=UTC)
 UPLOAD_ID = "20260101T000000-0001"
@@ -178,18 +178,6 @@ async def wait_drained(client: Client, stream: str, timeout: float = 60.0) -> No
         return True
 
     await wait_until(drained, timeout, "the pipeline consumers to drain")
-
-
-async def wait_until(
-    check: Callable[[], Awaitable[bool]], timeout: float, what: str, poll: float = 0.05
-) -> float:
-    """Poll ``check`` until true; seconds taken. TimeoutError after ``timeout``."""
-    started = time.monotonic()
-    while not await check():
-        if time.monotonic() - started > timeout:
-            raise TimeoutError(f"waited {timeout}s for {what}")
-        await asyncio.sleep(poll)
-    return time.monotonic() - started
 
 
 async def wait_for_file(path: Path, timeout: float = 30.0) -> str:

@@ -90,7 +90,7 @@ def execute(run: LocalRun) -> RunOutputs:
         files = NormalizedFiles(writer, run.out, normalized)
         try:
             outputs = build_outputs(run, normalized, normalize_ms)
-        except BaseException:
+        except BaseException:  # any exit, cancellation included: discard, re-raise
             files.discard()
             raise
         write_outputs(run.out, vendor_ids, outputs, files)

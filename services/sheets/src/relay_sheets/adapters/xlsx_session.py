@@ -82,7 +82,7 @@ class WorkbookSession:
         except IllegalCharacterError as exc:
             self._undo(undo, created)
             raise PermanentError(str(exc), code="unwritable_cell") from exc
-        except Exception:
+        except BaseException:  # any failure, cancellation included: undo, re-raise
             self._undo(undo, created)
             raise
         return bool(undo or created)

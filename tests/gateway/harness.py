@@ -1,8 +1,7 @@
-"""Helpers of the gateway tests: a running gateway, tenants, configs and JetStream reads."""
+"""The gateway test harness: a running gateway, tenants, configs and JetStream reads."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -20,6 +19,7 @@ from relay_gateway.app import GatewayApp
 from relay_shared.events import Event
 from tests.support.jetstream import nats_client
 from tests.support.jetstream import stream_events as read_stream_events
+from tests.support.polling import eventually_async
 
 ADMIN_KEY = "rk_test_bootstrap_admin_key"
 SECRET_KEY = "test-secret-key-for-jwt-signing-32bytes!"
@@ -94,14 +94,7 @@ async def api_key(gateway: Gateway, tenant_id: str, owner_key: str, *roles: str)
 
 async def eventually(probe: Callable[[], Awaitable[T | None]], deadline_s: float = 20.0) -> T:
     """Poll ``probe`` until it returns a value (a deadline, not a fixed sleep)."""
-    deadline = time.monotonic() + deadline_s
-    while True:
-        value = await probe()
-        if value is not None:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not reached")
-        await asyncio.sleep(0.05)
+    return await eventually_async(probe, timeout=deadline_s)
 
 
 class Watch:
