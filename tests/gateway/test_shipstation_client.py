@@ -13,13 +13,12 @@ from relay_ingest.adapters.shipstation_api import Credentials, ShipstationApi
 from relay_ingest.domain.request_pacing import RequestPacer
 from relay_ingest.domain.shipments import (
     MalformedShipmentsError,
-    ResourceUrlRefusedError,
-    check_resource_url,
     decide,
     page_url,
     parse_page,
 )
 from relay_shared.errors import PermanentError, TransientError
+from relay_shared.shipstation_urls import ResourceUrlRefusedError, check_resource_url
 from tests.gateway.fake_shipstation import PII, FakeShipstation, serving, shipment
 
 CREDENTIALS = Credentials("key", "secret")

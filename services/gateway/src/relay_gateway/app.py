@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import structlog
 from aiohttp import web
@@ -102,42 +103,19 @@ class GatewayApp:
         return self.holder.context
 
     def _register_consumers(self) -> None:
+        """Run tracking from every pipeline outcome, and the insights read model."""
         streams = stream_settings(self.settings)
-        register_consumer(
-            self.broker,
-            service=SERVICE,
-            streams=streams,
-            event_type=FeedReceived,
-            handle=lambda event: self.tracker.on_feed_received(event),
-        )
-        register_consumer(
-            self.broker,
-            service=SERVICE,
-            streams=streams,
-            event_type=RowsNormalized,
-            handle=lambda event: self.tracker.on_rows_normalized(event),
-        )
-        register_consumer(
-            self.broker,
-            service=SERVICE,
-            streams=streams,
-            event_type=OffersMerged,
-            handle=lambda event: self.tracker.on_offers_merged(event),
-        )
-        register_consumer(
-            self.broker,
-            service=SERVICE,
-            streams=streams,
-            event_type=RunFailed,
-            handle=lambda event: self.tracker.on_run_failed(event),
-        )
-        register_consumer(
-            self.broker,
-            service=SERVICE,
-            streams=streams,
-            event_type=InsightGenerated,
-            handle=lambda event: self.context.insights.record(event),
-        )
+        routes: list[tuple[type[Event], Callable[[Any], Awaitable[None]]]] = [
+            (FeedReceived, lambda event: self.tracker.on_feed_received(event)),
+            (RowsNormalized, lambda event: self.tracker.on_rows_normalized(event)),
+            (OffersMerged, lambda event: self.tracker.on_offers_merged(event)),
+            (RunFailed, lambda event: self.tracker.on_run_failed(event)),
+            (InsightGenerated, lambda event: self.context.insights.record(event)),
+        ]
+        for event_type, handle in routes:
+            register_consumer(
+                self.broker, service=SERVICE, streams=streams, event_type=event_type, handle=handle
+            )
 
     async def _lifecycle(self, _app: web.Application) -> AsyncIterator[None]:
         async with open_resources(

@@ -19,9 +19,7 @@ from relay_gateway.context import GatewayContext, context_of, correlation_id_of
 from relay_gateway.domain.signatures import signature_matches, token_matches
 from relay_gateway.domain.webhook_payloads import (
     MalformedPayloadError,
-    ResourceUrlError,
     SignedPayload,
-    check_resource_url,
     order_shipped,
     parse_notification,
     parse_signed_payload,
@@ -41,6 +39,7 @@ from relay_gateway.routing import Body, Route
 from relay_shared import subjects
 from relay_shared.events import Event, ShipstationNotified, stage_event_id
 from relay_shared.secrets_box import SecretsBoxError
+from relay_shared.shipstation_urls import ResourceUrlRefusedError, check_resource_url
 
 SIGNATURE_HEADER = "X-ShipStation-Signature"
 SHIPPED = "order.shipped"
@@ -96,7 +95,7 @@ async def _resource_notification(
             context.settings.shipstation_hosts,
             allow_http=context.settings.shipstation_allow_http,
         )
-    except (MalformedPayloadError, ResourceUrlError) as exc:
+    except (MalformedPayloadError, ResourceUrlRefusedError) as exc:
         raise BadRequestError(str(exc), code="malformed_payload") from exc
     now = datetime.now(UTC)
     await _admit(context, tenant_id, now)

@@ -21,9 +21,7 @@ from relay_ingest.domain.shipments import (
     SHIPMENT_RESOURCES,
     MalformedShipmentsError,
     Outcome,
-    ResourceUrlRefusedError,
     Shipment,
-    check_resource_url,
     decide,
     order_shipped,
     page_url,
@@ -34,6 +32,7 @@ from relay_shared.config_store import TenantConfigStore
 from relay_shared.errors import PermanentError
 from relay_shared.events import OrderShipped, ShipstationNotified
 from relay_shared.secrets_box import SecretsBox, SecretsBoxError
+from relay_shared.shipstation_urls import ResourceUrlRefusedError, check_resource_url
 
 log = structlog.get_logger(__name__)
 SECTION = "shipstation"

@@ -8,10 +8,8 @@ published.
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime, timedelta
 from typing import TypeVar
-from urllib.parse import urlsplit
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
@@ -102,20 +100,3 @@ def order_shipped(payload: SignedPayload, correlation_id: str) -> OrderShipped:
         items=[OrderItem(sku=item.sku, quantity=item.quantity) for item in order.items],
         source="webhook",
     )
-
-
-class ResourceUrlError(ValueError):
-    """A resource_url the gateway will not hand to ingest (400)."""
-
-
-def check_resource_url(url: str, host_pattern: str, *, allow_http: bool) -> None:
-    """https (http only when allowed), no userinfo, a host matching the allow-list."""
-    parts = urlsplit(url)
-    schemes = {"https", "http"} if allow_http else {"https"}
-    if parts.scheme not in schemes:
-        raise ResourceUrlError(f"resource_url must use {' or '.join(sorted(schemes))}")
-    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
-        raise ResourceUrlError("resource_url must not carry credentials")
-    host = parts.hostname or ""
-    if not host or re.search(host_pattern, host) is None:
-        raise ResourceUrlError(f"resource_url host {host!r} is not allowed")

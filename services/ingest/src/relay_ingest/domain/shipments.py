@@ -32,10 +32,6 @@ class MalformedShipmentsError(ValueError):
     """A page that is not ShipStation's shipments list."""
 
 
-class ResourceUrlRefusedError(ValueError):
-    """A resource_url ingest will not send the tenant's credentials to."""
-
-
 class _Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
 
@@ -136,20 +132,6 @@ def shipped_at(create_date: str | None, ship_date: str | None) -> datetime:
     if local.tzinfo is None:
         local = local.replace(tzinfo=SHIPSTATION_ZONE)
     return local.astimezone(UTC)
-
-
-def check_resource_url(url: str, host_pattern: str, *, allow_http: bool) -> None:
-    """https (http only when allowed), no userinfo, a host matching the allow-list: the
-    tenant's API credentials go to this host."""
-    parts = urlsplit(url)
-    schemes = {"https", "http"} if allow_http else {"https"}
-    if parts.scheme not in schemes:
-        raise ResourceUrlRefusedError(f"resource_url must use {' or '.join(sorted(schemes))}")
-    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
-        raise ResourceUrlRefusedError("resource_url must not carry credentials")
-    host = parts.hostname or ""
-    if not host or re.search(host_pattern, host) is None:
-        raise ResourceUrlRefusedError(f"resource_url host {host!r} is not allowed")
 
 
 def page_url(resource_url: str, page: int) -> str:
