@@ -214,3 +214,43 @@ def test_the_generated_rows_reach_the_vectorised_path() -> None:
         cells = {f"r_{k}": [v.replace(".", separator)] for k, v in row.items()}
         cells["r_vendor_sku"] = [""]
         assert pl.DataFrame(cells).select(fast_mask(rules, True)).item() is True
+
+
+def _fast_cents(texts: list[str], separator: str) -> tuple[list[bool], list[int | None]]:
+    """The fast path's shape test and cents for ``cost`` cells (the vectorised expressions)."""
+    import polars as pl
+
+    from relay_normalize.domain.fast_rows import field_shapes
+
+    rules = _rules(_config(separator), _config(separator).vendors[0], AS_OF, None)
+    shape = field_shapes(rules, False)["cost"]
+    frame = pl.DataFrame({"r_cost": texts}).select(shape.fast.alias("fast"), shape.value)
+    return frame.get_column("fast").to_list(), frame.get_column("cost").to_list()
+
+
+def test_fast_money_cents_are_exact_across_the_whole_range() -> None:
+    """The fast path reads amounts through a float: every amount it accepts (up to 13 digits
+    and two decimals) must still come out as its exact integer cents. Amounts whose ×100 is
+    not exact in floating point (4.35, 1.15, 0.29, 9999999999999.99 …) are included."""
+    import random
+
+    generator = random.Random(20261122)
+    cents = [*range(0, 20_000), 10**15 - 1, 10**15 - 100, 2**53 // 100, 435, 115, 29]
+    cents += [generator.randrange(10**15) for _ in range(100_000)]
+    cents += [generator.randrange(10**k) for k in range(3, 16) for _ in range(2_000)]
+    texts = [f"{n // 100}.{n % 100:02d}" for n in cents]
+    texts += [f"{n // 100}.{n % 100 // 10}" for n in cents if n % 10 == 0]  # one decimal
+    texts += [str(n // 100) for n in cents if n % 100 == 0]  # no decimals
+    expected = [*cents, *[n for n in cents if n % 10 == 0], *[n for n in cents if n % 100 == 0]]
+    for separator in (".", ","):
+        shaped = [text.replace(".", separator) for text in texts]
+        fast, got = _fast_cents(shaped, separator)
+        assert all(fast)
+        mismatches = [(t, g, e) for t, g, e in zip(shaped, got, expected, strict=True) if g != e]
+        assert mismatches == []
+
+
+def test_amounts_beyond_the_fast_shape_take_the_per_cell_rules() -> None:
+    """Fourteen integer digits or three decimals are not fast (their float could be off)."""
+    fast, _ = _fast_cents(["12345678901234.00", "1.234", "1.2.3", "1e3", "-1.00", " 1.00"], ".")
+    assert fast == [False, False, False, False, False, False]

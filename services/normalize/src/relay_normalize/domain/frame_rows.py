@@ -27,6 +27,20 @@ _SCHEMA: dict[str, pl.DataType] = {
 }
 
 
+# The columns the per-cell rules decide for a dirty row (the SKU's and the texts' are vectorised
+# for every row).
+_SLOW_COLUMNS = (
+    "quantity_available",
+    "lead_time_days",
+    "cost",
+    "map_price",
+    "msrp",
+    "condition",
+    "updated_at",
+    *EXTRA_COLUMNS,
+)
+
+
 @dataclass(frozen=True, slots=True)
 class CleanRows:
     """Accepted, non-duplicate rows (typed columns, file order) and the row findings."""
@@ -47,16 +61,26 @@ class _Layout:
 
 
 def _raw_cells(table: RawTable, columns: Mapping[str, str]) -> pl.LazyFrame:
-    """``r_<field>`` for every canonical field: the cell, ``""`` when empty or unmapped."""
-    cells = [
-        (pl.col(columns[name]).fill_null("") if name in columns else pl.lit("")).alias(f"r_{name}")
-        for name in (*_FIELDS, "vendor_sku")
-    ]
+    """``r_<field>`` for every canonical field: the cell, ``""`` when empty or unmapped
+    (a column without nulls is taken as it is)."""
+
+    def cell(name: str) -> pl.Expr:
+        if name not in columns:
+            return pl.lit("")
+        if table.frame.get_column(columns[name]).null_count() == 0:
+            return pl.col(columns[name])
+        return pl.col(columns[name]).fill_null("")
+
+    cells = [cell(name).alias(f"r_{name}") for name in (*_FIELDS, "vendor_sku")]
     return table.frame.lazy().select(pl.col(ROW), *cells)
 
 
 def _clean_frame(table: RawTable, columns: Mapping[str, str], rules: CleaningRules) -> pl.DataFrame:
-    """Every row cleaned, in file order, with the ``_SCHEMA`` columns."""
+    """Every row cleaned, in file order, with the ``_SCHEMA`` columns.
+
+    One vectorised pass cleans every row; the few rows outside the fast shapes are cleaned
+    again by the per-cell rules and their columns scattered back into place (no re-sort).
+    """
     layout = _Layout(
         key_field="vendor_sku" if "vendor_sku" in columns else "sku",
         has_fallback="sku" in columns and "vendor_sku" in columns,
@@ -67,19 +91,18 @@ def _clean_frame(table: RawTable, columns: Mapping[str, str], rules: CleaningRul
         rules,
         key_field=layout.key_field,
         has_fallback=layout.has_fallback,
-    ).with_columns(fast_rows.fast_mask(rules, layout.has_timestamps).alias("__fast"))
-    fast_plan = fast_rows.clean_fast(
-        cells.filter(pl.col("__fast")), rules, has_timestamps=layout.has_timestamps
     )
-    slow_plan = cells.filter(~pl.col("__fast"))
-    fast, slow = pl.collect_all([fast_plan.select(list(_SCHEMA)), slow_plan])
-    if slow.height == 0:
-        return fast
-    cleaned_slow = clean_slow(
-        slow, rules, shapes=fast_rows.field_shapes(rules, layout.has_timestamps)
-    ).with_columns(fast_rows.text_column("brand", rules), fast_rows.text_column("title", rules))
-    cleaned_slow = cleaned_slow.select(list(_SCHEMA))
-    return pl.concat([fast, cleaned_slow.cast(fast.schema)]).sort(ROW)
+    frame = fast_rows.clean_fast(cells, rules, has_timestamps=layout.has_timestamps).collect()
+    fast = frame.get_column("__fast")
+    if fast.all():
+        return frame.select(list(_SCHEMA))
+    dirty = frame.select(cells.collect_schema().names()).filter(~fast)
+    slow = clean_slow(dirty, rules, shapes=fast_rows.field_shapes(rules, layout.has_timestamps))
+    positions = (~fast).arg_true()
+    return frame.with_columns(
+        frame.get_column(name).clone().scatter(positions, slow.get_column(name).cast(_SCHEMA[name]))
+        for name in _SLOW_COLUMNS
+    ).select(list(_SCHEMA))
 
 
 def clean_table(table: RawTable, columns: Mapping[str, str], rules: CleaningRules) -> CleanRows:

@@ -58,6 +58,7 @@ def _read_with_polars(data: bytes, delimiter: str) -> pl.DataFrame:
         truncate_ragged_lines=True,
         raise_if_empty=False,
         encoding="utf8",
+        empty_string_is_null=False,  # an empty cell is "" (no fill afterwards)
     )
 
 
