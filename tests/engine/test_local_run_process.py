@@ -59,3 +59,23 @@ def test_process_bad_arguments_exit_2_with_stderr(workspace: Path) -> None:
     assert finished.returncode == 2
     assert "relay local-run:" in finished.stderr
     assert not (workspace / "out").exists()
+
+
+def test_the_relay_command_runs_local_run_without_the_servers_imports(workspace: Path) -> None:
+    """``relay local-run`` goes through the ``relay`` entry point; the logging, networking
+    and service stacks the other sub-commands need (structlog alone is ~0.09 s of rich and
+    asyncio imports) must not be loaded for it."""
+    feeds = ["--feed", f"v1={workspace / 'a.csv'}", "--feed", f"v2={workspace / 'b.csv'}"]
+    heavy = ("structlog", "rich", "asyncio", "aiohttp", "nats", "asyncpg", "aiobotocore")
+    probe = (
+        "import sys\n"
+        "from relay_cli.main import main\n"
+        f"code = main(['local-run', *{args(workspace, *feeds)!r}])\n"
+        f"loaded = sorted(m for m in {heavy!r} if m in sys.modules)\n"
+        "print('exit', code, 'loaded', loaded)\n"
+    )
+    finished = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.splitlines()[-1] == "exit 0 loaded []"
