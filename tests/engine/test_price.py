@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from relay_pricing.domain.money import cents_text, half_up_div, to_cents
-from relay_pricing.domain.pricing_frame import price_expression, raw_price_column
+from relay_pricing.domain.pricing_frame import raw_price_column, with_price
 from relay_pricing.domain.rounding import (
     PriceRule,
     price_cents,
@@ -34,7 +34,7 @@ def both(landed: int, map_cents: int | None, price_rule: PriceRule) -> int:
         {"landed": [landed], "map": [map_cents]}, schema={"landed": pl.Int64, "map": pl.Int64}
     )
     frame = frame.with_columns(raw_price_column(frame, "landed", price_rule))
-    vector = frame.select(price_expression(pl.col("raw"), pl.col("map"), price_rule)).item()
+    vector = with_price(frame.lazy(), "raw", "map", price_rule).collect().get_column("price").item()
     assert vector == scalar
     return scalar
 
@@ -158,3 +158,15 @@ def test_money_helpers() -> None:
     assert cents_text(5) == "0.05"
     assert cents_text(123456) == "1234.56"
     assert cents_text(-1) == "-0.01"
+
+
+def test_output_money_text_is_exact_for_every_int64() -> None:
+    """The merged output's money column: exact two-decimal text, the scalar helper's text."""
+    from relay_pricing.domain import merged_output
+
+    values = [0, 5, -5, -100, 99, 123456, 10**15 + 7, 2**63 - 1, -(2**63 - 1), None]
+    frame = pl.DataFrame({"cents": values}, schema={"cents": pl.Int64})
+    texts = frame.select(merged_output.cents_text(pl.col("cents"))).to_series().to_list()
+    assert texts == [None if v is None else cents_text(v) for v in values]
+    assert texts[:6] == ["0.00", "0.05", "-0.05", "-1.00", "0.99", "1234.56"]
+    assert texts[7] == "92233720368547758.07"

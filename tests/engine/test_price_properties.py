@@ -8,7 +8,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from relay_pricing.domain.pricing_frame import price_expression, raw_price_column
+from relay_pricing.domain.pricing_frame import raw_price_column, with_price
 from relay_pricing.domain.rounding import PriceRule, floor_cents, price_cents
 from relay_shared.tenant_config import PricingConfig
 
@@ -75,9 +75,7 @@ def test_vectorised_price_equals_the_scalar_one(
 ) -> None:
     frame = pl.DataFrame(offers, schema={"landed": pl.Int64, "map": pl.Int64}, orient="row")
     frame = frame.with_columns(raw_price_column(frame, "landed", rule))
-    prices = (
-        frame.select(price_expression(pl.col("raw"), pl.col("map"), rule)).to_series().to_list()
-    )
+    prices = with_price(frame.lazy(), "raw", "map", rule).collect().get_column("price").to_list()
     assert prices == [price_cents(landed, map_cents, rule) for landed, map_cents in offers]
 
 

@@ -111,22 +111,28 @@ def _packed_key(frame: pl.DataFrame, names: Sequence[str]) -> tuple[pl.Expr, int
     return key, width
 
 
+def _vendor_frames(
+    vendors: Sequence[VendorOffers], columns: Sequence[str], merge: MergeConfig
+) -> list[pl.DataFrame]:
+    """Each vendor's typed offers with its two constant ranks: its position in
+    ``merge.priority`` (after every listed vendor when not listed) and in vendor_id order."""
+    priority = {vendor_id: position for position, vendor_id in enumerate(merge.priority)}
+    by_id = {vendor_id: i for i, vendor_id in enumerate(sorted(v.vendor_id for v in vendors))}
+    return [
+        read_normalized(vendor, columns).with_columns(
+            pl.lit(priority.get(vendor.vendor_id, len(priority)), pl.Int64).alias(_RANK),
+            pl.lit(by_id[vendor.vendor_id], pl.Int64).alias(_VENDOR_RANK),
+        )
+        for vendor in vendors
+    ]
+
+
 def _ranked(offers: pl.DataFrame, merge: MergeConfig) -> pl.DataFrame:
-    """Adds the key columns: landed cost, stockless flag, priority rank, vendor rank."""
+    """Adds the other key columns: landed cost and the stockless flag."""
     include = merge.best_offer.landed_cost.include_shipping_handling
-    rank = {vendor_id: position for position, vendor_id in enumerate(merge.priority)}
-    vendors = sorted(offers.get_column("vendor_id").unique().to_list())
     return offers.with_columns(
         (pl.col("cost") + pl.col("__shipping") if include else pl.col("cost")).alias("landed"),
         (pl.col("quantity_available") <= 0).alias(_STOCKLESS),
-        pl.col("vendor_id")
-        .replace_strict(rank, default=len(rank), return_dtype=pl.Int64)
-        .alias(_RANK),
-        pl.col("vendor_id")
-        .replace_strict(
-            {vendor_id: i for i, vendor_id in enumerate(vendors)}, return_dtype=pl.Int64
-        )
-        .alias(_VENDOR_RANK),
     )
 
 
@@ -193,8 +199,7 @@ def merge_offers(
     """
     if not vendors:
         return Merged(pl.DataFrame(), [])
-    frames = [read_normalized(vendor, columns) for vendor in vendors]
-    offers = _ranked(pl.concat(frames, rechunk=False), merge)
+    offers = _ranked(pl.concat(_vendor_frames(vendors, columns, merge), rechunk=False), merge)
     chosen = _choose(offers, merge)
     left_out = (
         offers.filter(pl.col("cost").is_null())

@@ -13,19 +13,19 @@ def _down(cents: pl.Expr, ending: int) -> pl.Expr:
     return (cents - ending) // 100 * 100 + ending
 
 
-def _up(cents: pl.Expr, ending: int) -> pl.Expr:
-    down = _down(cents, ending)
+def _up_from(down: pl.Expr, cents: pl.Expr) -> pl.Expr:
+    """The up rounding of ``cents`` given its down rounding."""
     return pl.when(down == cents).then(down).otherwise(down + 100)
 
 
-def _round(cents: pl.Expr, rule: PriceRule) -> pl.Expr:
-    if rule.mode == "none":
+def _rounded(cents: pl.Expr, down: pl.Expr, mode: str) -> pl.Expr:
+    if mode == "none":
         return cents
-    if rule.mode == "down":
-        return _down(cents, rule.ending)
-    if rule.mode == "up":
-        return _up(cents, rule.ending)
-    down, up = _down(cents, rule.ending), _up(cents, rule.ending)
+    if mode == "down":
+        return down
+    up = _up_from(down, cents)
+    if mode == "up":
+        return up
     return pl.when(cents - down < up - cents).then(down).otherwise(up)
 
 
@@ -47,17 +47,42 @@ def raw_price_column(frame: pl.DataFrame, landed: str, rule: PriceRule) -> pl.Se
     return frame.select(landed).join(lookup, on=landed, how="left", maintain_order="left")["raw"]
 
 
-def price_expression(raw: pl.Expr, map_cents: pl.Expr, rule: PriceRule) -> pl.Expr:
-    """Steps 3–5 of the spec: floor, ceiling, rounding, and the floor winning at the end."""
+def with_price(
+    frame: pl.LazyFrame, raw: str, map_cents: str, rule: PriceRule, *, into: str = "price"
+) -> pl.LazyFrame:
+    """Adds ``into``: steps 3–5 of the spec on the ``raw`` price (floor, ceiling, rounding,
+    and the floor winning at the end).
+
+    Staged as columns: written as one expression, polars repeats the shared steps (the
+    rounding refers to the clamped price six times), which made this 4x slower.
+    """
     floor = pl.lit(rule.min_cents, pl.Int64)
     if rule.enforce_map:
-        floor = pl.max_horizontal(floor, map_cents.fill_null(rule.min_cents))
-    price = pl.max_horizontal(raw, floor)
+        floor = pl.max_horizontal(floor, pl.col(map_cents).fill_null(rule.min_cents))
+    staged = frame.with_columns(floor.alias("__floor"))
+    price = pl.max_horizontal(pl.col(raw), pl.col("__floor"))
     if rule.max_cents is not None:
-        price = pl.max_horizontal(pl.min_horizontal(price, pl.lit(rule.max_cents)), floor)
-    result = _round(price, rule)
+        price = pl.max_horizontal(pl.min_horizontal(price, pl.lit(rule.max_cents)), "__floor")
+    staged = staged.with_columns(price.alias("__clamped"))
+    if rule.mode != "none":
+        staged = staged.with_columns(
+            _down(pl.col("__clamped"), rule.ending).alias("__down"),
+            _down(pl.col("__floor"), rule.ending).alias("__floor_down"),
+        )
+    result = _rounded(pl.col("__clamped"), pl.col("__down"), rule.mode)
     if rule.max_cents is not None and rule.mode != "none":
         ceiling = _down(pl.lit(rule.max_cents, pl.Int64), rule.ending)
         result = pl.when(result > rule.max_cents).then(ceiling).otherwise(result)
-    lifted = floor if rule.mode == "none" else _up(floor, rule.ending)
-    return pl.when(result < floor).then(lifted).otherwise(result)
+    floor_up = (
+        pl.col("__floor")
+        if rule.mode == "none"
+        else _up_from(pl.col("__floor_down"), pl.col("__floor"))
+    )
+    staged = staged.with_columns(result.alias("__result"))
+    price_column = (
+        pl.when(pl.col("__result") < pl.col("__floor")).then(floor_up).otherwise("__result")
+    )
+    temporary = ["__floor", "__clamped", "__result"]
+    if rule.mode != "none":
+        temporary += ["__down", "__floor_down"]
+    return staged.with_columns(price_column.alias(into)).drop(temporary)

@@ -20,7 +20,7 @@ import polars as pl
 from relay_pricing.domain import merged_output, reports
 from relay_pricing.domain.merge import VendorOffers, merge_offers
 from relay_pricing.domain.money import to_cents
-from relay_pricing.domain.pricing_frame import price_expression, raw_price_column
+from relay_pricing.domain.pricing_frame import raw_price_column, with_price
 from relay_pricing.domain.rounding import PriceRule
 from relay_shared.tenant_config import TenantConfig
 
@@ -177,8 +177,5 @@ def _priced_inventory(
         return merged_output.empty_frame(columns), merged.skus_left_out
     rule = PriceRule.from_config(config.pricing)
     offers = merged.offers.with_columns(raw_price_column(merged.offers, "landed", rule))
-    # lazy: the price steps repeat sub-expressions that only a query plan computes once
-    priced = offers.lazy().with_columns(
-        price_expression(pl.col("raw"), pl.col("map_price"), rule).alias("price")
-    )
+    priced = with_price(offers.lazy(), "raw", "map_price", rule)
     return merged_output.output_frame(priced, columns), merged.skus_left_out
