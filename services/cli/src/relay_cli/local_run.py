@@ -17,7 +17,6 @@ import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import NoReturn
 
 from relay_cli.local_run_args import LocalRun, UsageError, parse_arguments
@@ -27,13 +26,6 @@ from relay_normalize.domain import NormalizedFeed, normalize_feed
 from relay_pricing.domain import FeedInput, RunOutputs, VendorFeed, build_run_outputs
 
 _WORKERS = 2
-
-
-def _read_feed(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:  # checked before, but it may have gone since
-        raise UsageError([f"--feed {path}: cannot be read ({exc.strerror or exc})"]) from exc
 
 
 def _normalize_all(run: LocalRun) -> tuple[dict[str, NormalizedFeed], int]:
@@ -49,14 +41,18 @@ def _normalize_all(run: LocalRun) -> tuple[dict[str, NormalizedFeed], int]:
     ]
 
     def normalize(vendor_id: str) -> NormalizedFeed:
-        return normalize_feed(
-            _read_feed(run.feeds[vendor_id]),
-            config=run.config,
-            vendor_id=vendor_id,
-            as_of=run.as_of,
-            sku_map=run.sku_maps.get(vendor_id),
-            with_csv=False,
-        )
+        path = run.feeds[vendor_id]
+        try:  # the engine reads the file in chunks (never whole)
+            return normalize_feed(
+                path,
+                config=run.config,
+                vendor_id=vendor_id,
+                as_of=run.as_of,
+                sku_map=run.sku_maps.get(vendor_id),
+                with_csv=False,
+            )
+        except OSError as exc:  # checked before, but it may have gone since
+            raise UsageError([f"--feed {path}: cannot be read ({exc.strerror or exc})"]) from exc
 
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
         results = dict(zip(vendor_ids, pool.map(normalize, vendor_ids), strict=True))

@@ -16,7 +16,6 @@ Decisions where the spec is silent:
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -25,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from relay_normalize.domain.feed_source import FeedSource, feed_digest
 from relay_normalize.domain.findings import FeedFailure, Finding, finding
 from relay_normalize.domain.frame_rows import CleanRows, clean_table
 from relay_normalize.domain.normalized_csv import offers_csv, offers_frame
@@ -97,7 +97,7 @@ class NormalizedFeed:
 
 
 def normalize_feed(
-    raw: bytes,
+    source: FeedSource,
     *,
     config: TenantConfig,
     vendor_id: str,
@@ -105,8 +105,10 @@ def normalize_feed(
     sku_map: bytes | None,
     with_csv: bool = True,
 ) -> NormalizedFeed:
-    """Normalizes one vendor's feed bytes (pure: no I/O).
+    """Normalizes one vendor's feed: its bytes, or the path of the file holding them.
 
+    No I/O but reading ``source``: a file is read in chunks or by polars from the file
+    itself (:mod:`feed_source`), never loaded whole; an ``OSError`` reading it propagates.
     ``sku_map`` is the map file's bytes; ``None`` when there is none. A vendor whose config
     names a file map and gets ``None`` fails with ``sku_map_unavailable``. ``as_of`` must be
     timezone-aware (a naive one is taken as UTC). Raises ``KeyError`` for an unknown vendor.
@@ -114,10 +116,10 @@ def normalize_feed(
     ``None``): a caller that writes the CSV itself (:func:`offers_csv`) does it when it suits.
     """
     vendor = config.vendor(vendor_id)
-    digest = hashlib.sha256(raw).hexdigest()
+    digest = feed_digest(source)
     try:
         rules = _rules(config, vendor, as_of, sku_map)
-        table = _read(raw, vendor)
+        table = _read(source, vendor)
         columns = _resolve_columns(table, vendor)
     except FeedFailure as failure:
         stats = FeedStats(0, 0, 0, 0, 0, digest)
@@ -195,21 +197,21 @@ def _rules(
     )
 
 
-def _read(raw: bytes, vendor: VendorConfig) -> RawTable:
+def _read(source: FeedSource, vendor: VendorConfig) -> RawTable:
     parser = vendor.parser
     try:
         if parser.format == "csv":
             return read_csv_table(
-                raw,
+                source,
                 encoding=parser.encoding,
                 delimiter=parser.delimiter,
                 header_row=parser.header_row,
             )
         if parser.format == "xlsx":
-            return read_xlsx_table(raw, sheet=parser.sheet, header_row=parser.header_row)
+            return read_xlsx_table(source, sheet=parser.sheet, header_row=parser.header_row)
         if parser.format == "json":
-            return read_json_table(raw, encoding=parser.encoding)
-        return read_jsonl_table(raw, encoding=parser.encoding)
+            return read_json_table(source, encoding=parser.encoding)
+        return read_jsonl_table(source, encoding=parser.encoding)
     except UnreadableFile as problem:
         raise _fail(vendor.vendor_id, "unparseable_file", detail=str(problem)) from problem
 

@@ -10,11 +10,13 @@ skipped.
 
 from __future__ import annotations
 
+import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from relay_normalize.domain.raw_table import RawTable, UnreadableFile, table_from_rows
+from relay_normalize.domain.feed_source import FeedSource, open_binary
+from relay_normalize.domain.raw_table import RawTable, TableBuilder, UnreadableFile
 from relay_normalize.domain.text_cells import WHITESPACE
 
 
@@ -26,9 +28,27 @@ def _loads(text: str) -> Any:
     return json.loads(text, parse_float=str, parse_int=str, parse_constant=_reject_constant)
 
 
-def _decode(raw: bytes, encoding: str) -> str:
+def _lines(source: FeedSource, encoding: str) -> Iterator[str]:
+    """The decoded lines (split at ``\n`` only, kept), a leading BOM dropped."""
+    with open_binary(source) as handle:
+        text = io.TextIOWrapper(handle, encoding=encoding, newline="\n")
+        try:
+            for number, line in enumerate(text):
+                yield line.removeprefix("\ufeff") if number == 0 else line
+        except UnicodeError as exc:
+            raise UnreadableFile(f"cannot be decoded as {encoding}") from exc
+        finally:
+            text.detach()
+
+
+def _text(source: FeedSource, encoding: str) -> str:
+    """The whole decoded text, a leading BOM dropped."""
     try:
-        text = raw.decode(encoding)
+        if isinstance(source, bytes):
+            text = source.decode(encoding)
+        else:
+            with source.open(encoding=encoding, newline="") as handle:
+                text = handle.read()
     except UnicodeError as exc:
         raise UnreadableFile(f"cannot be decoded as {encoding}") from exc
     return text.removeprefix("\ufeff")
@@ -37,7 +57,7 @@ def _decode(raw: bytes, encoding: str) -> str:
 def _table(objects: Iterable[tuple[int, Any]]) -> RawTable:
     positions: dict[str, int] = {}
     nested: set[int] = set()
-    rows: list[tuple[int, list[str | None]]] = []
+    builder = TableBuilder()
     for number, item in objects:
         if not isinstance(item, dict):
             raise UnreadableFile(f"row {number} is not an object")
@@ -52,27 +72,33 @@ def _table(objects: Iterable[tuple[int, Any]]) -> RawTable:
                 cells[position] = "true" if value else "false"
             else:
                 cells[position] = value
-        rows.append((number, cells))
-    return table_from_rows(list(positions), rows, frozenset(nested))
+        builder.add(number, cells)
+    return builder.table(list(positions), frozenset(nested))
 
 
-def read_json_table(raw: bytes, *, encoding: str) -> RawTable:
-    """An array of objects, numbered by position."""
+def read_json_table(source: FeedSource, *, encoding: str) -> RawTable:
+    """An array of objects, numbered by position. One JSON value: it is parsed whole (its
+    rows then become the table a chunk at a time, each object released once taken)."""
     try:
-        document = _loads(_decode(raw, encoding))
+        document = _loads(_text(source, encoding))
     except json.JSONDecodeError as exc:
         raise UnreadableFile(f"invalid JSON: {exc}") from exc
     if not isinstance(document, list):
         raise UnreadableFile("the document is not an array of objects")
-    return _table(enumerate(document, start=1))
+    document.reverse()  # taken from the end: each object is freed as its row is built
+
+    def objects() -> Iterator[tuple[int, Any]]:
+        for number in range(1, len(document) + 1):
+            yield number, document.pop()
+
+    return _table(objects())
 
 
-def read_jsonl_table(raw: bytes, *, encoding: str) -> RawTable:
-    """One object per line, numbered by physical line."""
-    text = _decode(raw, encoding)
+def read_jsonl_table(source: FeedSource, *, encoding: str) -> RawTable:
+    """One object per line, numbered by physical line; read line by line."""
 
-    def objects() -> Iterable[tuple[int, Any]]:
-        for number, line in enumerate(text.split("\n"), start=1):
+    def objects() -> Iterator[tuple[int, Any]]:
+        for number, line in enumerate(_lines(source, encoding), start=1):
             if line.strip(WHITESPACE):
                 try:
                     yield number, _loads(line)

@@ -12,7 +12,8 @@ from datetime import date, datetime, time, timedelta
 from io import BytesIO
 from typing import Any
 
-from relay_normalize.domain.raw_table import RawTable, UnreadableFile, table_from_rows
+from relay_normalize.domain.feed_source import FeedSource
+from relay_normalize.domain.raw_table import RawTable, TableBuilder, UnreadableFile
 from relay_normalize.domain.text_cells import trim
 
 
@@ -31,13 +32,14 @@ def cell_text(value: Any) -> str | None:
     return str(value)
 
 
-def read_xlsx_table(raw: bytes, *, sheet: str | int | None, header_row: int) -> RawTable:
-    """The sheet's rows below ``header_row``."""
+def read_xlsx_table(source: FeedSource, *, sheet: str | int | None, header_row: int) -> RawTable:
+    """The sheet's rows below ``header_row``, streamed row by row (openpyxl read-only)."""
     from openpyxl import load_workbook  # imported here: it costs 0.25 s at start-up
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
-        book = load_workbook(BytesIO(raw), read_only=True, data_only=True)
+        workbook = BytesIO(source) if isinstance(source, bytes) else source
+        book = load_workbook(workbook, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
         raise UnreadableFile("not a readable XLSX workbook") from exc
     try:
@@ -52,12 +54,12 @@ def read_xlsx_table(raw: bytes, *, sheet: str | int | None, header_row: int) -> 
                 raise UnreadableFile(f"the workbook has no sheet {sheet!r}")
             worksheet = book[sheet]
         headers: list[str] = []
-        rows: list[tuple[int, list[str | None]]] = []
+        builder = TableBuilder()
         for number, values in enumerate(worksheet.iter_rows(values_only=True), start=1):
             if number == header_row:
                 headers = [trim(cell_text(value)) for value in values]
             elif number > header_row:
-                rows.append((number, [cell_text(value) for value in values]))
+                builder.add(number, [cell_text(value) for value in values])
     finally:
         book.close()
-    return table_from_rows(headers, rows, frozenset())
+    return builder.table(headers)

@@ -59,17 +59,61 @@ def drop_blank_records(frame: pl.DataFrame, width: int) -> pl.DataFrame:
     return frame.filter(~drop)
 
 
-def table_from_rows(
-    headers: Sequence[str], rows: Sequence[tuple[int, Sequence[str | None]]], nested: frozenset[int]
-) -> RawTable:
-    """A table from Python rows ``(row_number, cells)`` (xlsx, json); blank records dropped."""
-    width = len(headers)
-    data: dict[str, list[str | None] | list[int]] = {
-        column_name(i): [cells[i] if i < len(cells) else None for _, cells in rows]
-        for i in range(width)
-    }
-    data[ROW] = [number for number, _ in rows]
-    schema: dict[str, type[pl.DataType]] = {column_name(i): pl.String for i in range(width)}
-    schema[ROW] = pl.Int64
-    frame = pl.DataFrame(data, schema=schema)
-    return RawTable(drop_blank_records(frame, width), list(headers), nested)
+ROWS_PER_CHUNK = 65_536
+
+
+class TableBuilder:
+    """Builds a :class:`RawTable` from Python rows ``(row_number, cells)`` (xlsx, json,
+    the tolerant CSV reader) a chunk at a time: rows become a frame every
+    :data:`ROWS_PER_CHUNK`, so at most one chunk exists both as Python cells and as frame.
+
+    Rows may grow wider as they come (a JSON key seen late): earlier chunks get the new
+    columns as nulls. The table is cut or padded to its headers' width at the end.
+    """
+
+    def __init__(self) -> None:
+        self._numbers: list[int] = []
+        self._rows: list[Sequence[str | None]] = []
+        self._chunks: list[pl.DataFrame] = []
+        self._width = 0
+
+    def add(self, number: int, cells: Sequence[str | None]) -> None:
+        self._numbers.append(number)
+        self._rows.append(cells)
+        self._width = max(self._width, len(cells))
+        if len(self._rows) >= ROWS_PER_CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._rows:
+            return
+        rows = self._rows
+        data: dict[str, list[str | None] | list[int]] = {
+            column_name(i): [cells[i] if i < len(cells) else None for cells in rows]
+            for i in range(self._width)
+        }
+        data[ROW] = self._numbers
+        schema: dict[str, type[pl.DataType]] = {
+            **{column_name(i): pl.String for i in range(self._width)},
+            ROW: pl.Int64,
+        }
+        self._chunks.append(pl.DataFrame(data, schema=schema))
+        self._numbers, self._rows = [], []
+
+    def frame(self, width: int) -> pl.DataFrame:
+        """The rows added so far as ``c0..c<width-1>`` (cut or padded) and ``__row``."""
+        self._flush()
+        chunks, self._chunks = self._chunks, []
+        found = pl.concat(chunks, how="diagonal") if chunks else pl.DataFrame({ROW: []})
+        return found.select(
+            *(
+                pl.col(name) if name in found.columns else pl.lit(None, pl.String).alias(name)
+                for name in map(column_name, range(width))
+            ),
+            pl.col(ROW).cast(pl.Int64),
+        )
+
+    def table(self, headers: Sequence[str], nested: frozenset[int] = frozenset()) -> RawTable:
+        """The rows added so far under ``headers``, blank records dropped."""
+        width = len(headers)
+        return RawTable(drop_blank_records(self.frame(width), width), list(headers), nested)
