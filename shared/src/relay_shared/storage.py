@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from aiobotocore.session import get_session
@@ -21,6 +22,8 @@ from relay_shared.errors import NotFoundError
 from relay_shared.keys import RETAINED_PREFIXES
 
 MULTIPART_CHUNK = 8 * 1024 * 1024
+DOWNLOAD_CHUNK = 1024 * 1024
+MAX_FILE_BYTES = 5 * 1024**4  # S3's own limit for one object
 RETENTION_DAYS = 30
 RETENTION_TAG = "relay-retention"
 
@@ -70,6 +73,33 @@ class ObjectStore:
         async with response["Body"] as stream:
             data: bytes = await stream.read()
         return data
+
+    async def download(self, key: str, target: Path) -> int:
+        """Writes the object into the file ``target`` as it arrives, 1 MiB at a time (never
+        whole in memory); returns its size. ``NotFoundError`` when there is none."""
+        try:
+            response = await self._s3.get_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if _is_missing(exc):
+                raise NotFoundError(f"no object at {key}", key=key) from exc
+            raise
+        size = 0
+        async with response["Body"] as stream:
+            with target.open("wb") as handle:
+                async for chunk in stream.iter_chunks(DOWNLOAD_CHUNK):
+                    handle.write(chunk)
+                    size += len(chunk)
+        return size
+
+    async def put_file(self, key: str, source: Path, content_type: str) -> StoredObject:
+        """Uploads the file ``source`` read a part at a time (:meth:`put_stream`)."""
+
+        async def chunks() -> AsyncIterator[bytes]:
+            with source.open("rb") as handle:
+                while chunk := handle.read(MULTIPART_CHUNK):
+                    yield chunk
+
+        return await self.put_stream(key, chunks(), content_type, max_bytes=MAX_FILE_BYTES)
 
     async def exists(self, key: str) -> bool:
         try:

@@ -9,15 +9,23 @@ engine's (deterministic) result, after both files are written, and the message i
 after the publish is stored (publish-then-ack). A crash before the ack replays the whole
 handler to the same bytes and the same ``Nats-Msg-Id``. Normalize keeps no database state, so
 it needs no processed-event table: pricing records each result once (``ON CONFLICT``).
+
+A feed is staged in a temporary folder (under ``TMPDIR``), streamed there from S3 and read
+by the engine in chunks; the normalized CSV is written there and uploaded in parts. The
+folder is removed when the handler ends, however it ends.
 """
 
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
-from relay_normalize.domain import NormalizedFeed, normalize_feed
+import polars as pl
+
+from relay_normalize.domain import NormalizedFeed, normalize_feed, write_offers_csv
 from relay_shared import keys, subjects
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.errors import NotFoundError, PermanentError, RelayError
@@ -51,12 +59,20 @@ class NormalizeHandlers:
         if event.key is None:
             report = missing_feed_report(event.vendor_id)
         else:
-            feed = await self._normalize(event, config, vendor)
-            report = vendor_report(feed)
-            if feed.normalized_csv is not None:
-                normalized_key = keys.normalized_key(event.tenant_id, event.vendor_id, scope)
-                await self.store.put_bytes(normalized_key, feed.normalized_csv)
+            with tempfile.TemporaryDirectory(prefix="relay-normalize-") as folder:
+                feed = await self._normalize(event, config, vendor, Path(folder))
+                report = vendor_report(feed)
+                if feed.offers is not None:
+                    normalized_key = keys.normalized_key(event.tenant_id, event.vendor_id, scope)
+                    await self._store_offers(normalized_key, feed.offers, Path(folder))
         await self._report(event, scope, report, normalized_key)
+
+    async def _store_offers(self, key: str, offers: pl.DataFrame, folder: Path) -> None:
+        """The normalized CSV, written to a file by polars and uploaded from it in parts (the
+        rows are never held a second time as CSV bytes)."""
+        path = folder / "normalized.csv"
+        await asyncio.to_thread(write_offers_csv, offers, str(path))
+        await self.store.put_file(key, path, content_type="text/csv")
 
     async def on_feed_failed(self, event: FeedReceived, error: RelayError) -> None:
         """A feed that cannot be processed at all still reports its vendor as failed, so the
@@ -107,22 +123,26 @@ class NormalizeHandlers:
         )
 
     async def _normalize(
-        self, event: FeedReceived, config: TenantConfig, vendor: VendorConfig
+        self, event: FeedReceived, config: TenantConfig, vendor: VendorConfig, folder: Path
     ) -> NormalizedFeed:
+        """Streams the inbound file into ``folder`` and normalizes it from there (the engine
+        reads files in chunks: a feed is never whole in memory as bytes)."""
         assert event.key is not None
+        feed_path = folder / "feed"
         try:
-            raw = await self.store.get_bytes(event.key)
+            await self.store.download(event.key, feed_path)
         except NotFoundError as exc:
             raise PermanentError(f"inbound file {event.key} is gone", code="missing_feed") from exc
         sku_map = await self._sku_map(event.tenant_id, vendor)
         # The engine is CPU-bound (polars releases the GIL): keep the event loop responsive.
         return await asyncio.to_thread(
             normalize_feed,
-            raw,
+            feed_path,
             config=config,
             vendor_id=vendor.vendor_id,
             as_of=event.as_of,
             sku_map=sku_map,
+            with_csv=False,
         )
 
     async def _sku_map(self, tenant_id: str, vendor: VendorConfig) -> bytes | None:
