@@ -13,7 +13,8 @@ import pytest
 from relay_cli.local_run_args import LocalRun, parse_arguments
 from relay_cli.local_run_inputs import resolve_run
 from relay_normalize.domain import NormalizedFeed, normalize_feed, offers_csv
-from relay_pricing.domain import RunOutputs, VendorFeed, build_run_outputs
+from relay_pricing.domain import FeedInput, RunOutputs, VendorFeed, build_run_outputs
+from relay_pricing.domain.drift import FeedStats
 from relay_pricing.domain.merge import VendorOffers, read_normalized
 from relay_pricing.domain.reports import errors_document
 from relay_shared.tenant_config import TenantConfig
@@ -71,6 +72,28 @@ def test_golden_inputs_merge_alike_from_frames_and_from_csv(name: str, tmp_path:
     from_csv = _outputs(run.config, normalized, in_memory=False)
     assert from_frames.files == from_csv.files
     assert from_frames.status == from_csv.status
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_golden_inputs_merge_alike_from_csv_bytes_and_csv_files(name: str, tmp_path: Path) -> None:
+    """The pricing service reads each normalized CSV from a file it streamed from S3."""
+    run = _golden_run(name, tmp_path / "out")
+    normalized = _normalize(run)
+    files: dict[str, FeedInput] = {}
+    for vendor_id, feed in normalized.items():
+        path = None
+        if feed.normalized_csv is not None:
+            path = tmp_path / f"{vendor_id}.csv"
+            path.write_bytes(feed.normalized_csv)
+            stats = FeedStats.from_normalized_csv(path, feed.stats.accepted)
+            assert stats == FeedStats.from_normalized_csv(feed.normalized_csv, feed.stats.accepted)
+            assert len(stats.skus) == feed.stats.accepted  # one row per SKU
+            assert stats.in_stock <= stats.skus
+        files[vendor_id] = VendorFeed.from_report(feed.report(), path)
+    from_files = build_run_outputs(
+        run.config, run_id="r", as_of=AS_OF, config_version=None, feeds=files, timings_ms={}
+    )
+    assert from_files.files == _outputs(run.config, normalized, in_memory=False).files
 
 
 @pytest.mark.parametrize("name", CASES)

@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from relay_pricing.adapters.assembly_repository import (
@@ -79,21 +81,25 @@ class PricingHandlers:
         config = await self.configs.load(event.tenant_id, event.config_version)
         latest = await self.assembly.latest(event.tenant_id)
         chosen = inputs_for_merge([v.vendor_id for v in config.vendors], received, latest)
-        started = time.perf_counter()
-        feeds = {result.vendor_id: await self._feed_input(result) for result in chosen}
-        loaded = time.perf_counter()
-        current = feed_stats(chosen, feeds)
-        if not event.force:
-            feeds = guard_drift(feeds, current, await self.assembly.baselines(event.tenant_id))
-        outputs = await asyncio.to_thread(
-            build_run_outputs,
-            config,
-            run_id=event.scope_id,
-            as_of=event.as_of,
-            config_version=event.config_version,
-            feeds=feeds,
-            timings_ms={"load": _ms(loaded - started)},
-        )
+        with tempfile.TemporaryDirectory(prefix="relay-pricing-") as folder:
+            started = time.perf_counter()
+            feeds = {
+                result.vendor_id: await self._feed_input(result, Path(folder)) for result in chosen
+            }
+            loaded = time.perf_counter()
+            current = await asyncio.to_thread(feed_stats, chosen, feeds)
+            if not event.force:
+                baselines = await self.assembly.baselines(event.tenant_id)
+                feeds = guard_drift(feeds, current, baselines)
+            outputs = await asyncio.to_thread(
+                build_run_outputs,
+                config,
+                run_id=event.scope_id,
+                as_of=event.as_of,
+                config_version=event.config_version,
+                feeds=feeds,
+                timings_ms={"load": _ms(loaded - started)},
+            )
         written = await self._write(event, outputs)
         succeeded = outputs.status == "succeeded"
         return await self.assembly.record_merge(
@@ -118,7 +124,9 @@ class PricingHandlers:
         await self.bus.publish(event)
         await self.assembly.mark_announced(scope_id)
 
-    async def _feed_input(self, result: VendorResult) -> FeedInput:
+    async def _feed_input(self, result: VendorResult, folder: Path) -> FeedInput:
+        """The vendor's report, and its normalized CSV streamed into ``folder`` (read from
+        there by polars: never whole in memory as bytes)."""
         if result.status == "missing":
             return MISSING
         report = VendorReport.model_validate_json(await self.store.get_bytes(result.findings_key))
@@ -126,7 +134,8 @@ class PricingHandlers:
             return MISSING
         csv = None
         if result.normalized_key is not None:
-            csv = await self.store.get_bytes(result.normalized_key)
+            csv = folder / f"{result.vendor_id}.csv"
+            await self.store.download(result.normalized_key, csv)
         return VendorFeed.from_report(report.model_dump(mode="json"), csv)
 
     async def _write(self, event: RowsNormalized, outputs: RunOutputs) -> dict[str, str]:

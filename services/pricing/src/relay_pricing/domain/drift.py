@@ -16,9 +16,10 @@ Pure: no I/O. A vendor without a previous good feed cannot drift.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, replace
+from pathlib import Path
+
+import polars as pl
 
 from relay_pricing.domain.run import VendorFeed
 
@@ -36,17 +37,23 @@ class FeedStats:
     in_stock: frozenset[str]
 
     @classmethod
-    def from_normalized_csv(cls, normalized_csv: bytes, accepted: int) -> FeedStats:
-        """From normalize's CSV (columns ``sku`` and ``quantity_available``)."""
-        reader = csv.DictReader(io.StringIO(normalized_csv.decode("utf-8")))
-        skus: set[str] = set()
-        in_stock: set[str] = set()
-        for row in reader:
-            sku = row["sku"]
-            skus.add(sku)
-            if int(row["quantity_available"] or 0) > 0:
-                in_stock.add(sku)
-        return cls(accepted=accepted, skus=frozenset(skus), in_stock=frozenset(in_stock))
+    def from_normalized_csv(cls, normalized_csv: bytes | Path, accepted: int) -> FeedStats:
+        """From normalize's CSV (its bytes or file; columns ``sku`` and
+        ``quantity_available``, the only ones read)."""
+        frame = pl.read_csv(
+            normalized_csv,
+            columns=["sku", "quantity_available"],
+            schema_overrides={"sku": pl.String, "quantity_available": pl.Int64},
+            raise_if_empty=False,
+        )
+        if frame.width == 0:  # no header at all
+            return cls(accepted=accepted, skus=frozenset(), in_stock=frozenset())
+        in_stock = frame.filter(pl.col("quantity_available").fill_null(0) > 0)
+        return cls(
+            accepted=accepted,
+            skus=frozenset(frame.get_column("sku").to_list()),
+            in_stock=frozenset(in_stock.get_column("sku").to_list()),
+        )
 
 
 @dataclass(frozen=True)

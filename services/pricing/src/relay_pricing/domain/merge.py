@@ -1,15 +1,16 @@
 """Merging the vendors' normalized offers into one offer per SKU (spec "Merge").
 
-Input is each usable vendor's normalized CSV bytes (the hand-off between services) or, when
-the hand-off stays in memory (``relay local-run``), normalize's typed frame of the same rows,
-which spares parsing the CSV again. Both give the same offers, so the same output bytes.
-Offers without cost are not eligible; a SKU without an eligible offer is left out.
+Input is each usable vendor's normalized CSV (the hand-off between services: its bytes or its
+file) or, when the hand-off stays in memory (``relay local-run``), normalize's typed frame of
+the same rows, which spares parsing the CSV again. Both give the same offers, so the same
+output bytes. Offers without cost are not eligible; a SKU without an eligible offer is left out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 
@@ -34,7 +35,7 @@ class VendorOffers:
     """
 
     vendor_id: str
-    normalized_csv: bytes | None
+    normalized_csv: bytes | Path | None
     shipping_handling_cents: int
     frame: pl.DataFrame | None = None
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
@@ -29,29 +30,30 @@ MISSING: Literal["missing"] = "missing"
 
 @dataclass(frozen=True, slots=True)
 class VendorFeed:
-    """What normalize handed over for one vendor (its report + normalized CSV bytes)."""
+    """What normalize handed over for one vendor: its report and normalized CSV (the bytes,
+    or the file holding them)."""
 
     status: Literal["ok", "failed"]
     stats: Mapping[str, Any]
     errors: Sequence[Mapping[str, Any]] = ()
     warnings: Sequence[Mapping[str, Any]] = ()
-    normalized_csv: bytes | None = None
+    normalized_csv: bytes | Path | None = None
     failure_code: str | None = None
     offers: pl.DataFrame | None = field(default=None, repr=False, compare=False)
 
     @property
     def has_offers(self) -> bool:
-        """The normalized rows are at hand (as CSV bytes, or as normalize's frame)."""
+        """The normalized rows are at hand (as a CSV, or as normalize's frame)."""
         return self.normalized_csv is not None or self.offers is not None
 
     @classmethod
     def from_report(
         cls,
         report: Mapping[str, Any],
-        normalized_csv: bytes | None,
+        normalized_csv: bytes | Path | None,
         offers: pl.DataFrame | None = None,
     ) -> VendorFeed:
-        """From normalize's JSON report (``NormalizedFeed.report()``) and the CSV bytes;
+        """From normalize's JSON report (``NormalizedFeed.report()``) and the CSV;
         ``offers`` is normalize's typed frame of the rows when it is at hand (local-run),
         and then stands for the CSV (which may be ``None``)."""
         return cls(
