@@ -155,10 +155,32 @@ def test_rows_built_in_chunks_equal_rows_built_at_once(monkeypatch: pytest.Monke
         "C,4",
         "D,",
     ]
-    assert [(item.row, item.code) for item in whole.errors] == [
-        (6, "invalid_quantity")
-    ]  # {} is blank
-    assert [
-        (4, "missing_sku"),
-        (6, "invalid_quantity"),
-    ]
+    # {} (row 4) is a blank record: dropped, no finding
+    assert [(item.row, item.code) for item in whole.errors] == [(6, "invalid_quantity")]
+
+
+def test_a_workbook_staged_without_an_extension_is_read(tmp_path: Path) -> None:
+    """The service stages a feed as ``feed``: openpyxl must get the open file, not the name."""
+    config = _golden_config("xlsx_workbook")
+    staged = tmp_path / "feed"
+    staged.write_bytes((GOLDEN / "xlsx_workbook" / "inputs" / "supplier.xlsx").read_bytes())
+    feed = normalize_feed(staged, config=config, vendor_id="supplier", as_of=AS_OF, sku_map=None)
+    assert (feed.status, feed.stats.rows) == ("ok", 6)
+    assert (
+        feed.errors
+        == normalize_feed(
+            staged.read_bytes(), config=config, vendor_id="supplier", as_of=AS_OF, sku_map=None
+        ).errors
+    )
+
+
+def test_a_feed_file_that_is_gone_is_an_os_error_not_an_unreadable_feed(tmp_path: Path) -> None:
+    for name, config in (
+        ("gone.xlsx", _golden_config("xlsx_workbook")),
+        ("gone.csv", _csv_config("utf-8")),
+    ):
+        vendor_id = config.vendors[0].vendor_id
+        with pytest.raises(FileNotFoundError):
+            normalize_feed(
+                tmp_path / name, config=config, vendor_id=vendor_id, as_of=AS_OF, sku_map=None
+            )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from relay_pricing.domain import VendorFeed
@@ -79,6 +81,18 @@ def test_stats_from_a_normalized_csv() -> None:
     assert FeedStats.from_normalized_csv(csv, 2) == FeedStats(
         2, frozenset({"A", "B"}), frozenset({"A"})
     )
+
+
+def test_stats_from_a_normalized_csv_file_and_an_empty_one(tmp_path: Path) -> None:
+    path = tmp_path / "normalized.csv"
+    path.write_bytes(b"sku,quantity_available\nA,3\nB,0\nC,\n")
+    assert FeedStats.from_normalized_csv(path, 3) == FeedStats(
+        3, frozenset({"A", "B", "C"}), frozenset({"A"})
+    )
+    empty = FeedStats(0, frozenset(), frozenset())
+    assert FeedStats.from_normalized_csv(b"", 0) == empty
+    path.write_bytes(b"")
+    assert FeedStats.from_normalized_csv(path, 0) == empty
 
 
 def test_default_retry_budget_heals_an_outage_of_a_minute() -> None:

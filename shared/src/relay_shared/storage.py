@@ -6,9 +6,10 @@ prefixes when a service starts (:meth:`ObjectStore.ensure_bucket`).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -87,19 +88,21 @@ class ObjectStore:
         async with response["Body"] as stream:
             with target.open("wb") as handle:
                 async for chunk in stream.iter_chunks(DOWNLOAD_CHUNK):
-                    handle.write(chunk)
+                    await asyncio.to_thread(handle.write, chunk)  # a slow disk: not the loop
                     size += len(chunk)
         return size
 
     async def put_file(self, key: str, source: Path, content_type: str) -> StoredObject:
-        """Uploads the file ``source`` read a part at a time (:meth:`put_stream`)."""
+        """Uploads the file ``source`` read a part at a time (:meth:`put_stream`); the file is
+        closed however the upload ends."""
 
-        async def chunks() -> AsyncIterator[bytes]:
+        async def chunks() -> AsyncGenerator[bytes, None]:
             with source.open("rb") as handle:
-                while chunk := handle.read(MULTIPART_CHUNK):
+                while chunk := await asyncio.to_thread(handle.read, MULTIPART_CHUNK):
                     yield chunk
 
-        return await self.put_stream(key, chunks(), content_type, max_bytes=MAX_FILE_BYTES)
+        async with aclosing(chunks()) as parts:
+            return await self.put_stream(key, parts, content_type, max_bytes=MAX_FILE_BYTES)
 
     async def exists(self, key: str) -> bool:
         try:

@@ -51,7 +51,9 @@ def _normalize_all(run: LocalRun) -> tuple[dict[str, NormalizedFeed], int]:
                 sku_map=run.sku_maps.get(vendor_id),
                 with_csv=False,
             )
-        except OSError as exc:  # checked before, but it may have gone since
+        except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+            # checked before, but it may have gone since (other OS errors, e.g. a full disk
+            # for a transcoded copy, are not the arguments' fault: they propagate)
             raise UsageError([f"--feed {path}: cannot be read ({exc.strerror or exc})"]) from exc
 
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:

@@ -83,8 +83,9 @@ class PricingHandlers:
         chosen = inputs_for_merge([v.vendor_id for v in config.vendors], received, latest)
         with tempfile.TemporaryDirectory(prefix="relay-pricing-") as folder:
             started = time.perf_counter()
-            feeds = {
-                result.vendor_id: await self._feed_input(result, Path(folder)) for result in chosen
+            feeds = {  # staged by position: a vendor id is no file name
+                result.vendor_id: await self._feed_input(result, Path(folder) / f"{i}.csv")
+                for i, result in enumerate(chosen)
             }
             loaded = time.perf_counter()
             current = await asyncio.to_thread(feed_stats, chosen, feeds)
@@ -124,9 +125,9 @@ class PricingHandlers:
         await self.bus.publish(event)
         await self.assembly.mark_announced(scope_id)
 
-    async def _feed_input(self, result: VendorResult, folder: Path) -> FeedInput:
-        """The vendor's report, and its normalized CSV streamed into ``folder`` (read from
-        there by polars: never whole in memory as bytes)."""
+    async def _feed_input(self, result: VendorResult, staged: Path) -> FeedInput:
+        """The vendor's report, and its normalized CSV streamed into the file ``staged`` (read
+        from there by polars: never whole in memory as bytes)."""
         if result.status == "missing":
             return MISSING
         report = VendorReport.model_validate_json(await self.store.get_bytes(result.findings_key))
@@ -134,7 +135,7 @@ class PricingHandlers:
             return MISSING
         csv = None
         if result.normalized_key is not None:
-            csv = folder / f"{result.vendor_id}.csv"
+            csv = staged
             await self.store.download(result.normalized_key, csv)
         return VendorFeed.from_report(report.model_dump(mode="json"), csv)
 

@@ -108,7 +108,8 @@ def normalize_feed(
     """Normalizes one vendor's feed: its bytes, or the path of the file holding them.
 
     No I/O but reading ``source``: a file is read in chunks or by polars from the file
-    itself (:mod:`feed_source`), never loaded whole; an ``OSError`` reading it propagates.
+    itself (:mod:`feed_source`; only a JSON array is read whole); an ``OSError`` reading it
+    propagates.
     ``sku_map`` is the map file's bytes; ``None`` when there is none. A vendor whose config
     names a file map and gets ``None`` fails with ``sku_map_unavailable``. ``as_of`` must be
     timezone-aware (a naive one is taken as UTC). Raises ``KeyError`` for an unknown vendor.

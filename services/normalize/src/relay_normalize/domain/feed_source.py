@@ -1,9 +1,10 @@
 """Where a feed's bytes are: in memory, or in a file that is read in chunks.
 
-A file is never loaded whole: its SHA-256 is computed over 1 MiB chunks, polars reads a
-UTF-8 CSV from the file itself (memory-mapped), a CSV in another encoding is transcoded to a
-temporary UTF-8 file chunk by chunk, and the other readers stream it (JSONL by line, XLSX by
-row). Bytes in memory (tests, small inputs) go through the same readers.
+A file is not loaded whole: its SHA-256 is computed over 1 MiB chunks, polars reads a UTF-8
+CSV from the file itself (memory-mapped), a CSV in another encoding is transcoded to a
+temporary UTF-8 file chunk by chunk, and JSONL and XLSX are streamed by row. The exception is
+a JSON array: one value, decoded and parsed whole. Bytes in memory (tests, small inputs) go
+through the same readers.
 """
 
 from __future__ import annotations

@@ -15,14 +15,10 @@ from typing import IO
 
 import polars as pl
 
+from relay_shared.money_columns import cents_decimal
 from relay_shared.tenant_config.models import NORMALIZED_COLUMNS
 
 MONEY_COLUMNS = ("cost", "map_price", "msrp")
-
-
-def cents_text(cents: pl.Expr) -> pl.Expr:
-    """Integer cents as a two-decimal number (written ``12.34``); null stays null."""
-    return cents.cast(pl.Decimal(18, 2)) / 100
 
 
 def offers_frame(rows: pl.DataFrame, vendor_id: str) -> pl.DataFrame:
@@ -44,7 +40,7 @@ def write_offers_csv(offers: pl.DataFrame, into: str | Path | IO[bytes]) -> None
     """Writes the CSV of an :func:`offers_frame` into a binary stream or a file (a path:
     polars writes it without holding the GIL)."""
     frame = offers.select(
-        cents_text(pl.col(name)).alias(name) if name in MONEY_COLUMNS else pl.col(name)
+        cents_decimal(pl.col(name)).alias(name) if name in MONEY_COLUMNS else pl.col(name)
         for name in NORMALIZED_COLUMNS
     )
     frame.write_csv(

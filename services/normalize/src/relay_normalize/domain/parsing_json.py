@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
+from contextlib import closing
 from typing import Any
 
 from relay_normalize.domain.feed_source import FeedSource, open_binary
@@ -28,7 +29,7 @@ def _loads(text: str) -> Any:
     return json.loads(text, parse_float=str, parse_int=str, parse_constant=_reject_constant)
 
 
-def _lines(source: FeedSource, encoding: str) -> Iterator[str]:
+def _lines(source: FeedSource, encoding: str) -> Generator[str, None, None]:
     """The decoded lines (split at ``\n`` only, kept), a leading BOM dropped."""
     with open_binary(source) as handle:
         text = io.TextIOWrapper(handle, encoding=encoding, newline="\n")
@@ -95,14 +96,16 @@ def read_json_table(source: FeedSource, *, encoding: str) -> RawTable:
 
 
 def read_jsonl_table(source: FeedSource, *, encoding: str) -> RawTable:
-    """One object per line, numbered by physical line; read line by line."""
+    """One object per line, numbered by physical line; read line by line (the file is closed
+    however the reading ends)."""
+    with closing(_lines(source, encoding)) as lines:
+        return _table(_line_objects(lines))
 
-    def objects() -> Iterator[tuple[int, Any]]:
-        for number, line in enumerate(_lines(source, encoding), start=1):
-            if line.strip(WHITESPACE):
-                try:
-                    yield number, _loads(line)
-                except json.JSONDecodeError as exc:
-                    raise UnreadableFile(f"line {number} is not valid JSON") from exc
 
-    return _table(objects())
+def _line_objects(lines: Iterator[str]) -> Iterator[tuple[int, Any]]:
+    for number, line in enumerate(lines, start=1):
+        if line.strip(WHITESPACE):
+            try:
+                yield number, _loads(line)
+            except json.JSONDecodeError as exc:
+                raise UnreadableFile(f"line {number} is not valid JSON") from exc

@@ -40,20 +40,25 @@ class FeedStats:
     def from_normalized_csv(cls, normalized_csv: bytes | Path, accepted: int) -> FeedStats:
         """From normalize's CSV (its bytes or file; columns ``sku`` and
         ``quantity_available``, the only ones read)."""
+        if _is_empty(normalized_csv):  # not even a header
+            return cls(accepted=accepted, skus=frozenset(), in_stock=frozenset())
         frame = pl.read_csv(
             normalized_csv,
             columns=["sku", "quantity_available"],
             schema_overrides={"sku": pl.String, "quantity_available": pl.Int64},
-            raise_if_empty=False,
         )
-        if frame.width == 0:  # no header at all
-            return cls(accepted=accepted, skus=frozenset(), in_stock=frozenset())
         in_stock = frame.filter(pl.col("quantity_available").fill_null(0) > 0)
         return cls(
             accepted=accepted,
             skus=frozenset(frame.get_column("sku").to_list()),
             in_stock=frozenset(in_stock.get_column("sku").to_list()),
         )
+
+
+def _is_empty(normalized_csv: bytes | Path) -> bool:
+    if isinstance(normalized_csv, bytes):
+        return not normalized_csv
+    return normalized_csv.stat().st_size == 0
 
 
 @dataclass(frozen=True)
