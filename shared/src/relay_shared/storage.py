@@ -64,13 +64,17 @@ class ObjectStore:
             Bucket=self.bucket, Key=key, Body=data, ContentType=content_type, **_tagging_args(key)
         )
 
-    async def get_bytes(self, key: str) -> bytes:
+    async def _get_object(self, key: str) -> Any:
+        """The GetObject response; ``NotFoundError`` when there is no such object."""
         try:
-            response = await self._s3.get_object(Bucket=self.bucket, Key=key)
+            return await self._s3.get_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
             if _is_missing(exc):
                 raise NotFoundError(f"no object at {key}", key=key) from exc
             raise
+
+    async def get_bytes(self, key: str) -> bytes:
+        response = await self._get_object(key)
         async with response["Body"] as stream:
             data: bytes = await stream.read()
         return data
@@ -78,12 +82,7 @@ class ObjectStore:
     async def download(self, key: str, target: Path) -> int:
         """Writes the object into the file ``target`` as it arrives, 1 MiB at a time (never
         whole in memory); returns its size. ``NotFoundError`` when there is none."""
-        try:
-            response = await self._s3.get_object(Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            if _is_missing(exc):
-                raise NotFoundError(f"no object at {key}", key=key) from exc
-            raise
+        response = await self._get_object(key)
         size = 0
         async with response["Body"] as stream:
             with target.open("wb") as handle:

@@ -27,16 +27,11 @@ _SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-# The columns the per-cell rules decide for a dirty row (the SKU's and the texts' are vectorised
-# for every row).
+# The columns the per-cell rules decide for a dirty row: all but the SKU's and the texts',
+# which are vectorised for every row.
+_VECTORISED_FOR_ALL = ("sku", "vendor_sku", "brand", "title")
 _SLOW_COLUMNS = (
-    "quantity_available",
-    "lead_time_days",
-    "cost",
-    "map_price",
-    "msrp",
-    "condition",
-    "updated_at",
+    *(name for name in CLEAN_COLUMNS if name not in _VECTORISED_FOR_ALL),
     *EXTRA_COLUMNS,
 )
 
