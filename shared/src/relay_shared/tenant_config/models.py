@@ -42,6 +42,10 @@ NORMALIZED_COLUMNS: tuple[str, ...] = (
     "vendor_id",
     *get_args(CanonicalField)[2:],
 )
+# The money fields (integer cents inside the engine, two-decimal text in files); the merged
+# output adds its price.
+MONEY_FIELDS: tuple[str, ...] = ("cost", "map_price", "msrp")
+OUTPUT_MONEY_COLUMNS: frozenset[str] = frozenset({*MONEY_FIELDS, "price"})
 
 OutputColumn = Literal[
     "sku",

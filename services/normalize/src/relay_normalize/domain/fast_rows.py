@@ -18,8 +18,9 @@ import polars as pl
 
 from relay_normalize.domain import cleaning
 from relay_normalize.domain.cleaning import BUILTIN_CONDITIONS, CellRejected
-from relay_normalize.domain.rules import MONEY_FIELDS, CleaningRules
+from relay_normalize.domain.rules import CleaningRules
 from relay_normalize.domain.text_cells import collapse, trim
+from relay_shared.tenant_config.models import MONEY_FIELDS
 
 # Whitespace that collapsing changes: a run of two or more, or one that is not a space. Rust's
 # \s is Unicode White_Space, the set of text_cells.WHITESPACE.

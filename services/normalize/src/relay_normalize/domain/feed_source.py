@@ -60,7 +60,8 @@ def utf8_source(source: FeedSource, encoding: str) -> Iterator[FeedSource]:
         return
     if isinstance(source, bytes):
         buffer = io.BytesIO()
-        _transcode(io.BytesIO(source), buffer, encoding)
+        with open_binary(source) as handle:
+            _transcode(handle, buffer, encoding)
         yield buffer.getvalue()
         return
     with tempfile.NamedTemporaryFile(suffix=".csv") as target, source.open("rb") as handle:

@@ -16,9 +16,7 @@ from typing import IO
 import polars as pl
 
 from relay_shared.money_columns import cents_decimal
-from relay_shared.tenant_config.models import NORMALIZED_COLUMNS
-
-MONEY_COLUMNS = ("cost", "map_price", "msrp")
+from relay_shared.tenant_config.models import MONEY_FIELDS, NORMALIZED_COLUMNS
 
 
 def offers_frame(rows: pl.DataFrame, vendor_id: str) -> pl.DataFrame:
@@ -40,7 +38,7 @@ def write_offers_csv(offers: pl.DataFrame, into: str | Path | IO[bytes]) -> None
     """Writes the CSV of an :func:`offers_frame` into a binary stream or a file (a path:
     polars writes it without holding the GIL)."""
     frame = offers.select(
-        cents_decimal(pl.col(name)).alias(name) if name in MONEY_COLUMNS else pl.col(name)
+        cents_decimal(pl.col(name)).alias(name) if name in MONEY_FIELDS else pl.col(name)
         for name in NORMALIZED_COLUMNS
     )
     frame.write_csv(

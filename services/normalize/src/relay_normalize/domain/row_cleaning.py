@@ -13,9 +13,9 @@ from typing import Any
 
 from relay_normalize.domain import cleaning
 from relay_normalize.domain.cleaning import CellRejected
-from relay_normalize.domain.rules import MONEY_FIELDS, CleaningRules
+from relay_normalize.domain.rules import CleaningRules
 from relay_normalize.domain.text_cells import collapse, trim
-from relay_shared.tenant_config.models import NORMALIZED_COLUMNS
+from relay_shared.tenant_config.models import MONEY_FIELDS, NORMALIZED_COLUMNS
 
 # The normalized columns a cleaned row has (vendor_id is the feed's, added when written).
 CLEAN_COLUMNS = tuple(name for name in NORMALIZED_COLUMNS if name != "vendor_id")

@@ -19,7 +19,6 @@ FIELD_ORDER = (
     "condition",
     "updated_at",
 )
-MONEY_FIELDS = ("cost", "map_price", "msrp")
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,8 +16,9 @@ import polars as pl
 from relay_normalize.domain import cleaning
 from relay_normalize.domain.cleaning import CellRejected
 from relay_normalize.domain.fast_rows import FieldShape
-from relay_normalize.domain.rules import MONEY_FIELDS, CleaningRules
+from relay_normalize.domain.rules import CleaningRules
 from relay_normalize.domain.text_cells import trim
+from relay_shared.tenant_config.models import MONEY_FIELDS
 
 Outcome = tuple[Any, str | None, bool]  # value, rejection code, warned
 REJECTING = ("sku", "quantity_available", *MONEY_FIELDS, "lead_time_days", "condition")

@@ -15,9 +15,8 @@ from pathlib import Path
 import polars as pl
 
 from relay_shared.tenant_config import MergeConfig, SortKey
-from relay_shared.tenant_config.models import NORMALIZED_COLUMNS
+from relay_shared.tenant_config.models import MONEY_FIELDS, NORMALIZED_COLUMNS
 
-MONEY = ("cost", "map_price", "msrp")
 INTEGERS = ("quantity_available", "lead_time_days")
 _STOCKLESS = "__stockless"
 _RANK = "__priority"
@@ -67,7 +66,7 @@ def read_normalized(
         )
         typed = frame.with_columns(
             pl.col(name).str.replace(".", "", literal=True).cast(pl.Int64)
-            for name in MONEY
+            for name in MONEY_FIELDS
             if name in wanted
         )
     return typed.with_columns(pl.lit(offers.shipping_handling_cents, pl.Int64).alias("__shipping"))

@@ -16,8 +16,8 @@ from typing import Any
 import polars as pl
 
 from relay_shared.money_columns import cents_decimal
+from relay_shared.tenant_config.models import OUTPUT_MONEY_COLUMNS
 
-MONEY_COLUMNS = frozenset({"cost", "map_price", "msrp", "price"})
 NUMBER_COLUMNS = frozenset({"quantity_available", "lead_time_days"})
 
 
@@ -32,7 +32,7 @@ def output_frame(offers: pl.DataFrame | pl.LazyFrame, columns: Sequence[str]) ->
     return (
         offers.lazy()
         .select(
-            cents_text(pl.col(name)).alias(name) if name in MONEY_COLUMNS else pl.col(name)
+            cents_text(pl.col(name)).alias(name) if name in OUTPUT_MONEY_COLUMNS else pl.col(name)
             for name in columns
         )
         .collect()

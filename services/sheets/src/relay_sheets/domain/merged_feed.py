@@ -8,10 +8,10 @@ import io
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from relay_shared.tenant_config.models import OUTPUT_MONEY_COLUMNS
 from relay_sheets.domain.grid import Cell
 
 WHOLE_NUMBER_COLUMNS = frozenset({"quantity_available", "lead_time_days"})
-MONEY_COLUMNS = frozenset({"cost", "map_price", "price", "msrp"})
 
 
 class MergedFeedError(ValueError):
@@ -47,7 +47,7 @@ def _cell(column: str, raw: str | None, row: int) -> Cell:
     try:
         if column in WHOLE_NUMBER_COLUMNS:
             return int(text)
-        if column in MONEY_COLUMNS:
+        if column in OUTPUT_MONEY_COLUMNS:
             return float(Decimal(text))
     except (ValueError, InvalidOperation) as exc:
         raise MergedFeedError(f"row {row}: {column} {text!r} is not a number") from exc
