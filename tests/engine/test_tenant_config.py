@@ -101,7 +101,12 @@ def test_vendor_values_override_tenant_defaults() -> None:
 
 
 def test_other_specs_sections_are_accepted() -> None:
-    data = config_data(shipstation={"x": 1}, channels={"amazon": {}}, insights={}, sheets={"a": 2})
+    data = config_data(
+        shipstation={"store_channels": {"1": "amazon"}},
+        channels={"amazon": {}},
+        insights={},
+        sheets={"a": 2},
+    )
     assert parse_tenant_config(data).channels == {"amazon": {}}
 
 
@@ -118,7 +123,7 @@ def test_every_problem_is_listed_by_0_based_path() -> None:
     assert _problems(data) == [
         "vendors[1].parser.delimiter: must be one character",
         "vendors[1].parser.decimal_separator: Input should be '.' or ','",
-        "pricing.base_margin_pct: must be 0 or more",
+        "pricing.base_margin_pct: must be from 0 to 100",
         "pricing.rounding.mode: Input should be 'none', 'nearest', 'up' or 'down'",
         "pricing.rounding.increment: must be between 0.00 and 0.99",
     ]

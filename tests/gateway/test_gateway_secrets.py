@@ -44,7 +44,8 @@ async def test_secrets_are_sealed_in_the_database_and_the_bucket(
     )
     stored = await object_store.get_bytes(keys.config_version_key(tenant_id, 1))
     loaded = await TenantConfigStore(object_store).load(tenant_id, 1)
-    section = loaded.shipstation or {}
+    assert loaded.shipstation is not None
+    section = loaded.shipstation.model_dump()
     box = SecretsBox(SECRET_KEY)
 
     for plaintext in SECRETS.values():
@@ -72,7 +73,8 @@ async def test_a_redacted_secret_put_back_keeps_its_value(
     again = await _put(gateway, tenant_id, owner, edited)
     loaded = await TenantConfigStore(object_store).load(tenant_id, 2)
     box = SecretsBox(SECRET_KEY)
-    section = loaded.shipstation or {}
+    assert loaded.shipstation is not None
+    section = loaded.shipstation.model_dump()
 
     assert unknown.status == 422
     assert (await unknown.json())["error"]["details"]["problems"] == [

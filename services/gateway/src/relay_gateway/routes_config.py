@@ -7,11 +7,11 @@ from typing import Any
 from aiohttp import web
 
 from relay_gateway.access import authorized_tenant
-from relay_gateway.adapters.tenants import ConfigVersion
+from relay_gateway.adapters.tenants import ConfigVersion, Tenant
 from relay_gateway.api_models import ConfigOut, ConfigSaved, SkuMapSaved
 from relay_gateway.context import GatewayContext, context_of
 from relay_gateway.domain import config_documents
-from relay_gateway.domain.config_documents import MalformedDocumentError
+from relay_gateway.domain.bounded_documents import DocumentRefusedError
 from relay_gateway.domain.query_params import INT32_MAX, bounded_int
 from relay_gateway.domain.roles import Role
 from relay_gateway.domain.sku_maps import SkuMapInvalidError, validate_sku_map
@@ -26,36 +26,60 @@ from relay_gateway.request_bodies import media_type, read_limited
 from relay_gateway.responses import respond
 from relay_gateway.routing import Body, Route
 from relay_shared import keys
-from relay_shared.tenant_config import ConfigError, ConfigProblem, parse_tenant_config
+from relay_shared.channel_config import parse_channel_sections
+from relay_shared.tenant_config import (
+    ConfigError,
+    ConfigProblem,
+    TenantConfig,
+    parse_tenant_config,
+)
 
 MAX_CONFIG_BYTES = 1024 * 1024
 CONFIG_TYPES = (*sorted(config_documents.JSON_TYPES), *sorted(config_documents.YAML_TYPES))
 
 
-def _load_config(content_type: str, raw: bytes, tenant_id: str) -> dict[str, Any]:
+def _load_config(content_type: str, raw: bytes, tenant: Tenant) -> dict[str, Any]:
+    """The config as plain JSON values, after every check a service would make later: a
+    problem is a 422 now, never a failed run or a dead letter a minute later."""
     try:
         data = config_documents.load_document(content_type, raw)
     except config_documents.UnsupportedMediaTypeError as exc:
         raise UnsupportedMediaTypeError("send application/yaml or application/json") from exc
-    except MalformedDocumentError as exc:
+    except DocumentRefusedError as exc:
+        if exc.path:
+            raise _invalid([ConfigProblem(exc.path, exc.reason)]) from exc
         raise BadRequestError(str(exc), code="malformed_document") from exc
     if not isinstance(data, dict):
-        problem = ConfigProblem("", "a tenant config must be a mapping")
-        raise UnprocessableError("the config is not valid", [problem], code="invalid_config")
-    data.setdefault("tenant_id", tenant_id)
+        raise _invalid([ConfigProblem("", "a tenant config must be a mapping")])
+    data.setdefault("tenant_id", tenant.tenant_id)
     try:
         document = config_documents.to_json_document(data)
-        parse_tenant_config(document, tenant_id=tenant_id)
+        config = parse_tenant_config(document, tenant_id=tenant.tenant_id)
+        parse_channel_sections(config)
     except TypeError as exc:
-        problem = ConfigProblem("", str(exc))
-        raise UnprocessableError(
-            "the config is not valid", [problem], code="invalid_config"
-        ) from exc
+        raise _invalid([ConfigProblem("", str(exc))]) from exc
     except ConfigError as exc:
-        raise UnprocessableError(
-            "the config is not valid", exc.problems, code="invalid_config"
-        ) from exc
+        raise _invalid(exc.problems) from exc
+    problems = _store_channel_problems(config, tenant)
+    if problems:
+        raise _invalid(problems)
     return document
+
+
+def _invalid(problems: list[ConfigProblem]) -> UnprocessableError:
+    return UnprocessableError("the config is not valid", problems, code="invalid_config")
+
+
+def _store_channel_problems(config: TenantConfig, tenant: Tenant) -> list[ConfigProblem]:
+    """ShipStation stores map only to the tenant's own channels."""
+    stores = {} if config.shipstation is None else config.shipstation.store_channels
+    return [
+        ConfigProblem(
+            f"shipstation.store_channels.{store}", f"{channel!r} is not a channel of the tenant"
+        )
+        for store, channel in stores.items()
+        if channel not in tenant.channels
+    ]
 
 
 async def put_config(request: web.Request) -> web.Response:
@@ -64,7 +88,7 @@ async def put_config(request: web.Request) -> web.Response:
     if media_type(request) not in CONFIG_TYPES:
         raise UnsupportedMediaTypeError("send application/yaml or application/json")
     raw = await read_limited(request, MAX_CONFIG_BYTES)
-    document = _load_config(media_type(request), raw, tenant.tenant_id)
+    document = _load_config(media_type(request), raw, tenant)
     previous = await context.tenants.config(tenant.tenant_id)
     document = _sealed(context, _carried(document, previous))
 
@@ -84,9 +108,7 @@ def _carried(document: dict[str, Any], previous: ConfigVersion | None) -> dict[s
         )
     except config_documents.UnknownSecretError as exc:
         problem = ConfigProblem(exc.path, "is *** but no earlier version holds a value")
-        raise UnprocessableError(
-            "the config is not valid", [problem], code="invalid_config"
-        ) from exc
+        raise _invalid([problem]) from exc
 
 
 def _sealed(context: GatewayContext, document: dict[str, Any]) -> dict[str, Any]:

@@ -110,7 +110,9 @@ class ShipstationHandlers:
         if self.box is None:
             raise PermanentError("APP_SECRET_KEY is not set", code="secrets_unavailable")
         config = await self.configs.load(event.tenant_id, event.config_version)
-        section: Mapping[str, Any] = config.shipstation or {}
+        section: Mapping[str, Any] = (
+            {} if config.shipstation is None else config.shipstation.model_dump()
+        )
         try:
             api_key = self.box.open_field({SECTION: section}, SECTION, "api_key")
             api_secret = self.box.open_field({SECTION: section}, SECTION, "api_secret")

@@ -65,6 +65,9 @@ class PricingHandlers:
     bus: Publisher
 
     async def on_rows_normalized(self, event: RowsNormalized) -> None:
+        for key in (event.normalized_key, event.findings_key):  # read later: the tenant's own
+            if key is not None:
+                keys.tenant_key(event.tenant_id, key)
         await self.assembly.record(event)
         received = await self.assembly.received(event.scope_id)
         if not is_complete(list(received), event.run_vendors):

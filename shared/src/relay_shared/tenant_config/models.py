@@ -11,16 +11,33 @@ Decisions where the spec is silent:
   and cleaned like a cell of the feed.
 - ``output.columns`` must name canonical fields (plus ``price``), without repeats.
 - ``inbound`` is kept loose (``type`` + ``s3_prefix``); the ingest service owns its meaning.
+
+Hostile input (a config is written by a tenant owner, read by every service):
+- ids have the shapes of :mod:`relay_shared.identifiers` (a vendor id becomes part of S3
+  keys and file names: ``../x`` is refused);
+- ``parser.encoding`` is one of :data:`TEXT_ENCODINGS` (a codec such as ``bz2_codec`` would
+  decompress a small upload into gigabytes);
+- every number is bounded (money to :data:`MAX_MONEY`, percentages, rows, days), so no
+  later arithmetic overflows or loses precision;
+- S3 keys and prefixes must lie under the tenant's own prefix (checked in
+  :mod:`.validation`, where the tenant id is known).
 """
 
 from __future__ import annotations
 
 import codecs
 from decimal import Decimal
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from relay_shared.identifiers import (
+    CHANNEL_PATTERN,
+    TENANT_ID_PATTERN,
+    VENDOR_ID_PATTERN,
+    matches,
+)
 
 CanonicalField = Literal[
     "sku",
@@ -74,14 +91,77 @@ DEFAULT_OUTPUT_COLUMNS: list[OutputColumn] = [
 ]
 
 
+# The text encodings a feed may declare (Python codec names; aliases such as ``latin-1`` or
+# ``UTF8`` resolve to these). Only codecs that turn bytes into text of about the same size.
+TEXT_ENCODINGS: frozenset[str] = frozenset(
+    {
+        "utf-8",
+        "utf-8-sig",
+        "utf-16",
+        "utf-16-le",
+        "utf-16-be",
+        "utf-32",
+        "ascii",
+        "latin-1",
+        "iso8859-2",
+        "iso8859-15",
+        "cp1250",
+        "cp1251",
+        "cp1252",
+        "cp437",
+        "cp850",
+        "mac-roman",
+        "shift_jis",
+        "cp932",
+        "euc_jp",
+        "gb2312",
+        "gbk",
+        "gb18030",
+        "big5",
+        "euc_kr",
+        "cp949",
+        "koi8-r",
+    }
+)
+_TEXT_CODECS: frozenset[str] = frozenset(codecs.lookup(name).name for name in TEXT_ENCODINGS)
+MAX_MONEY = Decimal("1000000000.00")
+"""The largest amount in a config (a billion): its cents fit any Int64 sum of a feed."""
+MAX_PCT = Decimal("100")
+"""The largest margin: 100 (10,000 %)."""
+MAX_HEADER_ROW = 1_000_000
+MAX_DAYS = 36_500
+MAX_QUANTITY = 1_000_000_000
+
+Text = Annotated[str, StringConstraints(max_length=1_000)]
+
+
+def is_text_encoding(name: str) -> bool:
+    """True when ``name`` names one of :data:`TEXT_ENCODINGS` (or an alias of one)."""
+    try:
+        return codecs.lookup(name).name in _TEXT_CODECS
+    except LookupError:
+        return False
+
+
+def _check_bounded(value: str | int | None) -> None:
+    """A text or whole-number value of a ``str | int`` field: at most 1,000 characters, or a
+    whole number within a billion either way."""
+    if isinstance(value, str) and len(value) > 1_000:
+        raise ValueError("must be at most 1000 characters")
+    if isinstance(value, int) and abs(value) > MAX_QUANTITY:
+        raise ValueError(f"must be within {MAX_QUANTITY} either way")
+
+
 def _check_cents(value: Decimal | None) -> Decimal | None:
-    """Money in config: not negative, at most two decimals."""
+    """Money in config: not negative, at most two decimals, at most :data:`MAX_MONEY`."""
     if value is None:
         return None
     if not value.is_finite():
         raise ValueError("must be a number")
     if value < 0:
         raise ValueError("must not be negative")
+    if value > MAX_MONEY:
+        raise ValueError(f"must be at most {MAX_MONEY}")
     if value != value.quantize(Decimal("0.01")):
         raise ValueError("must have at most two decimals")
     return value
@@ -93,7 +173,7 @@ class _Model(BaseModel):
 
 class InboundConfig(_Model):
     type: Literal["s3"] = "s3"
-    s3_prefix: str | None = None
+    s3_prefix: Text | None = None
 
 
 class ParserConfig(_Model):
@@ -101,12 +181,12 @@ class ParserConfig(_Model):
     delimiter: str = ","
     encoding: str = "utf-8"
     decimal_separator: Literal[".", ","] = "."
-    header_row: int = Field(default=1, ge=1)
+    header_row: int = Field(default=1, ge=1, le=MAX_HEADER_ROW)
     sheet: str | int | None = None
-    column_map: dict[CanonicalField, str]
+    column_map: dict[CanonicalField, Text]
     defaults: dict[CanonicalField, str | int] = Field(default_factory=dict)
-    condition_map: dict[str, Condition] = Field(default_factory=dict)
-    quantity_words: dict[str, int] = Field(default_factory=dict)
+    condition_map: dict[Text, Condition] = Field(default_factory=dict)
+    quantity_words: dict[Text, int] = Field(default_factory=dict)
 
     @field_validator("delimiter")
     @classmethod
@@ -119,11 +199,16 @@ class ParserConfig(_Model):
 
     @field_validator("encoding")
     @classmethod
-    def _known_codec(cls, value: str) -> str:
+    def _text_codec(cls, value: str) -> str:
         try:
             codecs.lookup(value)
         except LookupError as exc:
-            raise ValueError(f"unknown encoding {value!r}") from exc
+            raise ValueError(f"unknown encoding {value[:40]!r}") from exc
+        if not is_text_encoding(value):
+            raise ValueError(
+                f"{value[:40]!r} is not a supported text encoding (one of:"
+                f" {', '.join(sorted(TEXT_ENCODINGS))})"
+            )
         return value
 
     @field_validator("sheet")
@@ -131,6 +216,16 @@ class ParserConfig(_Model):
     def _sheet_index(cls, value: str | int | None) -> str | int | None:
         if isinstance(value, int) and value < 0:
             raise ValueError("a sheet index is 0-based and must not be negative")
+        _check_bounded(value)
+        return value
+
+    @field_validator("defaults")
+    @classmethod
+    def _bounded_defaults(
+        cls, value: dict[CanonicalField, str | int]
+    ) -> dict[CanonicalField, str | int]:
+        for item in value.values():
+            _check_bounded(item)
         return value
 
     @field_validator("column_map")
@@ -148,16 +243,16 @@ class ParserConfig(_Model):
     @field_validator("quantity_words")
     @classmethod
     def _words_not_negative(cls, value: dict[str, int]) -> dict[str, int]:
-        if any(number < 0 for number in value.values()):
-            raise ValueError("quantities must not be negative")
+        if any(number < 0 or number > MAX_QUANTITY for number in value.values()):
+            raise ValueError(f"quantities must be from 0 to {MAX_QUANTITY}")
         return value
 
 
 class SkuMapConfig(_Model):
     type: Literal["file", "inline"] = "file"
-    path: str | None = None
-    s3_key: str | None = None
-    entries: dict[str, str] | None = None
+    path: Text | None = None
+    s3_key: Text | None = None
+    entries: dict[Text, Text] | None = None
     on_missing: Literal["passthrough", "reject"] = "passthrough"
 
 
@@ -169,6 +264,16 @@ class VendorConfig(_Model):
     inbound: InboundConfig | None = None
     parser: ParserConfig
     sku_map: SkuMapConfig | None = None
+
+    @field_validator("vendor_id")
+    @classmethod
+    def _vendor_id(cls, value: str) -> str:
+        if not matches(VENDOR_ID_PATTERN, value):
+            raise ValueError(
+                "a vendor id is 1-64 letters, digits, '_', '-' or '.', starting with a letter"
+                " or a digit"
+            )
+        return value
 
     @field_validator("currency")
     @classmethod
@@ -212,8 +317,8 @@ class PricingConfig(_Model):
     @field_validator("base_margin_pct")
     @classmethod
     def _pct(cls, value: Decimal) -> Decimal:
-        if not value.is_finite() or value < 0:
-            raise ValueError("must be 0 or more")
+        if not value.is_finite() or value < 0 or value > MAX_PCT:
+            raise ValueError(f"must be from 0 to {MAX_PCT}")
         return value
 
     @field_validator("min_price", "max_price", "shipping_handling_flat")
@@ -231,12 +336,12 @@ class BestOfferConfig(_Model):
         default_factory=lambda: ["in_stock_desc", "lowest_landed_cost"]  # type: ignore[arg-type]
     )
     landed_cost: LandedCostConfig = Field(default_factory=LandedCostConfig)
-    fallback_lead_time_days: int | None = Field(default=None, ge=0)
+    fallback_lead_time_days: int | None = Field(default=None, ge=0, le=MAX_DAYS)
 
 
 class MergeConfig(_Model):
     strategy: Literal["best_offer", "priority"] = "best_offer"
-    priority: list[str] = Field(default_factory=list)
+    priority: list[Text] = Field(default_factory=list)
     quantity_policy: Literal["chosen", "sum_in_stock"] = "chosen"
     best_offer: BestOfferConfig = Field(default_factory=BestOfferConfig)
 
@@ -263,19 +368,39 @@ class OutputConfig(_Model):
         return value
 
 
+class ShipstationConfig(_Model):
+    """The ``shipstation`` section: the webhook token and V1 API credentials (sealed when
+    stored) and which ShipStation store is which channel."""
+
+    webhook_token: Annotated[str, StringConstraints(max_length=4096)] | None = None
+    api_key: Annotated[str, StringConstraints(max_length=4096)] | None = None
+    api_secret: Annotated[str, StringConstraints(max_length=4096)] | None = None
+    store_channels: dict[Annotated[str, StringConstraints(max_length=64)], str] = Field(
+        default_factory=dict
+    )
+
+    @field_validator("store_channels")
+    @classmethod
+    def _channel_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for store, channel in value.items():
+            if not matches(CHANNEL_PATTERN, channel):
+                raise ValueError(f"store {store!r}: {channel[:40]!r} is not a channel name")
+        return value
+
+
 class TenantConfig(_Model):
     schema_version: Literal[1] = 1
-    tenant_id: str = Field(min_length=1)
-    timezone: str = "UTC"
+    tenant_id: str = Field(min_length=1, pattern=TENANT_ID_PATTERN)
+    timezone: Text = "UTC"
     default_currency: str = "USD"
-    config_version: int | None = None
+    config_version: int | None = Field(default=None, ge=1, le=2**31 - 1)
     vendors: list[VendorConfig] = Field(min_length=1)
     pricing: PricingConfig
     merge: MergeConfig = Field(default_factory=MergeConfig)
     error_policy: ErrorPolicyConfig = Field(default_factory=ErrorPolicyConfig)
     sku: SkuConfig = Field(default_factory=SkuConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
-    shipstation: dict[str, Any] | None = None
+    shipstation: ShipstationConfig | None = None
     channels: dict[str, Any] | None = None
     insights: dict[str, Any] | None = None
     sheets: dict[str, Any] | None = None

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from relay_shared.keys import is_tenant_key, tenant_prefix
 from relay_shared.tenant_config.models import TenantConfig
 
 _PREFIXES = ("Value error, ", "Assertion failed, ")
@@ -128,6 +129,7 @@ def cross_field_problems(config: TenantConfig) -> list[ConfigProblem]:
             problems.append(ConfigProblem(f"vendors[{index}].vendor_id", "must be unique"))
         seen.add(vendor.vendor_id)
         problems.extend(_sku_map_problems(index, vendor.sku_map))
+        problems.extend(_foreign_key_problems(config.tenant_id, index, vendor))
     for index, vendor_id in enumerate(config.merge.priority):
         if vendor_id not in seen:
             problems.append(
@@ -154,3 +156,18 @@ def _sku_map_problems(index: int, sku_map: Any) -> list[ConfigProblem]:
     if sku_map.type == "inline" and sku_map.entries is None:
         return [ConfigProblem(f"{path}.entries", "an inline map needs entries")]
     return []
+
+
+def _foreign_key_problems(tenant_id: str, index: int, vendor: Any) -> list[ConfigProblem]:
+    """Every S3 key or prefix a vendor names lies under ``tenants/{tenant_id}/`` (one tenant's
+    config must never read another's objects). The message never says whether a key
+    exists."""
+    named = {
+        f"vendors[{index}].sku_map.s3_key": vendor.sku_map and vendor.sku_map.s3_key,
+        f"vendors[{index}].inbound.s3_prefix": vendor.inbound and vendor.inbound.s3_prefix,
+    }
+    return [
+        ConfigProblem(path, f"must lie under {tenant_prefix(tenant_id)} (no '..' or '.' parts)")
+        for path, key in named.items()
+        if key is not None and not is_tenant_key(tenant_id, key)
+    ]
