@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import jwt
 import nats
 from aiohttp import web
 from aiohttp.test_utils import TestClient
@@ -90,6 +91,17 @@ async def api_key(gateway: Gateway, tenant_id: str, owner_key: str, *roles: str)
     assert response.status == 201, await response.text()
     key: str = (await response.json())["api_key"]
     return key
+
+
+async def key_id_of(gateway: Gateway, key: str) -> str:
+    """The id of an owner ``key``, as the tokens it mints name it (``kid``)."""
+    response = await gateway.client.post(
+        "/v1/auth/token", json={"sub": "probe", "roles": ["viewer"]}, headers=auth(key)
+    )
+    assert response.status == 200, await response.text()
+    token = (await response.json())["token"]
+    kid: str = jwt.decode(token, SECRET_KEY, algorithms=["HS256"])["kid"]
+    return kid
 
 
 async def eventually(probe: Callable[[], Awaitable[T | None]], deadline_s: float = 20.0) -> T:

@@ -15,6 +15,7 @@ from tests.gateway.harness import (
     api_key,
     auth,
     create_tenant,
+    key_id_of,
 )
 
 pytestmark = pytest.mark.stack
@@ -216,7 +217,7 @@ async def test_token_issuing_rules(gateway: Gateway, unique_id: str) -> None:
     assert other_tenant.status == 404
 
 
-def _claims(tenant_id: str, **overrides: Any) -> dict[str, Any]:
+def _claims(tenant_id: str, kid: str, **overrides: Any) -> dict[str, Any]:
     now = int(datetime.now(UTC).timestamp())
     return {
         "sub": "u",
@@ -225,6 +226,8 @@ def _claims(tenant_id: str, **overrides: Any) -> dict[str, Any]:
         "channels": [],
         "iat": now,
         "exp": now + 3600,
+        "kid": kid,
+        "jti": "jti-1",
         **overrides,
     }
 
@@ -235,48 +238,78 @@ def _tampered(token: str) -> str:
     return ".".join([header, payload[:5] + flipped + payload[6:], signature])
 
 
-def _bad_tokens(tenant_id: str) -> dict[str, str]:
+def _bad_tokens(tenant_id: str, kid: str, viewer_kid: str) -> dict[str, str]:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    good = jwt.encode(_claims(tenant_id), SECRET_KEY, algorithm="HS256")
+    claims = _claims(tenant_id, kid)
+    good = jwt.encode(claims, SECRET_KEY, algorithm="HS256")
+
+    def without(name: str) -> str:
+        return jwt.encode(
+            {k: v for k, v in claims.items() if k != name}, SECRET_KEY, algorithm="HS256"
+        )
+
     return {
-        "alg_none": jwt.encode(_claims(tenant_id), None, algorithm="none"),  # type: ignore[arg-type]
-        "rs256": jwt.encode(_claims(tenant_id), private, algorithm="RS256"),
-        "wrong_secret": jwt.encode(
-            _claims(tenant_id), "another-secret-key-of-32-bytes!!", algorithm="HS256"
-        ),
-        "expired": jwt.encode(_claims(tenant_id, exp=1_000_000), SECRET_KEY, algorithm="HS256"),
+        "alg_none": jwt.encode(claims, None, algorithm="none"),  # type: ignore[arg-type]
+        "rs256": jwt.encode(claims, private, algorithm="RS256"),
+        "wrong_secret": jwt.encode(claims, "another-secret-key-of-32-bytes!!", algorithm="HS256"),
+        "expired": jwt.encode(_claims(tenant_id, kid, exp=1_000_000), SECRET_KEY, "HS256"),
         "tampered": _tampered(good),
-        "admin_role": jwt.encode(
-            _claims(tenant_id, roles=["admin"]), SECRET_KEY, algorithm="HS256"
-        ),
-        "no_org": jwt.encode(
-            {k: v for k, v in _claims(tenant_id).items() if k != "org_id"},
-            SECRET_KEY,
-            algorithm="HS256",
-        ),
+        "admin_role": jwt.encode(_claims(tenant_id, kid, roles=["admin"]), SECRET_KEY, "HS256"),
+        "no_org": without("org_id"),
+        "no_kid": without("kid"),
+        "no_jti": without("jti"),
+        "unknown_kid": jwt.encode(_claims(tenant_id, "key_0000"), SECRET_KEY, "HS256"),
+        "above_its_key": jwt.encode(_claims(tenant_id, viewer_kid), SECRET_KEY, "HS256"),
     }
 
 
 async def test_untrustworthy_tokens_are_401(gateway: Gateway, unique_id: str) -> None:
     tenant_id = f"t-{unique_id}"
-    await create_tenant(gateway, tenant_id)
-    good = jwt.encode(_claims(tenant_id), SECRET_KEY, algorithm="HS256")
+    owner = await create_tenant(gateway, tenant_id)
+    kid = await key_id_of(gateway, owner)
+    viewer = await gateway.client.post(
+        f"/v1/tenants/{tenant_id}/api-keys", json={"roles": ["viewer"]}, headers=auth(owner)
+    )
+    viewer_kid = (await viewer.json())["key_id"]
+    good = jwt.encode(_claims(tenant_id, kid), SECRET_KEY, algorithm="HS256")
     assert (await gateway.client.get(f"/v1/tenants/{tenant_id}", headers=auth(good))).status == 200
 
     statuses = {
         name: (await gateway.client.get(f"/v1/tenants/{tenant_id}", headers=auth(token))).status
-        for name, token in _bad_tokens(tenant_id).items()
+        for name, token in _bad_tokens(tenant_id, kid, viewer_kid).items()
     }
 
     assert statuses == dict.fromkeys(statuses, 401)
 
 
+async def test_revoking_a_key_revokes_its_tokens(gateway: Gateway, unique_id: str) -> None:
+    tenant_id = f"t-{unique_id}"
+    owner = await create_tenant(gateway, tenant_id)
+    second_owner = await api_key(gateway, tenant_id, owner, "owner")
+    second_kid = await key_id_of(gateway, second_owner)
+    token = (await (await _token(gateway, second_owner, sub="u", roles=["owner"])).json())["token"]
+    path = f"/v1/tenants/{tenant_id}"
+    assert (await gateway.client.get(path, headers=auth(token))).status == 200
+
+    revoked = await gateway.client.delete(f"{path}/api-keys/{second_kid}", headers=auth(owner))
+    read = await gateway.client.get(path, headers=auth(token))
+    mint = await gateway.client.post(
+        f"{path}/api-keys", json={"roles": ["owner"]}, headers=auth(token)
+    )
+
+    assert revoked.status == 204
+    assert (read.status, (await read.json())["error"]["code"]) == (401, "token_revoked")
+    assert mint.status == 401
+    assert (await gateway.client.get(path, headers=auth(owner))).status == 200
+
+
 async def test_a_token_only_sees_its_org(gateway: Gateway, unique_id: str) -> None:
-    await create_tenant(gateway, f"a-{unique_id}")
+    owner_a = await create_tenant(gateway, f"a-{unique_id}")
     await create_tenant(gateway, f"b-{unique_id}")
-    token = jwt.encode(_claims(f"a-{unique_id}"), SECRET_KEY, algorithm="HS256")
+    kid = await key_id_of(gateway, owner_a)
+    token = jwt.encode(_claims(f"a-{unique_id}", kid), SECRET_KEY, algorithm="HS256")
 
     response = await gateway.client.get(f"/v1/tenants/b-{unique_id}", headers=auth(token))
 

@@ -18,6 +18,7 @@ from tests.gateway.harness import (
     auth,
     create_tenant,
     feed_config,
+    key_id_of,
     put_config,
 )
 
@@ -117,7 +118,7 @@ def _calls(tenant_id: str, run_id: str) -> list[Call]:
     ]
 
 
-def _user_token(tenant_id: str, role: str) -> str:
+def _user_token(tenant_id: str, role: str, kid: str) -> str:
     claims = {
         "sub": "u",
         "org_id": tenant_id,
@@ -125,6 +126,8 @@ def _user_token(tenant_id: str, role: str) -> str:
         "channels": [],
         "iat": 1,
         "exp": 4_000_000_000,
+        "kid": kid,
+        "jti": f"jti-{role}",
     }
     return jwt.encode(claims, SECRET_KEY, algorithm="HS256")
 
@@ -144,18 +147,19 @@ async def test_the_role_matrix(gateway: Gateway, unique_id: str) -> None:
     run_id = (await (await gateway.client.post("/v1/runs", json={}, headers=auth(owner))).json())[
         "run_id"
     ]
+    kid, other_kid = await key_id_of(gateway, owner), await key_id_of(gateway, other_owner)
     principals: dict[str, tuple[dict[str, str], str | None]] = {
         "viewer_key": (auth(await api_key(gateway, tenant_id, owner, "viewer")), "viewer"),
         "operator_key": (auth(await api_key(gateway, tenant_id, owner, "operator")), "operator"),
         "owner_key": (auth(owner), "owner"),
-        "viewer_token": (auth(_user_token(tenant_id, "viewer")), "viewer"),
-        "operator_token": (auth(_user_token(tenant_id, "operator")), "operator"),
-        "owner_token": (auth(_user_token(tenant_id, "owner")), "owner"),
+        "viewer_token": (auth(_user_token(tenant_id, "viewer", kid)), "viewer"),
+        "operator_token": (auth(_user_token(tenant_id, "operator", kid)), "operator"),
+        "owner_token": (auth(_user_token(tenant_id, "owner", kid)), "owner"),
         "admin": (ADMIN, "admin"),
         "other_owner": (auth(other_owner), None),
-        "other_token": (auth(_user_token(other_id, "owner")), None),
+        "other_token": (auth(_user_token(other_id, "owner", other_kid)), None),
         "no_credentials": ({}, "none"),
-        "bad_token": (auth(_user_token(tenant_id, "owner") + "x"), "none"),
+        "bad_token": (auth(_user_token(tenant_id, "owner", kid) + "x"), "none"),
     }
     failures = []
     for call in _calls(tenant_id, run_id):

@@ -39,6 +39,7 @@ def configure_telemetry(service: str, level: str = "INFO") -> None:
         processors=[
             *shared_processors,
             structlog.processors.format_exc_info,
+            bound_log_values,
             structlog.processors.JSONRenderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
@@ -51,6 +52,7 @@ def configure_telemetry(service: str, level: str = "INFO") -> None:
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
+                bound_log_values,
                 structlog.processors.JSONRenderer(),
             ],
             foreign_pre_chain=shared_processors,
@@ -63,6 +65,26 @@ def configure_telemetry(service: str, level: str = "INFO") -> None:
         trace.set_tracer_provider(
             TracerProvider(resource=Resource.create({"service.name": f"relay-{service}"}))
         )
+
+
+MAX_LOG_VALUE_CHARS = 4096
+
+
+def bound_log_values(
+    _logger: object, _name: str, event_dict: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    """Every value of a log line at most :data:`MAX_LOG_VALUE_CHARS` characters (its head and
+    tail kept, the cut counted): a hostile input or a 1,000-frame traceback makes one short
+    line, never a 200 KB one."""
+    for name, value in event_dict.items():
+        if isinstance(value, bool | int | float) or value is None:
+            continue
+        text = value if isinstance(value, str) else repr(value)
+        if len(text) > MAX_LOG_VALUE_CHARS:
+            half = MAX_LOG_VALUE_CHARS // 2
+            cut = len(text) - 2 * half
+            event_dict[name] = f"{text[:half]} …[{cut} characters cut]… {text[-half:]}"
+    return event_dict
 
 
 def _add_service(service: str) -> structlog.types.Processor:

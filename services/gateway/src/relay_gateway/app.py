@@ -30,9 +30,10 @@ from relay_gateway.context import CONTEXT, ContextHolder, GatewayContext
 from relay_gateway.dispatch import RunDispatcher
 from relay_gateway.domain.api_keys import BOOTSTRAP_KEY_ID, hash_api_key
 from relay_gateway.domain.signatures import parse_secrets
-from relay_gateway.middleware import correlation_middleware, error_middleware
+from relay_gateway.middleware import correlation_middleware, error_middleware, input_middleware
 from relay_gateway.openapi import openapi_document
 from relay_gateway.rate_limits import RateLimiter
+from relay_gateway.request_bodies import BODY_READ_TIMEOUT
 from relay_gateway.routes_health import OPENAPI_KEY
 from relay_gateway.routing import Route, add_routes
 from relay_gateway.run_timeouts import RunTimeouts
@@ -84,7 +85,10 @@ class GatewayApp:
         self._tracker: RunTracker | None = None
         self._register_consumers()
         self.holder = ContextHolder()
-        self.web = web.Application(middlewares=[correlation_middleware, error_middleware])
+        self.web = web.Application(
+            middlewares=[correlation_middleware, error_middleware, input_middleware]
+        )
+        self.web[BODY_READ_TIMEOUT] = settings.body_read_timeout_s
         self.web[CONTEXT] = self.holder
         self.web[OPENAPI_KEY] = openapi_document(ROUTES)
         add_routes(self.web, ROUTES)

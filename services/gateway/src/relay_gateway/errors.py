@@ -53,6 +53,11 @@ class NotFoundError(ApiError):
     code = "not_found"
 
 
+class RequestTimeoutError(ApiError):
+    status = 408
+    code = "request_timeout"
+
+
 class ConflictError(ApiError):
     status = 409
     code = "conflict"

@@ -1,4 +1,5 @@
-"""Correlation ids, access logs and the error shape (never a stack trace)."""
+"""Correlation ids, access logs, the input guard and the error shape (never a stack
+trace)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,22 @@ import time
 import structlog
 from aiohttp import web
 
-from relay_gateway.errors import ApiError, DependencyUnavailableError
+from relay_gateway.domain.parameters import (
+    has_control_character,
+    path_problem,
+    query_problem,
+)
+from relay_gateway.errors import (
+    ApiError,
+    BadRequestError,
+    DependencyUnavailableError,
+    NotFoundError,
+    UnprocessableError,
+)
 from relay_gateway.routing import Handler
 from relay_shared.bus.failures import is_transient
 from relay_shared.telemetry import CORRELATION_HEADER, new_correlation_id
+from relay_shared.tenant_config import ConfigProblem
 
 log = structlog.get_logger(__name__)
 CORRELATION_ID = web.RequestKey("correlation_id", str)
@@ -70,6 +83,26 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             return error_response(DependencyUnavailableError("a dependency is unavailable"))
         log.exception("http.unexpected_error")
         return error_response(ApiError("an unexpected error occurred"))
+
+
+@web.middleware
+async def input_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse what no handler may see: control characters (NUL included) in the path or the
+    query (400), a path id of a shape that names nothing (404), a query value not of its
+    parameter's shape (422, naming it). Runs after routing, inside the error middleware."""
+    if has_control_character(request.path):
+        raise BadRequestError("the path must not contain control characters")
+    problem = path_problem(request.match_info)
+    if problem is not None:
+        raise NotFoundError(problem.message)
+    problem = query_problem(request.query.items())
+    if problem is not None:
+        if problem.malformed:
+            raise BadRequestError(f"query parameter {problem.name} {problem.message}")
+        raise UnprocessableError(
+            "the query is not valid", [ConfigProblem(problem.name, problem.message)]
+        )
+    return await handler(request)
 
 
 def _http_error(exc: web.HTTPException, code: str) -> ApiError:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel
 
 from relay_gateway.api_models import ErrorBody
+from relay_gateway.domain.parameters import PATH_SHAPES, QUERY_SHAPES, Shape
 from relay_gateway.routing import Body, Route
 
 REF = "#/components/schemas/{model}"
@@ -21,6 +23,7 @@ _STATUS_TEXT = {
     401: "No or bad credentials",
     403: "Not allowed",
     404: "Unknown (or another tenant's)",
+    408: "The body was not sent in time",
     409: "Conflict",
     413: "Too large",
     415: "Wrong content type",
@@ -59,9 +62,23 @@ def _responses(route: Route, schemas: _Schemas) -> dict[str, Any]:
             answer["content"] = _json(schemas.ref(model))
         answers[str(status)] = answer
     error = schemas.ref(ErrorBody)
-    for status in sorted({*route.errors, 503}):
+    for status in sorted({*route.errors, *_edge_errors(route), 503}):
         answers[str(status)] = {"description": _STATUS_TEXT[status], "content": _json(error)}
     return answers
+
+
+def _edge_errors(route: Route) -> set[int]:
+    """What the input guard and the body reader may answer before the handler runs."""
+    errors: set[int] = set()
+    if _PATH_PARAM.search(route.path) or route.query:
+        errors.add(400)
+    if any(name in PATH_SHAPES for name in _PATH_PARAM.findall(route.path)):
+        errors.add(404)
+    if any(name in QUERY_SHAPES for name, _ in route.query):
+        errors.add(422)
+    if route.body is not None:
+        errors.add(408)
+    return errors
 
 
 def _request_body(body: Body, schemas: _Schemas) -> dict[str, Any]:
@@ -76,18 +93,37 @@ def _request_body(body: Body, schemas: _Schemas) -> dict[str, Any]:
 
 def _parameters(route: Route) -> list[dict[str, Any]]:
     parameters: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": _schema("string", name, PATH_SHAPES),
+        }
         for name in _PATH_PARAM.findall(route.path)
     ]
     for name, kind in route.query:
         parameters.append(
-            {"name": name, "in": "query", "required": False, "schema": {"type": kind}}
+            {
+                "name": name,
+                "in": "query",
+                "required": False,
+                "schema": _schema(kind, name, QUERY_SHAPES),
+            }
         )
     for name, kind in route.headers:
         parameters.append(
             {"name": name, "in": "header", "required": False, "schema": {"type": kind}}
         )
     return parameters
+
+
+def _parameter(name: str, where: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": where, "required": where == "path", "schema": schema}
+
+
+def _schema(kind: str, name: str, shapes: Mapping[str, Shape]) -> dict[str, Any]:
+    shape = shapes.get(name)
+    return {"type": kind} if shape is None else {"type": kind, "pattern": shape.pattern}
 
 
 def _operation(route: Route, schemas: _Schemas) -> dict[str, Any]:

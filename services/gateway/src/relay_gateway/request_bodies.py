@@ -1,16 +1,20 @@
-"""Reading request bodies: JSON (400 when malformed, 422 by path when invalid)."""
+"""Reading request bodies: bounded in size and in time (a client that stops sending before its
+``Content-Length`` is answered 408, never left holding the connection), JSON bounded in depth
+and size (400 when malformed, 422 by path when invalid)."""
 
 from __future__ import annotations
 
-import json
+import asyncio
 from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from relay_gateway.domain.bounded_documents import DocumentRefusedError, load_json
 from relay_gateway.errors import (
     BadRequestError,
     PayloadTooLargeError,
+    RequestTimeoutError,
     UnprocessableError,
     UnsupportedMediaTypeError,
 )
@@ -18,23 +22,34 @@ from relay_shared.tenant_config import ConfigProblem, format_path
 
 M = TypeVar("M", bound=BaseModel)
 MAX_JSON_BYTES = 1024 * 1024
+BODY_READ_TIMEOUT = web.AppKey("body_read_timeout_s", float)
+DEFAULT_BODY_READ_TIMEOUT_S = 30.0
 
 
 def media_type(request: web.Request) -> str:
     return request.content_type.lower()
 
 
+def body_read_timeout(request: web.Request) -> float:
+    """How long a request may take to send its body (``APP_BODY_READ_TIMEOUT_S``)."""
+    return request.app.get(BODY_READ_TIMEOUT, DEFAULT_BODY_READ_TIMEOUT_S)
+
+
 async def read_limited(request: web.Request, max_bytes: int) -> bytes:
     """The whole body, refusing (413) one declared or found larger than ``max_bytes``
-    before it is read whole."""
+    before it is read whole, and (408) one not sent within the body read timeout."""
     declared = request.content_length
     if declared is not None and declared > max_bytes:
         raise PayloadTooLargeError(f"the body exceeds {max_bytes} bytes")
     body = bytearray()
-    async for chunk in request.content.iter_chunked(64 * 1024):
-        body += chunk
-        if len(body) > max_bytes:
-            raise PayloadTooLargeError(f"the body exceeds {max_bytes} bytes")
+    try:
+        async with asyncio.timeout(body_read_timeout(request)):
+            async for chunk in request.content.iter_chunked(64 * 1024):
+                body += chunk
+                if len(body) > max_bytes:
+                    raise PayloadTooLargeError(f"the body exceeds {max_bytes} bytes")
+    except TimeoutError as exc:
+        raise RequestTimeoutError("the body was not sent in time") from exc
     return bytes(body)
 
 
@@ -43,9 +58,17 @@ async def read_json(request: web.Request) -> Any:
         raise UnsupportedMediaTypeError("the body must be application/json")
     raw = await read_limited(request, MAX_JSON_BYTES)
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequestError("the body is not valid JSON", code="malformed_json") from exc
+        return load_json(raw)
+    except DocumentRefusedError as exc:
+        raise refused_document(exc, "malformed_json") from exc
+
+
+def refused_document(exc: DocumentRefusedError, code: str) -> BadRequestError | UnprocessableError:
+    """A refused document: 422 naming the path of a bad value, 400 for the whole."""
+    if exc.path:
+        problem = ConfigProblem(exc.path, exc.reason)
+        return UnprocessableError("the body is not valid", [problem])
+    return BadRequestError(str(exc), code=code)
 
 
 async def read_model(request: web.Request, model: type[M]) -> tuple[M, Any]:

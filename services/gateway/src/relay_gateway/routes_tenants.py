@@ -121,6 +121,7 @@ async def issue_user_token(request: web.Request) -> web.Response:
         raise UnprocessableError("the body is not valid", problems)
     issued = issue_token(
         secret=context.settings.secret_key.get_secret_value(),
+        key_id=principal.subject,
         subject=body.sub,
         tenant_id=tenant.tenant_id,
         roles=sorted(roles, key=lambda role: role.value),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -13,7 +14,8 @@ from relay_gateway.context import context_of
 from relay_gateway.domain import config_documents
 from relay_gateway.domain.ids import upload_id
 from relay_gateway.domain.roles import Role
-from relay_gateway.errors import NotFoundError, PayloadTooLargeError
+from relay_gateway.errors import NotFoundError, PayloadTooLargeError, RequestTimeoutError
+from relay_gateway.request_bodies import body_read_timeout
 from relay_gateway.responses import respond
 from relay_gateway.routing import Body, Route
 from relay_shared import keys
@@ -23,7 +25,16 @@ READ_CHUNK = 1024 * 1024
 
 
 async def _chunks(request: web.Request) -> AsyncIterator[bytes]:
-    async for chunk in request.content.iter_chunked(READ_CHUNK):
+    """The body in chunks; 408 when the client stops sending for the body read timeout."""
+    timeout = body_read_timeout(request)
+    while True:
+        try:
+            async with asyncio.timeout(timeout):
+                chunk = await request.content.read(READ_CHUNK)
+        except TimeoutError as exc:
+            raise RequestTimeoutError("the body was not sent in time") from exc
+        if not chunk:
+            return
         yield chunk
 
 

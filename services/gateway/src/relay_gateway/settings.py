@@ -22,6 +22,7 @@ class GatewaySettings(CommonSettings):
     max_payload: int = Field(default=1024, ge=1)
     max_upload_bytes: int = Field(default=512 * 1024**2, ge=1)
     max_sku_map_bytes: int = Field(default=16 * 1024**2, ge=1)
+    body_read_timeout_s: float = Field(default=30.0, gt=0)
     token_ttl_s: int = Field(default=24 * 3600, ge=60)
     presign_ttl_s: int = Field(default=900, ge=1, le=900)
     idempotency_ttl_s: int = Field(default=24 * 3600, ge=1)

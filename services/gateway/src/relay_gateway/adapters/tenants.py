@@ -42,6 +42,10 @@ def _tenant(row: asyncpg.Record) -> Tenant:
     return Tenant(row["tenant_id"], row["name"], list(row["channels"]), row["config_version"])
 
 
+def _stored_key(row: asyncpg.Record) -> StoredKey:
+    return StoredKey(row["key_id"], row["tenant_id"], frozenset(Role(r) for r in row["roles"]))
+
+
 class TenantsRepository:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
@@ -89,9 +93,16 @@ class TenantsRepository:
             " WHERE key_hash = $1 AND revoked_at IS NULL",
             key_hash,
         )
-        if row is None:
-            return None
-        return StoredKey(row["key_id"], row["tenant_id"], frozenset(Role(r) for r in row["roles"]))
+        return None if row is None else _stored_key(row)
+
+    async def active_key(self, key_id: str) -> StoredKey | None:
+        """The key ``key_id`` unless it is revoked (or unknown)."""
+        row = await self._pool.fetchrow(
+            "SELECT key_id, tenant_id, roles FROM api_keys"
+            " WHERE key_id = $1 AND revoked_at IS NULL",
+            key_id,
+        )
+        return None if row is None else _stored_key(row)
 
     async def revoke_key(self, tenant_id: str, key_id: str) -> bool:
         """True when the tenant's key was active and is now revoked."""

@@ -6,8 +6,7 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-import yaml
-
+from relay_gateway.domain import bounded_documents
 from relay_shared.secrets_box import SECRET_FIELDS
 
 YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"})
@@ -19,22 +18,13 @@ class UnsupportedMediaTypeError(ValueError):
     pass
 
 
-class MalformedDocumentError(ValueError):
-    pass
-
-
 def load_document(content_type: str, raw: bytes) -> Any:
-    """The YAML or JSON document (any shape; the config validator judges it)."""
+    """The YAML or JSON document (any shape; the config validator judges it), bounded in
+    depth, size and alias expansion before it is built (:mod:`.bounded_documents`)."""
     if content_type in JSON_TYPES:
-        try:
-            return json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise MalformedDocumentError(f"the body is not valid JSON: {exc}") from exc
+        return bounded_documents.load_json(raw)
     if content_type in YAML_TYPES:
-        try:
-            return yaml.safe_load(raw)
-        except yaml.YAMLError as exc:
-            raise MalformedDocumentError(f"the body is not valid YAML: {exc}") from exc
+        return bounded_documents.load_yaml(raw)
     raise UnsupportedMediaTypeError(content_type)
 
 

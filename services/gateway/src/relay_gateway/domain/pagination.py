@@ -8,8 +8,15 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
+from relay_gateway.domain.bounded_documents import (
+    DocumentLimits,
+    DocumentRefusedError,
+    load_json,
+)
+
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+CURSOR_LIMITS = DocumentLimits(max_depth=2, max_nodes=8, max_aliases=0, max_string_chars=128)
 
 
 class InvalidCursorError(ValueError):
@@ -31,11 +38,11 @@ class Cursor:
     def decode(cls, text: str) -> Cursor:
         try:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-            data = json.loads(raw)
+            data = load_json(raw, CURSOR_LIMITS)
             at = datetime.fromisoformat(data["at"])
             item_id = data["id"]
-        except (binascii.Error, ValueError, KeyError, TypeError) as exc:
+        except (binascii.Error, DocumentRefusedError, ValueError, KeyError, TypeError) as exc:
             raise InvalidCursorError("the cursor is not valid") from exc
-        if not isinstance(item_id, str) or at.tzinfo is None:
+        if not isinstance(item_id, str) or len(item_id) > 128 or at.tzinfo is None:
             raise InvalidCursorError("the cursor is not valid")
         return cls(at, item_id)

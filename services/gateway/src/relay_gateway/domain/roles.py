@@ -36,6 +36,8 @@ class Principal:
     roles: frozenset[Role]
     kind: str
     channels: frozenset[str] | None = None
+    key_id: str | None = None
+    """The API key behind the principal: the key itself, or the key that minted a token."""
 
     @property
     def is_admin(self) -> bool:

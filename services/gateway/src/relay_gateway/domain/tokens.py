@@ -1,11 +1,16 @@
-"""User tokens: JWT HS256 with ``sub``, ``org_id``, ``roles``, ``channels`` and ``exp``.
+"""User tokens: JWT HS256 with ``sub``, ``org_id``, ``roles``, ``channels``, ``exp``, ``kid``
+(the API key that minted it) and ``jti`` (the token's own id).
 
 Only HS256 is accepted: ``alg: none``, asymmetric algorithms, a wrong secret, a tampered
-payload or an expired token are all :class:`InvalidTokenError`.
+payload or an expired token are all :class:`InvalidTokenError`. A token is only as good as
+its key: the caller checks on every request that ``kid`` is still active and holds at least
+the token's roles (:func:`relay_gateway.authentication.authenticate`), so revoking a key
+revokes every token it minted.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,7 +21,7 @@ import jwt
 from relay_gateway.domain.roles import TENANT_ROLES, Principal, Role
 
 ALGORITHM = "HS256"
-_REQUIRED_CLAIMS = ["sub", "org_id", "roles", "exp", "iat"]
+_REQUIRED_CLAIMS = ["sub", "org_id", "roles", "exp", "iat", "kid", "jti"]
 
 
 class InvalidTokenError(ValueError):
@@ -32,6 +37,7 @@ class IssuedToken:
 def issue_token(
     *,
     secret: str,
+    key_id: str,
     subject: str,
     tenant_id: str,
     roles: Sequence[Role],
@@ -47,6 +53,8 @@ def issue_token(
         "channels": sorted(channels),
         "iat": int(now.timestamp()),
         "exp": int(expires_at.timestamp()),
+        "kid": key_id,
+        "jti": secrets.token_hex(16),
     }
     return IssuedToken(jwt.encode(claims, secret, algorithm=ALGORITHM), expires_at)
 
@@ -71,14 +79,15 @@ def verify_token(token: str, *, secret: str) -> Principal:
 
 
 def _principal(claims: dict[str, Any]) -> Principal:
-    sub, org_id, roles, channels = (
+    sub, org_id, roles, channels, kid = (
         claims["sub"],
         claims["org_id"],
         claims["roles"],
         claims.get("channels", []),
+        claims["kid"],
     )
-    if not isinstance(sub, str) or not isinstance(org_id, str) or not org_id:
-        raise InvalidTokenError("sub and org_id must be strings")
+    if not all(isinstance(value, str) and value for value in (sub, org_id, kid)):
+        raise InvalidTokenError("sub, org_id and kid must be strings")
     if not isinstance(roles, list) or not isinstance(channels, list):
         raise InvalidTokenError("roles and channels must be lists")
     try:
@@ -95,4 +104,5 @@ def _principal(claims: dict[str, Any]) -> Principal:
         roles=parsed,
         kind="user",
         channels=frozenset(channels),
+        key_id=kid,
     )
