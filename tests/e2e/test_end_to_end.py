@@ -23,7 +23,7 @@ from relay_cli.bus_watch import collect, nats_client
 from relay_cli.gateway_client import GatewayClient
 from relay_sheets.adapters.xlsx_backend import XlsxBackend
 from relay_sheets.domain.layout import channel_spreadsheet
-from tests.e2e.conftest import LiveSystem
+from tests.support.live_system import LiveSystem
 from tests.support.jetstream import stream_events
 from tests.support.polling import eventually
 
