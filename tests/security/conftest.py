@@ -18,7 +18,8 @@ from tests.support.live_system import LiveSystem, live_system_on
 def live_system(
     isolated_bus: StackEndpoints, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveSystem]:
-    with live_system_on(isolated_bus, tmp_path_factory.mktemp("security")) as system:
+    env = {"APP_BODY_READ_TIMEOUT_S": "2"}
+    with live_system_on(isolated_bus, tmp_path_factory.mktemp("security"), env) as system:
         yield system
 
 
