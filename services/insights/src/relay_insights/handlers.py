@@ -16,6 +16,7 @@ from relay_insights.domain.merged_feed import MergedFeedError, MergedOffer, pars
 from relay_insights.domain.orders import apply_sales, order_lines
 from relay_insights.domain.rules import conditions
 from relay_insights.domain.transitions import insight_event, plan_transitions
+from relay_shared import keys
 from relay_shared.channel_config import InsightsConfig
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.errors import PermanentError
@@ -49,7 +50,7 @@ class InsightsHandlers:
     async def on_offers_merged(self, event: OffersMerged) -> None:
         """Set every enabled channel's quantities from the merged feed, then evaluate."""
         sections = await self.configs.load_channel_sections(event.tenant_id, event.config_version)
-        offers = await self._merged_offers(event.merged_key)
+        offers = await self._merged_offers(keys.tenant_key(event.tenant_id, event.merged_key))
         skus = [offer.sku for offer in offers]
         async with self.database.tenant(event.tenant_id) as unit:
             if await unit.claim_event(event.event_id):

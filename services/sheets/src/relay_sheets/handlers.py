@@ -11,6 +11,7 @@ from functools import partial
 
 import structlog
 
+from relay_shared import keys
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.errors import PermanentError
 from relay_shared.events import InsightGenerated, OffersMerged, OrderShipped
@@ -55,13 +56,20 @@ class SheetsHandlers:
         if sections.sheets.backend != "xlsx":
             log.warning("sheets.backend_unavailable", backend=sections.sheets.backend)
             return
-        feed = await self._merged_feed(event.merged_key)
+        # Every spreadsheet named first: a name that cannot be one fails the message before
+        # anything is written.
+        root_ref = _root_ref(event.tenant_id)
+        channels = [
+            (_channel_ref(event.tenant_id, name), channel)
+            for name, channel in sections.enabled_channels().items()
+        ]
+        feed = await self._merged_feed(keys.tenant_key(event.tenant_id, event.merged_key))
         root = WorksheetUpsert(merged_feed_layout(feed.columns), merged_feed_changes(feed))
-        writes = [self.writer.submit(_root_ref(event.tenant_id), _fixed([root]))]
-        for name, channel in sections.enabled_channels().items():
+        writes = [self.writer.submit(root_ref, _fixed([root]))]
+        for ref, channel in channels:
             changes = listing_changes(feed, channel.allocation, event.occurred_at)
             upserts = [*_CHANNEL_ENSURED, WorksheetUpsert(LISTINGS, changes)]
-            writes.append(self.writer.submit(_channel_ref(event.tenant_id, name), _fixed(upserts)))
+            writes.append(self.writer.submit(ref, _fixed(upserts)))
         await _all(writes)
 
     async def on_order_shipped(self, event: OrderShipped) -> None:
@@ -114,14 +122,21 @@ async def _all(writes: Sequence[Awaitable[object]]) -> None:
 
 
 def _channel_ref(tenant_id: str, channel: str) -> SpreadsheetRef:
+    """The channel's spreadsheet; a permanent failure (dead-lettered, never retried, no file
+    written) when the tenant id or the channel is not of its shape."""
     try:
         return channel_spreadsheet(tenant_id, channel)
     except UnsafeNameError as exc:
-        raise PermanentError(str(exc), code="unsafe_name") from exc
+        raise _unsafe(exc) from exc
 
 
 def _root_ref(tenant_id: str) -> SpreadsheetRef:
     try:
         return merged_feed_spreadsheet(tenant_id)
     except UnsafeNameError as exc:
-        raise PermanentError(str(exc), code="unsafe_name") from exc
+        raise _unsafe(exc) from exc
+
+
+def _unsafe(exc: UnsafeNameError) -> PermanentError:
+    """``invalid_channel`` / ``invalid_tenant``, naming the value refused."""
+    return PermanentError(str(exc), code=f"invalid_{exc.kind}", **{exc.kind: exc.name})

@@ -23,7 +23,7 @@ from openpyxl import Workbook, load_workbook
 from relay_sheets.adapters.backend import EditBatch, SheetEdit
 from relay_sheets.adapters.xlsx_session import WorkbookSession, data_rows
 from relay_sheets.domain.grid import Cell, WorksheetUpsert
-from relay_sheets.domain.layout import SpreadsheetRef, WorksheetLayout
+from relay_sheets.domain.layout import SpreadsheetRef, UnsafeNameError, WorksheetLayout
 
 
 class XlsxBackend:
@@ -32,7 +32,13 @@ class XlsxBackend:
         self._locks: dict[Path, asyncio.Lock] = {}
 
     def path_for(self, ref: SpreadsheetRef) -> Path:
-        return self.root.joinpath(*ref.folder, f"{ref.title}.xlsx")
+        """``<root>/<tenant>/[<channel>/]<title>.xlsx``: made only of the ref's checked ids
+        (see ``SpreadsheetRef``), and checked again to lie inside ``root``."""
+        path = self.root.joinpath(*ref.folder, f"{ref.title}.xlsx")
+        root = os.path.normpath(self.root)
+        if os.path.dirname(os.path.normpath(path)) != os.path.join(root, *ref.folder):
+            raise UnsafeNameError("spreadsheet", str(path), "a file inside the workbooks root")
+        return path
 
     @asynccontextmanager
     async def locked(self, ref: SpreadsheetRef) -> AsyncIterator[None]:

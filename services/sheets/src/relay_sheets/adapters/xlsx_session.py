@@ -3,7 +3,8 @@
 Each edit decides from the cells as the edits before it left them (a :class:`WorksheetGrid`
 per worksheet answers its lookups by key), and is applied whole or not at all: its cell writes
 are undone, and the worksheets it created removed, when one of them fails. A value no
-workbook can hold (a control character) is a permanent failure of that edit.
+workbook can hold (a control character) is a permanent failure of that edit. Every cell is
+written as data, never as a formula (``xlsx_cells``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from openpyxl.utils.exceptions import IllegalCharacterError
 
 from relay_shared.errors import PermanentError
 from relay_sheets.adapters.backend import EditOutcome, SheetEdit
+from relay_sheets.adapters.xlsx_cells import CellState, cell_state, holds, restore_cell, write_cell
 from relay_sheets.domain.grid import Cell, CellWrite, RowChange, WorksheetGrid, WorksheetUpsert
 from relay_sheets.domain.layout import WorksheetLayout
 
@@ -64,7 +66,7 @@ class WorkbookSession:
 
     def _write(self, planned: Planned) -> bool:
         """Write the cells; whether any of them changed (the same value again is no change)."""
-        undo: list[tuple[Any, Cell]] = []
+        undo: list[tuple[Any, CellState]] = []
         created: list[str] = []
         try:
             for grid, writes in planned:
@@ -76,9 +78,9 @@ class WorkbookSession:
                 sheet = worksheet(self.workbook, grid.layout)
                 for write in writes:
                     cell = sheet.cell(row=write.row, column=write.column)
-                    if cell.value != write.value or type(cell.value) is not type(write.value):
-                        undo.append((cell, cell.value))
-                        cell.value = write.value
+                    if not holds(cell, write.value):
+                        undo.append((cell, cell_state(cell)))
+                        write_cell(cell, write.value)
         except IllegalCharacterError as exc:
             self._undo(undo, created)
             raise PermanentError(str(exc), code="unwritable_cell") from exc
@@ -87,9 +89,9 @@ class WorkbookSession:
             raise
         return bool(undo or created)
 
-    def _undo(self, undo: list[tuple[Any, Cell]], created: list[str]) -> None:
-        for cell, value in reversed(undo):
-            cell.value = value
+    def _undo(self, undo: list[tuple[Any, CellState]], created: list[str]) -> None:
+        for cell, state in reversed(undo):
+            restore_cell(cell, state)
         for title in created:
             self.workbook.remove(self.workbook[title])
 

@@ -4,19 +4,35 @@ Per tenant: ``<tenant>/Merged feed`` (the latest merged inventory) and, per chan
 ``<tenant>/<channel>/Inventory – <channel>`` with worksheets Listings, Orders and Insights.
 The managed columns are the first columns of a worksheet, in this order; the merchant may add
 columns to their right and rows below.
+
+A spreadsheet's folders and title become file names, so a :class:`SpreadsheetRef` is only made
+of a tenant id and a channel of the shapes ``relay_shared.identifiers`` names (checked when it
+is made): a value from an event that does not have that shape (``../x``, ``Amazon``, a space)
+never names a folder or a file.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+from relay_shared.identifiers import CHANNEL_PATTERN, TENANT_ID_PATTERN, matches
+
 MERGED_FEED = "Merged feed"
+CHANNEL_TITLE_PREFIX = "Inventory – "
 
 
 class UnsafeNameError(ValueError):
-    """A tenant or channel name that cannot name a folder (``..``, ``/``, spaces...)."""
+    """A tenant id or channel that cannot name a folder (``..``, ``/``, spaces, upper case...):
+    ``kind`` is ``tenant`` or ``channel`` (``spreadsheet`` for a path outside the workbooks
+    root), ``name`` the value refused."""
+
+    def __init__(self, kind: str, name: str, pattern: str) -> None:
+        super().__init__(
+            f"{kind} {name[:100]!r} is not a valid {kind} name (it must match {pattern}):"
+            " no workbook is written for it"
+        )
+        self.kind = kind
+        self.name = name
 
 
 @dataclass(frozen=True)
@@ -39,6 +55,15 @@ class SpreadsheetRef:
     channel: str | None
     title: str
 
+    def __post_init__(self) -> None:
+        if not matches(TENANT_ID_PATTERN, self.tenant_id):
+            raise UnsafeNameError("tenant", self.tenant_id, TENANT_ID_PATTERN)
+        if self.channel is not None and not matches(CHANNEL_PATTERN, self.channel):
+            raise UnsafeNameError("channel", self.channel, CHANNEL_PATTERN)
+        expected = MERGED_FEED if self.channel is None else CHANNEL_TITLE_PREFIX + self.channel
+        if self.title != expected:
+            raise ValueError(f"{self.title[:100]!r} is not the title of this spreadsheet")
+
     @property
     def folder(self) -> tuple[str, ...]:
         if self.channel is None:
@@ -60,18 +85,13 @@ INSIGHTS = WorksheetLayout(
 CHANNEL_WORKSHEETS = (LISTINGS, ORDERS, INSIGHTS)
 
 
-def safe_name(name: str) -> str:
-    if not _SAFE_NAME.match(name) or name in {".", ".."} or ".." in name:
-        raise UnsafeNameError(f"{name!r} cannot name a sheets folder")
-    return name
-
-
 def channel_spreadsheet(tenant_id: str, channel: str) -> SpreadsheetRef:
-    return SpreadsheetRef(safe_name(tenant_id), safe_name(channel), f"Inventory – {channel}")
+    """The channel's spreadsheet; :class:`UnsafeNameError` for an id of the wrong shape."""
+    return SpreadsheetRef(tenant_id, channel, f"{CHANNEL_TITLE_PREFIX}{channel}")
 
 
 def merged_feed_spreadsheet(tenant_id: str) -> SpreadsheetRef:
-    return SpreadsheetRef(safe_name(tenant_id), None, MERGED_FEED)
+    return SpreadsheetRef(tenant_id, None, MERGED_FEED)
 
 
 def merged_feed_layout(columns: tuple[str, ...]) -> WorksheetLayout:
