@@ -23,8 +23,8 @@ from relay_cli.bus_watch import collect, nats_client
 from relay_cli.gateway_client import GatewayClient
 from relay_sheets.adapters.xlsx_backend import XlsxBackend
 from relay_sheets.domain.layout import channel_spreadsheet
-from tests.support.live_system import LiveSystem
 from tests.support.jetstream import stream_events
+from tests.support.live_system import LiveSystem
 from tests.support.polling import eventually
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "acme_parts"

@@ -111,7 +111,9 @@ def _server_errors(
     except Unsatisfiable:
         # Negative mode on an operation with nothing to break (no parameters, no body).
         assert mode is GenerationMode.NEGATIVE
-        assert not operation.path_parameters and not operation.query and not operation.body
+        assert not operation.path_parameters
+        assert not operation.query
+        assert not operation.body
     return found
 
 
