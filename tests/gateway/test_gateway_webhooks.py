@@ -168,10 +168,126 @@ async def test_the_rate_limit_is_per_tenant(gateway: Gateway, unique_id: str) ->
 
     allowed = [await limiter.allow(tenant_id, now) for _ in range(101)]
     other = await limiter.allow(f"o-{unique_id}", now)
-    next_second = await limiter.allow(tenant_id, now + timedelta(seconds=1))
+    almost = await limiter.allow(tenant_id, now + timedelta(microseconds=999_999))
+    a_second_later = await limiter.allow(tenant_id, now + timedelta(seconds=1))
 
     assert allowed == [True] * 100 + [False]
-    assert (other, next_second) == (True, True)
+    assert (other, almost, a_second_later) == (True, False, True)
+
+
+async def test_a_refusal_names_the_wait(gateway: Gateway, unique_id: str) -> None:
+    tenant_id = f"t-{unique_id}"
+    await create_tenant(gateway, tenant_id)
+    limiter = gateway.app.context.rate_limiter
+    for _ in range(100):
+        assert await limiter.allow(tenant_id, datetime.now(UTC))
+    body = json.dumps(_payload(tenant_id, "evt_over")).encode()
+
+    response = await _post(gateway, body, _signed(body))
+
+    assert response.status == 429
+    assert (await response.json())["error"]["code"] == "rate_limited"
+    assert response.headers["Retry-After"] == "1"
+
+
+async def test_an_order_for_a_channel_the_tenant_lacks_is_refused_unpublished(
+    gateway: Gateway, unique_id: str
+) -> None:
+    tenant_id = f"t-{unique_id}"
+    await create_tenant(gateway, tenant_id, channels=("amazon",))
+    foreign = _payload(tenant_id, "evt_woot")
+    foreign["order"]["channel"] = "woot"
+    traversal = _payload(tenant_id, "evt_dots")
+    traversal["order"]["channel"] = "../../other"
+    good = json.dumps(_payload(tenant_id, "evt_good")).encode()
+
+    async with watch(gateway.nats_url, subjects.ORDER_SHIPPED) as shipped:
+        refused = []
+        for payload in (foreign, traversal):
+            body = json.dumps(payload).encode()
+            refused.append(await _post(gateway, body, _signed(body)))
+        accepted = await _post(gateway, good, _signed(good))
+        first, _ = await shipped.next_matching(lambda e: e["tenant_id"] == tenant_id)
+
+    assert [r.status for r in refused] == [422, 422]
+    assert (await refused[0].json())["error"] == {
+        "code": "unknown_channel",
+        "message": "the order's channel is not one of the tenant's channels",
+        "details": {
+            "problems": [
+                {"path": "order.channel", "message": "is not one of the tenant's channels"}
+            ]
+        },
+    }
+    assert accepted.status == 202
+    assert first["event_id"] == f"order.shipped:webhook:{tenant_id}:evt_good"
+
+
+def _with(payload: dict[str, Any], path: str, value: Any) -> bytes:
+    target = payload
+    *parents, last = path.split(".")
+    for part in parents:
+        target = target[int(part)] if part.isdigit() else target[part]
+    target[last] = value
+    return json.dumps(payload).encode()
+
+
+async def test_hostile_values_in_a_signed_payload_are_400s(
+    gateway: Gateway, unique_id: str
+) -> None:
+    tenant_id = f"t-{unique_id}"
+    await create_tenant(gateway, tenant_id)
+    bodies = {
+        "nul_tenant": _with(_payload(tenant_id, "e1"), "tenant_id", f"{tenant_id}\x00"),
+        "unicode_tenant": _with(_payload(tenant_id, "e2"), "tenant_id", "t٠"),
+        "newline_event_id": _with(_payload(tenant_id, "e3"), "event_id", "e\r\nX-Evil: 1"),
+        "nul_sku": _with(_payload(tenant_id, "e4"), "order.items.0.sku", "SKU\x00"),
+        "nul_channel": _with(_payload(tenant_id, "e5"), "order.channel", "amazon\x00"),
+        "nul_order_id": _with(_payload(tenant_id, "e6"), "order.order_id", "\x00"),
+        "deep": b"[" * 1020,
+    }
+    bodies["lone_surrogate"] = (
+        json.dumps(_payload(tenant_id, "e7")).encode().replace(b'"A-1001"', b'"\\ud800"')
+    )
+
+    statuses = {}
+    for name, body in bodies.items():
+        response = await _post(gateway, body, _signed(body))
+        statuses[name] = (response.status, (await response.json())["error"]["code"])
+
+    assert statuses == {name: (400, "malformed_payload") for name in bodies}
+
+
+async def test_undecodable_credentials_are_401s(gateway: Gateway, unique_id: str) -> None:
+    tenant_id = f"t-{unique_id}"
+    owner = await create_tenant(gateway, tenant_id)
+    config = feed_config(tenant_id)
+    config["shipstation"] = {"webhook_token": "tok-123", "api_key": "k", "api_secret": "s"}
+    await gateway.client.put(f"/v1/tenants/{tenant_id}/config", json=config, headers=auth(owner))
+    good = json.dumps(_payload(tenant_id, "evt_sig")).encode()
+    notice = json.dumps(
+        {"resource_url": "https://ssapi.shipstation.com/x", "resource_type": "SHIP_NOTIFY"}
+    ).encode()
+    json_type = {"Content-Type": "application/json"}
+
+    answers = {
+        "latin1_signature": await _post(
+            gateway, good, {**json_type, "X-ShipStation-Signature": "sha256=\xe9\xff"}
+        ),
+        "unicode_token": await _post(
+            gateway, notice, json_type, f"?tenant={tenant_id}&token=t%C3%A9"
+        ),
+        "undecodable_token": await _post(
+            gateway, notice, json_type, f"?tenant={tenant_id}&token=%FF%FE"
+        ),
+    }
+
+    codes = {name: (r.status, (await r.json())["error"]["code"]) for name, r in answers.items()}
+    assert codes == {
+        "latin1_signature": (401, "invalid_signature"),
+        "unicode_token": (401, "invalid_token"),
+        "undecodable_token": (401, "invalid_token"),
+    }
 
 
 async def test_a_v1_notification_is_published_for_ingest(gateway: Gateway, unique_id: str) -> None:
@@ -203,3 +319,39 @@ async def test_a_v1_notification_is_published_for_ingest(gateway: Gateway, uniqu
     assert (event["resource_url"], event["resource_type"]) == (resource, "SHIP_NOTIFY")
     assert event["event_id"].startswith(f"shipstation.notified:{tenant_id}:")
     assert (wrong_token.status, refused.status, creds.status) == (401, 400, 400)
+
+
+async def test_resource_urls_need_ascii_digit_hosts_and_port_443(
+    gateway: Gateway, unique_id: str
+) -> None:
+    tenant_id = f"t-{unique_id}"
+    owner = await create_tenant(gateway, tenant_id)
+    config = feed_config(tenant_id)
+    config["shipstation"] = {"webhook_token": "tok-9", "api_key": "k", "api_secret": "s"}
+    await gateway.client.put(f"/v1/tenants/{tenant_id}/config", json=config, headers=auth(owner))
+    query = f"?tenant={tenant_id}&token=tok-9"
+    json_type = {"Content-Type": "application/json"}
+
+    async def notify(url: str) -> tuple[int, str | None]:
+        body = json.dumps({"resource_url": url, "resource_type": "SHIP_NOTIFY"}).encode()
+        response = await _post(gateway, body, json_type, query)
+        answer = await response.json()
+        return response.status, answer.get("error", {}).get("code")
+
+    async with watch(gateway.nats_url, subjects.SHIPSTATION_NOTIFIED) as notified:
+        answers = {
+            url: await notify(url)
+            for url in (
+                "https://ssapi١٢٣.shipstation.com/shipments?batchId=1",
+                "https://ssapi.shipstation.com:8443/shipments?batchId=1",
+                "https://ssapi.shipstation.com:443/shipments?batchId=1",
+            )
+        }
+        event, _ = await notified.next_matching(lambda e: e["tenant_id"] == tenant_id)
+
+    assert answers == {
+        "https://ssapi١٢٣.shipstation.com/shipments?batchId=1": (400, "malformed_payload"),
+        "https://ssapi.shipstation.com:8443/shipments?batchId=1": (400, "malformed_payload"),
+        "https://ssapi.shipstation.com:443/shipments?batchId=1": (202, None),
+    }
+    assert event["resource_url"] == "https://ssapi.shipstation.com:443/shipments?batchId=1"

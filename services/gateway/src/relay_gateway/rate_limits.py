@@ -1,73 +1,208 @@
-"""Per-tenant webhook rate limit shared by every gateway replica, kept by NATS JetStream.
+"""Per-tenant webhook rate limit shared by every gateway replica: an exact sliding window kept
+in NATS KV.
 
-Each admitted event publishes an empty message to ``gateway.rate.<tenant>.<second>`` in a
-small in-memory stream that holds at most ``per_second`` messages per subject and refuses the
-next one (``discard_new_per_subject``). The server counts atomically for all replicas: one
-round trip per event and no compare-and-set retries, so replicas under load never contend
-(a KV counter updated with CAS needs a retry per concurrent writer). Messages expire after a
-few seconds; each second is a new subject, so the window is the wall-clock second.
+Rule: an event at time ``u`` is admitted when fewer than ``limit`` admitted events have a time
+``t`` with ``t > u - window`` (later ones included, whatever the order replicas commit in).
+So no span ``[a, a + window)`` ever holds more than ``limit`` admitted events: no 2x burst
+across a second boundary, and none of the 1.5x a weighted two-window counter lets through when
+the previous window's events came at its end (a token bucket of ``limit`` tokens allows 2x).
+
+Store: one KV key per tenant in the memory bucket ``gateway_rate`` holding the ``limit`` latest
+admission times (µs since the epoch, the admitting replica's clock): ``limit`` 8-byte integers
+(800 bytes for 100/s). That is a sliding *log*, exact (see :func:`admit`), no approximation.
+
+Hot path: ``get`` then ``update(last=revision)`` (compare-and-set), two round trips; a refusal
+writes nothing (one round trip). Concurrent events of one tenant inside a replica are
+committed together (group commit): whoever arrives while a commit is in flight joins the
+next one, so a burst costs a few round trips per replica instead of one compare-and-set per
+event, and replicas only contend with each other (a lost compare-and-set re-reads and
+re-decides; after ``MAX_ATTEMPTS`` the events are refused, never admitted unchecked).
+
+Why not the per-subject message cap of a stream with ``max_age`` (one round trip, no CAS):
+the server expires messages on a timer that runs up to ~250 ms late, so the window silently
+grows and a steady 90/s tenant saw about one event in nine refused. Keys expire after
+``KEY_TTL_S`` without events; the bucket is memory-only (a NATS restart forgets the window).
 """
 
 from __future__ import annotations
 
-import re
+import asyncio
+import bisect
+import hashlib
+import math
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
+import structlog
 from nats.js import JetStreamContext
-from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import NotFoundError, ServiceUnavailableError
+from nats.js.api import KeyValueConfig, StorageType
+from nats.js.errors import BucketNotFoundError, KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.kv import KeyValue
 
-STREAM: Final = "GATEWAY_RATE"
-SUBJECT_PREFIX: Final = "gateway.rate"
-WINDOW_TTL_S: Final = 5.0
-#: JetStream's "maximum messages per subject exceeded" (the limit is reached)
-PER_SUBJECT_LIMIT_CODE: Final = 10077
-_SUBJECT_TOKEN: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+from relay_shared.identifiers import TENANT_ID_PATTERN, matches
 
-
-def stream_config(per_second: int) -> StreamConfig:
-    return StreamConfig(
-        name=STREAM,
-        subjects=[f"{SUBJECT_PREFIX}.>"],
-        retention=RetentionPolicy.LIMITS,
-        storage=StorageType.MEMORY,
-        discard=DiscardPolicy.NEW,
-        discard_new_per_subject=True,
-        max_msgs_per_subject=per_second,
-        max_age=WINDOW_TTL_S,
-        duplicate_window=1.0,
-    )
+BUCKET: Final = "gateway_rate"
+WINDOW_S: Final = 1.0
+KEY_TTL_S: Final = 60.0
+MAX_ATTEMPTS: Final = 16
+_MICROS: Final = 1_000_000
+_TIME: Final = struct.Struct("<q")
+log = structlog.get_logger(__name__)
 
 
-def window_subject(tenant_id: str, now: datetime) -> str:
-    """The subject counting ``tenant_id``'s events in the second of ``now``."""
-    token = tenant_id if _SUBJECT_TOKEN.match(tenant_id) else tenant_id.encode().hex()[:120]
-    return f"{SUBJECT_PREFIX}.{token}.{int(now.timestamp())}"
+@dataclass(frozen=True)
+class Admission:
+    allowed: bool
+    #: seconds until an event could be admitted (0 when admitted)
+    retry_after_s: float = 0.0
+
+    @property
+    def retry_after_header(self) -> int:
+        """Whole seconds for ``Retry-After``, at least 1."""
+        return max(1, math.ceil(self.retry_after_s))
+
+
+def admit(
+    admitted: Sequence[int], times: Sequence[int], limit: int, window_us: int
+) -> tuple[list[int], list[Admission]]:
+    """Decide ``times`` (µs) in order against the ``admitted`` log; return the new log and
+    one decision each.
+
+    The log keeps the ``limit`` latest admission times, nothing else, and that is exact for
+    events in any order: an event needs a dropped time ``d`` only if ``d`` is inside its
+    window, and then the ``limit`` kept times, all later than ``d``, are too (refused either
+    way). Pruning by age instead would forget what a replica whose clock lags still needs."""
+    entries = sorted(admitted)
+    answers: list[Admission] = []
+    for at in times:
+        live = len(entries) - bisect.bisect_right(entries, at - window_us)
+        if live < limit:
+            bisect.insort(entries, at)
+            answers.append(Admission(True))
+        else:
+            # the limit-th latest time must leave the window before another event fits
+            frees_at = entries[len(entries) - limit] + window_us
+            answers.append(Admission(False, max(0.0, (frees_at - at) / _MICROS)))
+    return entries[-limit:], answers
+
+
+def encode(times: Sequence[int]) -> bytes:
+    return b"".join(_TIME.pack(at) for at in times)
+
+
+def decode(value: bytes | None) -> list[int]:
+    """The stored log; an unreadable value counts as empty (and is overwritten)."""
+    if not value or len(value) % _TIME.size:
+        return []
+    return [at for (at,) in _TIME.iter_unpack(value)]
+
+
+def tenant_key(tenant_id: str) -> str:
+    """The KV key of ``tenant_id`` (a digest for anything not shaped like a tenant id)."""
+    if matches(TENANT_ID_PATTERN, tenant_id):
+        return tenant_id
+    return "=" + hashlib.sha256(tenant_id.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+
+def micros(at: datetime) -> int:
+    return round(at.timestamp() * _MICROS)
+
+
+@dataclass
+class _Waiting:
+    at: int
+    answer: asyncio.Future[Admission]
 
 
 class RateLimiter:
-    def __init__(self, js: JetStreamContext) -> None:
-        self._js = js
+    def __init__(self, kv: KeyValue, limit: int, window_s: float = WINDOW_S) -> None:
+        self._kv = kv
+        self._limit = limit
+        self._window_us = round(window_s * _MICROS)
+        #: per tenant with a commit in flight: the events waiting for the next one
+        self._queues: dict[str, list[_Waiting]] = {}
+        self._committers: set[asyncio.Task[None]] = set()
 
     @classmethod
     async def open(cls, js: JetStreamContext, per_second: int) -> RateLimiter:
-        """Declare (or bring up to date) the counting stream."""
-        config = stream_config(per_second)
+        """Bind (or create) the shared bucket; ``per_second`` events per tenant per second."""
         try:
-            await js.stream_info(STREAM)
-        except NotFoundError:
-            await js.add_stream(config)
-        else:
-            await js.update_stream(config)
-        return cls(js)
+            kv = await js.key_value(BUCKET)
+        except BucketNotFoundError:
+            kv = await js.create_key_value(
+                KeyValueConfig(
+                    bucket=BUCKET,
+                    history=1,
+                    ttl=KEY_TTL_S,
+                    storage=StorageType.MEMORY,
+                    description="gateway webhook rate limit: admission times per tenant",
+                )
+            )
+        return cls(kv, per_second)
 
     async def allow(self, tenant_id: str, now: datetime) -> bool:
-        """Count one event of ``tenant_id`` in the current second; False over the limit."""
+        """Count one event of ``tenant_id`` at ``now``; False over the limit."""
+        return (await self.check(tenant_id, now)).allowed
+
+    async def check(self, tenant_id: str, now: datetime) -> Admission:
+        """Admit or refuse one event of ``tenant_id`` at ``now`` (with a Retry-After)."""
+        waiting = _Waiting(micros(now), asyncio.get_running_loop().create_future())
+        queue = self._queues.get(tenant_id)
+        if queue is not None:
+            queue.append(waiting)
+        else:
+            self._queues[tenant_id] = [waiting]
+            task = asyncio.create_task(self._commit_queued(tenant_id))
+            self._committers.add(task)
+            task.add_done_callback(self._committers.discard)
+        return await waiting.answer
+
+    async def _commit_queued(self, tenant_id: str) -> None:
+        """Commit the tenant's waiting events, batch after batch, until none are left."""
+        batch: list[_Waiting] = []
         try:
-            await self._js.publish(window_subject(tenant_id, now), b"", stream=STREAM)
-        except ServiceUnavailableError as exc:
-            if exc.err_code == PER_SUBJECT_LIMIT_CODE:
-                return False
-            raise
-        return True
+            while batch := self._take(tenant_id):
+                try:
+                    answers = await self._commit(tenant_id, [w.at for w in batch])
+                except Exception as exc:  # noqa: BLE001 - re-raised in every waiting handler
+                    for waiting in batch:
+                        if not waiting.answer.done():
+                            waiting.answer.set_exception(exc)
+                    continue
+                for waiting, answer in zip(batch, answers, strict=True):
+                    if not waiting.answer.done():
+                        waiting.answer.set_result(answer)
+        finally:
+            for waiting in [*batch, *self._queues.pop(tenant_id, [])]:
+                waiting.answer.cancel()
+
+    def _take(self, tenant_id: str) -> list[_Waiting]:
+        batch = self._queues.get(tenant_id) or []
+        if batch:
+            self._queues[tenant_id] = []
+        else:
+            self._queues.pop(tenant_id, None)
+        return batch
+
+    async def _commit(self, tenant_id: str, times: list[int]) -> list[Admission]:
+        key = tenant_key(tenant_id)
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                entry = await self._kv.get(key)
+            except KeyNotFoundError:
+                stored, revision = [], 0
+            else:
+                stored, revision = decode(entry.value), entry.revision or 0
+            kept, answers = admit(stored, times, self._limit, self._window_us)
+            if not any(answer.allowed for answer in answers):
+                return answers
+            try:
+                await self._kv.update(key, encode(kept), last=revision)
+            except KeyWrongLastSequenceError:
+                continue
+            return answers
+        log.warning("webhook.rate_contention", tenant_id=tenant_id, events=len(times))
+        return [Admission(False, WINDOW_S)] * len(times)

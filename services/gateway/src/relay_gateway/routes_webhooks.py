@@ -1,8 +1,14 @@
 """The ShipStation webhook: signed order payloads and V1 resource notifications.
 
 Checks run in the spec's order: size (413, before the body is read whole), content type
-(415), signature or token (401), body (400), timestamp window (401), tenant (404), rate (429),
-duplicate (200). The answer comes once the event is stored in JetStream.
+(415), signature or token (401), body (400), timestamp window (401), tenant (404), the order's
+channel (422 unless it is one of the tenant's channels: nothing is published for a channel
+the tenant does not have), rate (429), duplicate (200). The answer comes once the event is
+stored in JetStream.
+
+The V1 form's ``tenant`` query value must have a tenant id's shape before it reaches a query
+(422 naming ``tenant``, like the input middleware); a token or signature that is not ASCII is
+simply wrong (401). No input yields a 5xx.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from relay_gateway.errors import (
     PayloadTooLargeError,
     TooManyRequestsError,
     UnauthorizedError,
+    UnprocessableError,
     UnsupportedMediaTypeError,
 )
 from relay_gateway.request_bodies import media_type, read_limited
@@ -38,8 +45,10 @@ from relay_gateway.responses import respond
 from relay_gateway.routing import Body, Route
 from relay_shared import subjects
 from relay_shared.events import Event, ShipstationNotified, stage_event_id
+from relay_shared.identifiers import TENANT_ID_PATTERN, matches
 from relay_shared.secrets_box import SecretsBoxError
 from relay_shared.shipstation_urls import ResourceUrlRefusedError, check_resource_url
+from relay_shared.tenant_config import ConfigProblem
 
 SIGNATURE_HEADER = "X-ShipStation-Signature"
 SHIPPED = "order.shipped"
@@ -71,8 +80,15 @@ async def _signed_order(request: web.Request, context: GatewayContext, raw: byte
         raise UnauthorizedError(
             "the timestamp is outside the 5 minute window", code="stale_timestamp"
         )
-    if await context.tenants.get(payload.tenant_id) is None:
+    tenant = await context.tenants.get(payload.tenant_id)
+    if tenant is None:
         raise NotFoundError("no such tenant")
+    if payload.event_type == SHIPPED and payload.order.channel not in tenant.channels:
+        raise UnprocessableError(
+            "the order's channel is not one of the tenant's channels",
+            [ConfigProblem("order.channel", "is not one of the tenant's channels")],
+            code="unknown_channel",
+        )
     await _admit(context, payload.tenant_id, now)
     if payload.event_type != SHIPPED:
         return respond(WebhookAnswer(status="ignored", event_id=payload.event_id), 200)
@@ -83,7 +99,12 @@ async def _signed_order(request: web.Request, context: GatewayContext, raw: byte
 async def _resource_notification(
     request: web.Request, context: GatewayContext, raw: bytes
 ) -> web.Response:
+    now = datetime.now(UTC)
     tenant_id = request.query.get("tenant", "")
+    if tenant_id and not matches(TENANT_ID_PATTERN, tenant_id):
+        raise UnprocessableError(
+            "the query is not valid", [ConfigProblem("tenant", "is not a valid tenant name")]
+        )
     config = await context.tenants.config(tenant_id) if tenant_id else None
     expected = None if config is None else _webhook_token(context, config.config)
     if config is None or not token_matches(request.query.get("token"), expected):
@@ -97,7 +118,6 @@ async def _resource_notification(
         )
     except (MalformedPayloadError, ResourceUrlRefusedError) as exc:
         raise BadRequestError(str(exc), code="malformed_payload") from exc
-    now = datetime.now(UTC)
     await _admit(context, tenant_id, now)
     url_hash = hashlib.sha256(notification.resource_url.encode()).hexdigest()[:32]
     event = ShipstationNotified(
@@ -124,8 +144,14 @@ def _webhook_token(context: GatewayContext, config: dict[str, Any]) -> str | Non
 
 
 async def _admit(context: GatewayContext, tenant_id: str, now: datetime) -> None:
-    if not await context.rate_limiter.allow(tenant_id, now):
-        raise TooManyRequestsError("too many webhook events for this tenant", retry_after_s=1)
+    """Count the event at ``now``, taken before the slow lookups, so a stall in them does
+    not bunch events up; the limiter is exact whatever order replicas commit in."""
+    admission = await context.rate_limiter.check(tenant_id, now)
+    if not admission.allowed:
+        raise TooManyRequestsError(
+            "too many webhook events for this tenant",
+            retry_after_s=admission.retry_after_header,
+        )
 
 
 async def _publish_once(context: GatewayContext, event: Event, answer_id: str) -> web.Response:
@@ -147,7 +173,7 @@ ROUTES = [
         "signature",
         202,
         WebhookAnswer,
-        (400, 401, 404, 413, 415, 429),
+        (400, 401, 404, 413, 415, 422, 429),
         Body(SignedPayload, ("application/json",), "signed order payload or V1 notification"),
         query=(("tenant", "string"), ("token", "string")),
         headers=((SIGNATURE_HEADER, "string"),),

@@ -11,6 +11,11 @@ Idempotent, and its state and its events cannot diverge:
   publish did land (crash between publish and mark);
 - the message is acked only after all of this (publish-then-ack), so a crash anywhere
   replays the handler instead of losing a feed.
+
+Defence in depth: every prefix listed and every key pinned or announced for a tenant must lie
+under ``tenants/{tenant}/`` (:func:`relay_shared.keys.tenant_key`, checked before the read).
+One that does not fails the run permanently (``foreign_key``, naming the vendor but never the
+key, so the error cannot tell whether something exists elsewhere).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from relay_ingest.domain.pinning import (
     latest_inbound,
     vendors_for_run,
 )
-from relay_shared import keys, subjects
+from relay_shared import identifiers, keys, subjects
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.errors import PermanentError, RelayError
 from relay_shared.events import FeedReceived, RunFailed, RunRequested, stage_event_id
@@ -65,21 +70,47 @@ class IngestHandlers:
         for feed in pinned:
             if feed.announced:
                 continue
+            if feed.key is not None:
+                _own_key(event.tenant_id, feed.vendor_id, feed.key)
             await self.bus.publish(feed_received(event, feed, vendors))
             await self.run_feeds.mark_announced(event.run_id, feed.vendor_id)
 
     async def _latest_feed(self, tenant_id: str, vendor_id: str) -> PinnedFeed:
-        listed = await self.store.list_objects(keys.inbound_prefix(tenant_id, vendor_id))
+        prefix = _own_key(tenant_id, vendor_id, keys.inbound_prefix(tenant_id, vendor_id))
+        listed = await self.store.list_objects(prefix)
         latest = latest_inbound(InboundObject(o.key, o.size, o.last_modified) for o in listed)
         if latest is None:
             return PinnedFeed(vendor_id, None, None)
-        return PinnedFeed(vendor_id, latest.key, latest.size)
+        return PinnedFeed(vendor_id, _own_key(tenant_id, vendor_id, latest.key), latest.size)
 
     async def on_run_request_failed(self, event: RunRequested, error: RelayError) -> None:
         """A run that cannot even be ingested fails, with errors.json naming the cause."""
+        vendor = error.details.get("vendor_id")
         await fail_run(
-            self.store, self.bus, event, run_id=event.run_id, stage="ingest", error=error
+            self.store,
+            self.bus,
+            event,
+            run_id=event.run_id,
+            stage="ingest",
+            error=error,
+            vendor_id=vendor if isinstance(vendor, str) else None,
         )
+
+
+def _own_key(tenant_id: str, vendor_id: str, key: str) -> str:
+    """``key`` when it lies under the tenant's prefix; a permanent ``foreign_key`` failure of
+    the run otherwise (the message names the vendor, never the key nor what is there)."""
+    try:
+        if not identifiers.matches(identifiers.TENANT_ID_PATTERN, tenant_id):
+            raise keys.ForeignKeyError(tenant_id, key)
+        return keys.tenant_key(tenant_id, key)
+    except keys.ForeignKeyError:
+        raise PermanentError(
+            f"the inbound files of vendor {vendor_id[:64]!r} do not lie under the tenant's own"
+            " prefix",
+            code=keys.ForeignKeyError.code,
+            vendor_id=vendor_id,
+        ) from None
 
 
 def feed_received(event: RunRequested, feed: PinnedFeed, vendors: list[str]) -> FeedReceived:

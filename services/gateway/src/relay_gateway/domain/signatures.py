@@ -18,8 +18,9 @@ def sign(secret: str, body: bytes) -> str:
 def signature_matches(header: str | None, body: bytes, secrets: Sequence[str]) -> bool:
     """True when ``header`` is a valid signature of ``body`` under any of ``secrets``
     (rotation: old and new secrets are both configured for a while). Every secret is
-    compared, so the time taken does not reveal which one matched."""
-    if not header or not header.startswith(SIGNATURE_PREFIX):
+    compared, so the time taken does not reveal which one matched. A header that is not ASCII
+    (undecodable bytes arrive as surrogate escapes) is simply wrong."""
+    if not header or not header.isascii() or not header.startswith(SIGNATURE_PREFIX):
         return False
     given = header.encode()
     matched = False
@@ -29,7 +30,10 @@ def signature_matches(header: str | None, body: bytes, secrets: Sequence[str]) -
 
 
 def token_matches(given: str | None, expected: str | None) -> bool:
-    if not given or not expected:
+    """True when ``given`` is the ``expected`` token. A token is ASCII: anything else (a
+    header or query value decoded with surrogate escapes included) is simply wrong, never an
+    encoding error."""
+    if not given or not expected or not given.isascii():
         return False
     return hmac.compare_digest(given.encode(), expected.encode())
 

@@ -3,21 +3,64 @@
 Only order id, channel, status, dates, skus and quantities are read from a signed payload;
 everything else (customer names, addresses, emails, phones) is ignored and never stored or
 published.
+
+Every string read is free of control characters (NUL included) and lone surrogates, which
+Postgres, NATS headers and UTF-8 cannot carry; ``tenant_id`` has the shape of a tenant id and
+``event_id`` (it becomes part of a ``Nats-Msg-Id`` header) is printable ASCII. Anything else is
+a malformed payload (400), never a server error.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Annotated, Final, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
 
 from relay_shared import subjects
 from relay_shared.events import OrderItem, OrderShipped, stage_event_id
+from relay_shared.identifiers import TENANT_ID_PATTERN, matches
 
 REPLAY_WINDOW = timedelta(minutes=5)
 M = TypeVar("M", bound=BaseModel)
+#: ``event_id``: printable ASCII without spaces (it ends up in a NATS header)
+_EVENT_ID: Final = re.compile(r"[\x21-\x7e]+")
+
+
+def _no_control_characters(value: str) -> str:
+    """C0/C1 controls, DEL and lone surrogates are refused: no table, header or event may
+    hold them."""
+    for char in value:
+        code = ord(char)
+        if code < 0x20 or 0x7F <= code <= 0x9F or 0xD800 <= code <= 0xDFFF:
+            raise ValueError("must not contain control characters")
+    return value
+
+
+def _tenant_id(value: str) -> str:
+    if not matches(TENANT_ID_PATTERN, value):
+        raise ValueError("is not a tenant id")
+    return value
+
+
+def _event_id(value: str) -> str:
+    if _EVENT_ID.fullmatch(value) is None:
+        raise ValueError("must be printable ASCII without spaces")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_control_characters)]
+TenantId = Annotated[str, AfterValidator(_tenant_id)]
+EventId = Annotated[str, AfterValidator(_event_id)]
 
 
 class MalformedPayloadError(ValueError):
@@ -29,30 +72,30 @@ class _Lenient(BaseModel):
 
 
 class WebhookItem(_Lenient):
-    sku: str = Field(min_length=1, max_length=128)
+    sku: Text = Field(min_length=1, max_length=128)
     quantity: int = Field(ge=0)
 
 
 class WebhookOrder(_Lenient):
-    order_id: str = Field(min_length=1, max_length=128)
-    channel: str = Field(min_length=1, max_length=64)
-    status: str = Field(min_length=1, max_length=64)
+    order_id: Text = Field(min_length=1, max_length=128)
+    channel: Text = Field(min_length=1, max_length=64)
+    status: Text = Field(min_length=1, max_length=64)
     ordered_at: AwareDatetime | None = None
     shipped_at: AwareDatetime
     items: list[WebhookItem] = Field(min_length=1, max_length=500)
 
 
 class SignedPayload(_Lenient):
-    event_id: str = Field(min_length=1, max_length=128)
-    event_type: str = Field(min_length=1, max_length=64)
+    event_id: EventId = Field(min_length=1, max_length=128)
+    event_type: Text = Field(min_length=1, max_length=64)
     timestamp: AwareDatetime
-    tenant_id: str = Field(min_length=1, max_length=64)
+    tenant_id: TenantId = Field(min_length=1, max_length=64)
     order: WebhookOrder
 
 
 class ResourceNotification(_Lenient):
-    resource_url: str = Field(min_length=1, max_length=2048)
-    resource_type: str = Field(min_length=1, max_length=64)
+    resource_url: Text = Field(min_length=1, max_length=2048)
+    resource_type: Text = Field(min_length=1, max_length=64)
 
 
 def parse_signed_payload(body: bytes) -> SignedPayload:
@@ -68,6 +111,8 @@ def _parse(model: type[M], body: bytes) -> M:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedPayloadError("the body is not valid JSON") from exc
+    except RecursionError as exc:
+        raise MalformedPayloadError("the body is nested too deeply") from exc
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -20,12 +20,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from relay_shared import subjects
 from relay_shared.events import OrderItem, OrderShipped, ShipstationNotified, stage_event_id
+from relay_shared.identifiers import CHANNEL_PATTERN, matches
 
 #: ShipStation V1 reports times in Pacific time without a zone.
 SHIPSTATION_ZONE: Final = ZoneInfo("America/Los_Angeles")
 SHIPMENT_RESOURCES: Final = frozenset({"SHIP_NOTIFY", "ITEM_SHIP_NOTIFY"})
 MAX_PAGES: Final = 500
-Outcome = Literal["emit", "voided", "unknown_store", "no_items"]
+Outcome = Literal["emit", "voided", "unknown_store", "invalid_channel", "no_items"]
 
 
 class MalformedShipmentsError(ValueError):
@@ -147,10 +148,16 @@ def page_url(resource_url: str, page: int) -> str:
 
 
 def decide(shipment: Shipment, store_channels: dict[str, str]) -> Outcome:
+    """What becomes of a shipment: emitted, or recorded with why not. A store mapped to a
+    name that is not a channel name (a config from before channel names were checked) is
+    ``invalid_channel``: nothing is published for it, so no consumer makes a workbook or a
+    key of it."""
     if shipment.voided:
         return "voided"
     if shipment.store_id is None or shipment.store_id not in store_channels:
         return "unknown_store"
+    if not matches(CHANNEL_PATTERN, store_channels[shipment.store_id]):
+        return "invalid_channel"
     if not shipment.items:
         return "no_items"
     return "emit"
