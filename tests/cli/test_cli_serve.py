@@ -85,9 +85,7 @@ def test_local_run_is_dispatched_with_its_own_arguments(monkeypatch: pytest.Monk
         received.append(argv)
         return 7
 
-    module = types.ModuleType("relay_cli.local_run")
-    module.main = fake_main  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "relay_cli.local_run", module)
+    monkeypatch.setattr("relay_cli.local_run.main", fake_main)
     assert relay_main.main(["local-run", "--help", "--vendor", "acme"]) == 7
     assert received == [["--help", "--vendor", "acme"]]
 

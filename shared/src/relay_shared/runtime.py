@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 import asyncpg
 import structlog
-from faststream.nats import JStream, NatsBroker
+from faststream.nats import NatsBroker
 
 from relay_shared.bus.delivery import DeliverySettings
 from relay_shared.bus.streams import StreamSettings, ensure_streams
@@ -64,11 +64,6 @@ def new_broker(settings: CommonSettings) -> NatsBroker:
         reconnect_time_wait=1,
         connect_timeout=5,
     )
-
-
-def pipeline_stream(settings: CommonSettings) -> JStream:
-    """The stream handle subscribers bind to; declared by :func:`run_worker`, not by them."""
-    return JStream(settings.nats_stream, declare=False)
 
 
 @dataclass

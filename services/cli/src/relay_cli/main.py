@@ -7,34 +7,28 @@ its parser and sets ``handler`` (``Namespace -> int``).
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 LOCAL_RUN = "local-run"
-# Imported when the parser is built, not at start: `relay local-run` must not pay for the
-# servers', demo's and sheets' imports (about 1.5 s of a 2 s run on this machine).
-SUBCOMMAND_MODULES = (
-    "relay_cli.up",
-    "relay_cli.serve",
-    "relay_cli.asyncapi_command",
-    "relay_cli.dlq",
-    "relay_cli.demo",
-)
 
 
 def _run_local(argv: list[str]) -> int:
     # Imported only when used: local-run's dependencies stay out of `relay up`/`serve`.
-    local_run = importlib.import_module("relay_cli.local_run")
-    local_run_main: Callable[[list[str]], int] = local_run.main
-    return local_run_main(argv)
+    from relay_cli import local_run
+
+    return local_run.main(argv)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # Imported when the parser is built, not at start: `relay local-run` must not pay for the
+    # servers', demo's and sheets' imports (about 1.5 s of a 2 s run on this machine).
+    from relay_cli import asyncapi_command, demo, dlq, serve, up
+
     parser = argparse.ArgumentParser(prog="relay", description="Relay command line")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module_name in SUBCOMMAND_MODULES:
-        importlib.import_module(module_name).register(subparsers)
+    for module in (up, serve, asyncapi_command, dlq, demo):
+        module.register(subparsers)
     # local-run parses its own arguments; it is listed here for `relay --help` and
     # dispatched before argparse sees its options (see main()).
     local = subparsers.add_parser(
@@ -65,5 +59,7 @@ def run() -> None:
     args = sys.argv[1:]
     code = main(args)
     if args[:1] == [LOCAL_RUN]:
-        importlib.import_module("relay_cli.local_run").exit_now(code)
+        from relay_cli.local_run import exit_now
+
+        exit_now(code)
     raise SystemExit(code)
