@@ -24,15 +24,8 @@ from hypothesis import strategies as st
 
 from relay_cli.gateway_client import GatewayClient
 from relay_cli.stack import ServiceProcesses, StackEndpoints, free_port, wait_for_http_ok
-from relay_gateway.rate_limits import (
-    Admission,
-    RateLimiter,
-    admit,
-    decode,
-    encode,
-    micros,
-    tenant_key,
-)
+from relay_gateway.adapters.rate_limiter import RateLimiter
+from relay_gateway.domain.rate_window import Admission, admit, decode, encode, micros, tenant_key
 from tests.gateway.harness import ADMIN_KEY, SECRET_KEY, WEBHOOK_SECRETS, stream_events
 
 LIMIT = 100

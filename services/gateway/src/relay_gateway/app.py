@@ -1,5 +1,6 @@
-"""The gateway: an aiohttp application and the FastStream broker (run tracking consumers,
-publishers) in one process. Built from settings with no I/O; resources open at startup."""
+"""The gateway: an aiohttp application (:mod:`relay_gateway.http`) and the FastStream broker
+(:mod:`relay_gateway.handlers`: run tracking, dispatch, timeouts; the insights read model) in
+one process. Built from settings with no I/O; resources open at startup."""
 
 from __future__ import annotations
 
@@ -13,32 +14,26 @@ import structlog
 from aiohttp import web
 from faststream.nats import NatsBroker
 
-from relay_gateway import (
-    routes_config,
-    routes_health,
-    routes_insights,
-    routes_runs,
-    routes_tenants,
-    routes_uploads,
-    routes_webhooks,
-)
 from relay_gateway.adapters.insights import InsightsRepository
+from relay_gateway.adapters.rate_limiter import RateLimiter
 from relay_gateway.adapters.receipts import ReceiptsRepository
 from relay_gateway.adapters.runs import RunsRepository
 from relay_gateway.adapters.tenants import TenantsRepository
-from relay_gateway.context import CONTEXT, ContextHolder, GatewayContext
-from relay_gateway.dispatch import RunDispatcher
 from relay_gateway.domain.api_keys import BOOTSTRAP_KEY_ID, hash_api_key
 from relay_gateway.domain.signatures import parse_secrets
-from relay_gateway.middleware import correlation_middleware, error_middleware, input_middleware
-from relay_gateway.openapi import openapi_document
-from relay_gateway.rate_limits import RateLimiter
-from relay_gateway.request_bodies import BODY_READ_TIMEOUT
-from relay_gateway.routes_health import OPENAPI_KEY
-from relay_gateway.routing import Route, add_routes
-from relay_gateway.run_timeouts import RunTimeouts
+from relay_gateway.handlers import RunDispatcher, RunTimeouts, RunTracker
+from relay_gateway.http.access import add_routes
+from relay_gateway.http.api import ROUTES
+from relay_gateway.http.bodies import BODY_READ_TIMEOUT
+from relay_gateway.http.context import CONTEXT, ContextHolder, GatewayContext
+from relay_gateway.http.health import OPENAPI_KEY
+from relay_gateway.http.middleware import (
+    correlation_middleware,
+    error_middleware,
+    input_middleware,
+)
+from relay_gateway.http.openapi import openapi_document
 from relay_gateway.settings import GatewaySettings
-from relay_gateway.tracking import RunTracker
 from relay_shared.bus import EventBus, ensure_streams, register_consumer
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.events import (
@@ -59,15 +54,6 @@ from relay_shared.telemetry import configure_telemetry
 SERVICE = "gateway"
 SETTINGS_TYPE = GatewaySettings
 EMITS: list[type[Event]] = [RunRequested, OrderShipped, ShipstationNotified]
-ROUTES: list[Route] = [
-    *routes_health.ROUTES,
-    *routes_tenants.ROUTES,
-    *routes_config.ROUTES,
-    *routes_uploads.ROUTES,
-    *routes_runs.ROUTES,
-    *routes_webhooks.ROUTES,
-    *routes_insights.ROUTES,
-]
 log = structlog.get_logger(__name__)
 
 

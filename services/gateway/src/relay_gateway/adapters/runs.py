@@ -14,7 +14,7 @@ from datetime import datetime
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from relay_gateway.domain.idempotency import StoredKey
+from relay_gateway.domain.idempotency import IdempotencyRecord
 from relay_gateway.domain.pagination import Cursor
 from relay_gateway.domain.run_progress import Progress, RunError, free_slots
 from relay_gateway.domain.run_timings import Sighting
@@ -98,7 +98,9 @@ class RunsUnit:
     def __init__(self, conn: PoolConnectionProxy[asyncpg.Record]) -> None:
         self._conn = conn
 
-    async def lock_idempotency_key(self, tenant_id: str, key: str, ttl_s: int) -> StoredKey | None:
+    async def lock_idempotency_key(
+        self, tenant_id: str, key: str, ttl_s: int
+    ) -> IdempotencyRecord | None:
         """Serialise requests with this key; forget it once older than ``ttl_s``."""
         await self._conn.execute(
             "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"{tenant_id}/{key}"
@@ -115,7 +117,7 @@ class RunsUnit:
             tenant_id,
             key,
         )
-        return None if row is None else StoredKey(row["request_hash"], row["run_id"])
+        return None if row is None else IdempotencyRecord(row["request_hash"], row["run_id"])
 
     async def save_idempotency_key(
         self, tenant_id: str, key: str, request_hash: str, run_id: str

@@ -22,7 +22,7 @@ class Tenant:
 
 
 @dataclass(frozen=True)
-class StoredKey:
+class StoredApiKey:
     key_id: str
     tenant_id: str | None
     roles: frozenset[Role]
@@ -42,8 +42,8 @@ def _tenant(row: asyncpg.Record) -> Tenant:
     return Tenant(row["tenant_id"], row["name"], list(row["channels"]), row["config_version"])
 
 
-def _stored_key(row: asyncpg.Record) -> StoredKey:
-    return StoredKey(row["key_id"], row["tenant_id"], frozenset(Role(r) for r in row["roles"]))
+def _stored_key(row: asyncpg.Record) -> StoredApiKey:
+    return StoredApiKey(row["key_id"], row["tenant_id"], frozenset(Role(r) for r in row["roles"]))
 
 
 class TenantsRepository:
@@ -87,7 +87,7 @@ class TenantsRepository:
             [Role.ADMIN.value],
         )
 
-    async def find_key(self, key_hash: str) -> StoredKey | None:
+    async def find_key(self, key_hash: str) -> StoredApiKey | None:
         row = await self._pool.fetchrow(
             "SELECT key_id, tenant_id, roles FROM api_keys"
             " WHERE key_hash = $1 AND revoked_at IS NULL",
@@ -95,7 +95,7 @@ class TenantsRepository:
         )
         return None if row is None else _stored_key(row)
 
-    async def active_key(self, key_id: str) -> StoredKey | None:
+    async def active_key(self, key_id: str) -> StoredApiKey | None:
         """The key ``key_id`` unless it is revoked (or unknown)."""
         row = await self._pool.fetchrow(
             "SELECT key_id, tenant_id, roles FROM api_keys"

@@ -1,21 +1,24 @@
-"""Tenant config bodies: YAML or JSON in, secrets redacted out."""
+"""Tenant config documents: YAML or JSON in, secrets redacted out, and the typed config of a
+stored version."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
 from relay_gateway.domain import bounded_documents
 from relay_shared.secrets_box import SECRET_FIELDS
+from relay_shared.tenant_config import TenantConfig, VendorConfig, parse_tenant_config
 
 YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"})
 JSON_TYPES = frozenset({"application/json"})
 REDACTED = "***"
 
 
-class UnsupportedMediaTypeError(ValueError):
-    pass
+class UnknownDocumentTypeError(ValueError):
+    """A config sent as neither YAML nor JSON."""
 
 
 def load_document(content_type: str, raw: bytes) -> Any:
@@ -25,7 +28,7 @@ def load_document(content_type: str, raw: bytes) -> Any:
         return bounded_documents.load_json(raw)
     if content_type in YAML_TYPES:
         return bounded_documents.load_yaml(raw)
-    raise UnsupportedMediaTypeError(content_type)
+    raise UnknownDocumentTypeError(content_type)
 
 
 def to_json_document(data: dict[str, Any]) -> dict[str, Any]:
@@ -91,16 +94,22 @@ def carry_secrets(config: dict[str, Any], previous: dict[str, Any] | None) -> di
     return result
 
 
-def vendor_ids(config: dict[str, Any]) -> list[str]:
-    """The vendor ids of a stored (already validated) config."""
-    vendors = config.get("vendors") or []
-    return [str(vendor["vendor_id"]) for vendor in vendors if isinstance(vendor, dict)]
+def stored_config(document: Mapping[str, Any]) -> TenantConfig:
+    """The typed config of a stored version (validated when it was put). Its secrets are
+    left out: they are stored sealed, and only :mod:`relay_shared.secrets_box` reads them.
+    Raises :class:`relay_shared.tenant_config.ConfigError` if it no longer validates."""
+    return parse_tenant_config(_without_secrets(document))
 
 
-def vendor_format(config: dict[str, Any], vendor_id: str) -> str | None:
-    """The parser format of ``vendor_id`` (the inbound file's extension), None if unknown."""
-    for vendor in config.get("vendors") or []:
-        if isinstance(vendor, dict) and vendor.get("vendor_id") == vendor_id:
-            parser = vendor.get("parser") or {}
-            return str(parser.get("format", "csv"))
-    return None
+def _without_secrets(document: Mapping[str, Any]) -> dict[str, Any]:
+    result = dict(document)
+    for section, fields in SECRET_FIELDS.items():
+        values = result.get(section)
+        if isinstance(values, dict):
+            result[section] = {key: item for key, item in values.items() if key not in fields}
+    return result
+
+
+def find_vendor(config: TenantConfig, vendor_id: str) -> VendorConfig | None:
+    """The vendor ``vendor_id`` of ``config``, None if it has none."""
+    return next((vendor for vendor in config.vendors if vendor.vendor_id == vendor_id), None)

@@ -22,7 +22,9 @@ class Replay(Enum):
 
 
 @dataclass(frozen=True)
-class StoredKey:
+class IdempotencyRecord:
+    """What a stored Idempotency-Key answered: the request it came with and its run."""
+
     request_hash: str
     run_id: str
 
@@ -33,7 +35,7 @@ def request_fingerprint(body: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def decide(stored: StoredKey | None, request_hash: str) -> Replay:
+def decide(stored: IdempotencyRecord | None, request_hash: str) -> Replay:
     if stored is None:
         return Replay.NEW
     if stored.request_hash == request_hash:

@@ -14,9 +14,20 @@ from relay_gateway.domain.bounded_documents import (
     load_json,
 )
 
-DEFAULT_LIMIT = 20
-MAX_LIMIT = 100
 CURSOR_LIMITS = DocumentLimits(max_depth=2, max_nodes=8, max_aliases=0, max_string_chars=128)
+
+
+@dataclass(frozen=True)
+class PageSize:
+    """How many items a listing returns: ``default`` unless ``limit`` asks for 1 to
+    ``maximum``."""
+
+    default: int
+    maximum: int
+
+
+RUN_PAGES = PageSize(default=20, maximum=100)
+INSIGHT_PAGES = PageSize(default=100, maximum=1000)
 
 
 class InvalidCursorError(ValueError):

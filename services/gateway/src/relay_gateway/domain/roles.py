@@ -75,12 +75,6 @@ def check_platform_admin(principal: Principal) -> None:
         raise AccessDeniedError(Role.ADMIN)
 
 
-def check_channel(principal: Principal, channel: str) -> None:
-    """Channel-scoped resources: a principal limited to some channels sees only those."""
-    if principal.channels is not None and channel not in principal.channels:
-        raise AccessDeniedError(Role.VIEWER)
-
-
 class GrantError(ValueError):
     """Roles that may not be granted by this principal."""
 

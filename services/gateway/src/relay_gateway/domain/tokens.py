@@ -4,7 +4,7 @@
 Only HS256 is accepted: ``alg: none``, asymmetric algorithms, a wrong secret, a tampered
 payload or an expired token are all :class:`InvalidTokenError`. A token is only as good as
 its key: the caller checks on every request that ``kid`` is still active and holds at least
-the token's roles (:func:`relay_gateway.authentication.authenticate`), so revoking a key
+the token's roles (:func:`relay_gateway.http.authentication.authenticate`), so revoking a key
 revokes every token it minted.
 """
 

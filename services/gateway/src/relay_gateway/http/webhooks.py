@@ -20,8 +20,6 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from relay_gateway.api_models import WebhookAnswer
-from relay_gateway.context import GatewayContext, context_of, correlation_id_of
 from relay_gateway.domain.signatures import signature_matches, token_matches
 from relay_gateway.domain.webhook_payloads import (
     MalformedPayloadError,
@@ -31,18 +29,21 @@ from relay_gateway.domain.webhook_payloads import (
     parse_signed_payload,
     within_window,
 )
-from relay_gateway.errors import (
+from relay_gateway.http.access import Call
+from relay_gateway.http.api_models import WebhookAnswer
+from relay_gateway.http.bodies import media_type, read_limited
+from relay_gateway.http.context import GatewayContext, correlation_id_of
+from relay_gateway.http.errors import (
     BadRequestError,
-    NotFoundError,
     PayloadTooLargeError,
     TooManyRequestsError,
     UnauthorizedError,
+    UnknownResourceError,
     UnprocessableError,
     UnsupportedMediaTypeError,
 )
-from relay_gateway.request_bodies import media_type, read_limited
-from relay_gateway.responses import respond
-from relay_gateway.routing import Body, Route
+from relay_gateway.http.responses import respond
+from relay_gateway.http.routing import Auth, Body, Route
 from relay_shared import subjects
 from relay_shared.events import Event, ShipstationNotified, stage_event_id
 from relay_shared.identifiers import TENANT_ID_PATTERN, matches
@@ -55,8 +56,8 @@ SHIPPED = "order.shipped"
 log = structlog.get_logger(__name__)
 
 
-async def shipstation_webhook(request: web.Request) -> web.Response:
-    context = context_of(request)
+async def shipstation_webhook(call: Call) -> web.Response:
+    request, context = call.request, call.context
     limit = context.settings.max_payload
     if request.content_length is not None and request.content_length > limit:
         raise PayloadTooLargeError(f"the payload exceeds {limit} bytes")
@@ -82,7 +83,7 @@ async def _signed_order(request: web.Request, context: GatewayContext, raw: byte
         )
     tenant = await context.tenants.get(payload.tenant_id)
     if tenant is None:
-        raise NotFoundError("no such tenant")
+        raise UnknownResourceError("no such tenant")
     if payload.event_type == SHIPPED and payload.order.channel not in tenant.channels:
         raise UnprocessableError(
             "the order's channel is not one of the tenant's channels",
@@ -166,17 +167,21 @@ async def _publish_once(context: GatewayContext, event: Event, answer_id: str) -
 
 ROUTES = [
     Route(
-        "POST",
-        "/v1/webhooks/shipstation",
-        shipstation_webhook,
-        "ShipStation webhook (signed payload, or V1 notification with ?tenant=&token=)",
-        "signature",
-        202,
-        WebhookAnswer,
-        (400, 401, 404, 413, 415, 422, 429),
-        Body(SignedPayload, ("application/json",), "signed order payload or V1 notification"),
+        method="POST",
+        path="/v1/webhooks/shipstation",
+        handler=shipstation_webhook,
+        summary="ShipStation webhook (signed payload, or V1 notification with ?tenant=&token=)",
+        role=Auth.SIGNATURE,
+        ok=202,
+        returns=WebhookAnswer,
+        errors=(400, 401, 404, 413, 415, 422, 429),
+        body=Body(
+            model=SignedPayload,
+            media_types=("application/json",),
+            description="signed order payload or V1 notification",
+        ),
         query=(("tenant", "string"), ("token", "string")),
         headers=((SIGNATURE_HEADER, "string"),),
-        extra_ok={200: WebhookAnswer},
+        also_ok={200: WebhookAnswer},
     ),
 ]

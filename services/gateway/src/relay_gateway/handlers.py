@@ -1,22 +1,35 @@
-"""Run tracking: pipeline events move the gateway's view of a run (load → decide → save).
+"""The gateway's bus side: run tracking, dispatching queued runs, failing stuck ones.
 
-Every handler is idempotent: status and stage only move forward, vendor rows are upserts,
-and a SUCCEEDED or FAILED run never changes again. Each event is also recorded as a sighting
+Run tracking (load → decide → save): pipeline events move the gateway's view of a run. Every
+handler is idempotent: status and stage only move forward, vendor rows are upserts, and a
+SUCCEEDED or FAILED run never changes again. Each event is also recorded as a sighting
 (timings and attempts, see :mod:`relay_gateway.domain.run_timings`), and any event of a run
 under way counts as progress: a run that stops moving is failed with ``timeout`` by
 :meth:`RunTracker.fail_if_stuck`.
+
+Dispatch: a run is stored QUEUED first (the runs table is the outbox); the dispatcher then
+publishes ``run.requested`` with a deterministic event id while the tenant has fewer than its
+cap of runs under way. A publish that fails leaves the run waiting; the periodic sweep
+publishes it later (a duplicate is dropped by the server).
+
+Timeouts: a run under way that has not moved for ``APP_RUN_STUCK_AFTER_S`` (default 900 s) is
+failed with code ``timeout``, which frees its tenant's slot. Every replica may sweep: the run
+row is locked and re-checked before it is failed, so a run is failed once, and an event that
+arrives meanwhile wins.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+import asyncpg
 import structlog
+from nats.errors import Error as NatsError
 
-from relay_gateway.adapters.runs import RunsRepository, RunsUnit
-from relay_gateway.dispatch import RunDispatcher
+from relay_gateway.adapters.runs import RunsRepository, RunsUnit, RunView
 from relay_gateway.domain.run_progress import (
     FAILED,
     RUNNING,
@@ -26,17 +39,68 @@ from relay_gateway.domain.run_progress import (
     advance,
 )
 from relay_gateway.domain.run_timings import STAGE_OF
+from relay_shared import subjects
+from relay_shared.bus import EventBus
 from relay_shared.events import (
     Event,
     FeedReceived,
     OffersMerged,
     RowsNormalized,
     RunFailed,
+    RunRequested,
     now_utc,
+    stage_event_id,
 )
 
 log = structlog.get_logger(__name__)
+DISPATCH_FAILURES = (NatsError, OSError, TimeoutError, asyncpg.PostgresError)
 SaveDetails = Callable[[RunsUnit], Awaitable[None]]
+
+
+def run_requested(run: RunView) -> RunRequested:
+    return RunRequested(
+        event_id=stage_event_id(subjects.RUN_REQUESTED, run.run_id),
+        occurred_at=run.requested_at,
+        tenant_id=run.tenant_id,
+        correlation_id=run.correlation_id,
+        run_id=run.run_id,
+        config_version=run.config_version,
+        vendors=run.vendors_requested,
+        force=run.force,
+    )
+
+
+class RunDispatcher:
+    def __init__(self, runs: RunsRepository, bus: EventBus, cap: int) -> None:
+        self._runs = runs
+        self._bus = bus
+        self._cap = cap
+
+    async def dispatch(self, tenant_id: str) -> int:
+        """Publish what the tenant's cap allows now; the number published."""
+        return await self._runs.dispatch(tenant_id, self._cap, self._publish)
+
+    async def try_dispatch(self, tenant_id: str) -> None:
+        """Dispatch, leaving the runs to the sweep if the bus or database is down."""
+        try:
+            await self.dispatch(tenant_id)
+        except DISPATCH_FAILURES as exc:
+            log.warning("runs.dispatch_deferred", tenant_id=tenant_id, error=repr(exc))
+
+    async def sweep_forever(self, interval_s: float) -> None:
+        while True:
+            try:
+                tenants = await self._runs.tenants_waiting()
+            except DISPATCH_FAILURES as exc:
+                log.warning("runs.sweep_failed", error=repr(exc))
+                tenants = []
+            for tenant_id in tenants:
+                await self.try_dispatch(tenant_id)
+            await asyncio.sleep(interval_s)
+
+    async def _publish(self, run: RunView) -> None:
+        await self._bus.publish(run_requested(run))
+        log.info("run.dispatched", run_id=run.run_id, tenant_id=run.tenant_id)
 
 
 @dataclass
@@ -116,3 +180,28 @@ class RunTracker:
             await unit.touch(run_id, step.at)
             await details(unit)
         return updated is not None
+
+
+class RunTimeouts:
+    """The stuck-run sweep."""
+
+    def __init__(self, runs: RunsRepository, tracker: RunTracker, stuck_after_s: float) -> None:
+        self._runs = runs
+        self._tracker = tracker
+        self._stuck_after = timedelta(seconds=stuck_after_s)
+
+    async def sweep(self) -> int:
+        """Fail the runs stuck now; how many were failed."""
+        cutoff = now_utc() - self._stuck_after
+        failed = 0
+        for tenant_id, run_id in await self._runs.stuck(cutoff):
+            failed += await self._tracker.fail_if_stuck(tenant_id, run_id, cutoff)
+        return failed
+
+    async def sweep_forever(self, interval_s: float) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except DISPATCH_FAILURES as exc:
+                log.warning("runs.timeout_sweep_failed", error=repr(exc))
+            await asyncio.sleep(interval_s)

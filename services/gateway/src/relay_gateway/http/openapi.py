@@ -1,4 +1,5 @@
-"""The OpenAPI 3.1 document, generated from the route table and the API models."""
+"""The OpenAPI 3.1 document, generated from the route declarations and the API models: the
+same declarations whose access rule :mod:`relay_gateway.http.access` enforces."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from relay_gateway.api_models import ErrorBody
 from relay_gateway.domain.parameters import PATH_SHAPES, QUERY_SHAPES, Shape
-from relay_gateway.routing import Body, Route
+from relay_gateway.http.api_models import ErrorBody
+from relay_gateway.http.routing import Body, Route
 
 REF = "#/components/schemas/{model}"
 _PATH_PARAM = re.compile(r"{(\w+)}")
@@ -55,16 +56,25 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
 
 def _responses(route: Route, schemas: _Schemas) -> dict[str, Any]:
     answers: dict[str, Any] = {}
-    ok = {route.ok_status: route.ok_model, **route.extra_ok}
+    ok = {route.ok: route.returns, **route.also_ok}
     for status, model in sorted(ok.items()):
         answer: dict[str, Any] = {"description": _STATUS_TEXT.get(status, "OK")}
         if model is not None:
             answer["content"] = _json(schemas.ref(model))
         answers[str(status)] = answer
     error = schemas.ref(ErrorBody)
-    for status in sorted({*route.errors, *_edge_errors(route), 503}):
+    for status in sorted({*route.errors, *_access_errors(route), *_edge_errors(route), 503}):
         answers[str(status)] = {"description": _STATUS_TEXT[status], "content": _json(error)}
     return answers
+
+
+def _access_errors(route: Route) -> set[int]:
+    """What the access rule may answer: no or bad credentials, a missing role, and the
+    path's tenant unknown (or another's)."""
+    errors = {401, 403} if route.needs_credentials else set()
+    if route.tenant_in_path:
+        errors.add(404)
+    return errors
 
 
 def _edge_errors(route: Route) -> set[int]:
@@ -117,10 +127,6 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
     return parameters
 
 
-def _parameter(name: str, where: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"name": name, "in": where, "required": where == "path", "schema": schema}
-
-
 def _schema(kind: str, name: str, shapes: Mapping[str, Shape]) -> dict[str, Any]:
     shape = shapes.get(name)
     return {"type": kind} if shape is None else {"type": kind, "pattern": shape.pattern}
@@ -130,11 +136,11 @@ def _operation(route: Route, schemas: _Schemas) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "operationId": route.handler.__name__,
         "summary": route.summary,
-        "description": f"Who: {route.auth}.",
+        "description": f"Who: {route.role.value}.",
         "parameters": _parameters(route),
         "responses": _responses(route, schemas),
     }
-    if route.auth in {"anyone", "signature"}:
+    if not route.needs_credentials:
         operation["security"] = []
     if route.body is not None:
         operation["requestBody"] = _request_body(route.body, schemas)

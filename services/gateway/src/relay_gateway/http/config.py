@@ -2,35 +2,38 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
-from relay_gateway.access import authorized_tenant
 from relay_gateway.adapters.tenants import ConfigVersion, Tenant
-from relay_gateway.api_models import ConfigOut, ConfigSaved, SkuMapSaved
-from relay_gateway.context import GatewayContext, context_of
 from relay_gateway.domain import config_documents
 from relay_gateway.domain.bounded_documents import DocumentRefusedError
 from relay_gateway.domain.query_params import INT32_MAX, bounded_int
 from relay_gateway.domain.roles import Role
 from relay_gateway.domain.sku_maps import SkuMapInvalidError, validate_sku_map
-from relay_gateway.errors import (
+from relay_gateway.http.access import Call
+from relay_gateway.http.api_models import ConfigOut, ConfigSaved, SkuMapSaved
+from relay_gateway.http.bodies import media_type, read_limited
+from relay_gateway.http.context import GatewayContext
+from relay_gateway.http.errors import (
     BadRequestError,
+    ConflictError,
     DependencyUnavailableError,
-    NotFoundError,
+    UnknownResourceError,
     UnprocessableError,
     UnsupportedMediaTypeError,
 )
-from relay_gateway.request_bodies import media_type, read_limited
-from relay_gateway.responses import respond
-from relay_gateway.routing import Body, Route
+from relay_gateway.http.responses import respond
+from relay_gateway.http.routing import Body, Route
 from relay_shared import keys
 from relay_shared.channel_config import parse_channel_sections
 from relay_shared.tenant_config import (
     ConfigError,
     ConfigProblem,
     TenantConfig,
+    VendorConfig,
     parse_tenant_config,
 )
 
@@ -38,12 +41,43 @@ MAX_CONFIG_BYTES = 1024 * 1024
 CONFIG_TYPES = (*sorted(config_documents.JSON_TYPES), *sorted(config_documents.YAML_TYPES))
 
 
+@dataclass(frozen=True)
+class CurrentConfig:
+    version: int
+    config: TenantConfig
+
+
+async def current_config(context: GatewayContext, tenant_id: str) -> CurrentConfig | None:
+    """The tenant's current config version, typed; None when it has none yet."""
+    stored = await context.tenants.config(tenant_id)
+    if stored is None:
+        return None
+    try:
+        config = config_documents.stored_config(stored.config)
+    except ConfigError as exc:
+        raise ConflictError(
+            "the current config no longer validates: put a new version", code="invalid_config"
+        ) from exc
+    return CurrentConfig(stored.version, config)
+
+
+async def current_vendor(call: Call) -> VendorConfig:
+    """The path's ``{vendor_id}`` in the current config; 404 when it has no such vendor (or
+    there is no config)."""
+    current = await current_config(call.context, call.tenant.tenant_id)
+    vendor_id = call.request.match_info["vendor_id"]
+    vendor = None if current is None else config_documents.find_vendor(current.config, vendor_id)
+    if vendor is None:
+        raise UnknownResourceError("no such vendor in the current config", code="unknown_vendor")
+    return vendor
+
+
 def _load_config(content_type: str, raw: bytes, tenant: Tenant) -> dict[str, Any]:
     """The config as plain JSON values, after every check a service would make later: a
     problem is a 422 now, never a failed run or a dead letter a minute later."""
     try:
         data = config_documents.load_document(content_type, raw)
-    except config_documents.UnsupportedMediaTypeError as exc:
+    except config_documents.UnknownDocumentTypeError as exc:
         raise UnsupportedMediaTypeError("send application/yaml or application/json") from exc
     except DocumentRefusedError as exc:
         if exc.path:
@@ -82,13 +116,12 @@ def _store_channel_problems(config: TenantConfig, tenant: Tenant) -> list[Config
     ]
 
 
-async def put_config(request: web.Request) -> web.Response:
-    context = context_of(request)
-    principal, tenant = await authorized_tenant(request, context, Role.OWNER)
-    if media_type(request) not in CONFIG_TYPES:
+async def put_config(call: Call) -> web.Response:
+    context, tenant = call.context, call.tenant
+    if media_type(call.request) not in CONFIG_TYPES:
         raise UnsupportedMediaTypeError("send application/yaml or application/json")
-    raw = await read_limited(request, MAX_CONFIG_BYTES)
-    document = _load_config(media_type(request), raw, tenant)
+    raw = await read_limited(call.request, MAX_CONFIG_BYTES)
+    document = _load_config(media_type(call.request), raw, tenant)
     previous = await context.tenants.config(tenant.tenant_id)
     document = _sealed(context, _carried(document, previous))
 
@@ -96,7 +129,7 @@ async def put_config(request: web.Request) -> web.Response:
         return await context.configs.save(tenant.tenant_id, version, document)
 
     version = await context.tenants.add_config_version(
-        tenant.tenant_id, document, principal.subject, save
+        tenant.tenant_id, document, call.principal.subject, save
     )
     return respond(ConfigSaved(tenant_id=tenant.tenant_id, config_version=version), 201)
 
@@ -134,68 +167,62 @@ def _version_param(request: web.Request) -> int | None:
     return version
 
 
-async def get_config(request: web.Request) -> web.Response:
-    context = context_of(request)
-    _, tenant = await authorized_tenant(request, context, Role.VIEWER)
-    stored = await context.tenants.config(tenant.tenant_id, _version_param(request))
+async def get_config(call: Call) -> web.Response:
+    version = _version_param(call.request)
+    stored = await call.context.tenants.config(call.tenant.tenant_id, version)
     if stored is None:
-        raise NotFoundError("no such config version", code="no_config")
+        raise UnknownResourceError("no such config version", code="no_config")
     redacted = config_documents.redact(stored.config)
     return respond(ConfigOut(config_version=stored.version, config=redacted))
 
 
-async def put_sku_map(request: web.Request) -> web.Response:
-    context = context_of(request)
-    _, tenant = await authorized_tenant(request, context, Role.OPERATOR)
-    vendor_id = request.match_info["vendor_id"]
-    stored = await context.tenants.config(tenant.tenant_id)
-    if stored is None or vendor_id not in config_documents.vendor_ids(stored.config):
-        raise NotFoundError("no such vendor in the current config", code="unknown_vendor")
-    raw = await read_limited(request, context.settings.max_sku_map_bytes)
+async def put_sku_map(call: Call) -> web.Response:
+    vendor = await current_vendor(call)
+    raw = await read_limited(call.request, call.context.settings.max_sku_map_bytes)
     try:
         rows = validate_sku_map(raw)
     except SkuMapInvalidError as exc:
         raise UnprocessableError(
             "the SKU map is not valid", exc.problems, code="invalid_sku_map"
         ) from exc
-    key = keys.sku_map_key(tenant.tenant_id, vendor_id)
-    await context.store.put_bytes(key, raw, content_type="text/csv")
+    key = keys.sku_map_key(call.tenant.tenant_id, vendor.vendor_id)
+    await call.context.store.put_bytes(key, raw, content_type="text/csv")
     return respond(SkuMapSaved(key=key, rows=rows), 201)
 
 
 TENANT = "/v1/tenants/{tenant_id}"
 ROUTES = [
     Route(
-        "PUT",
-        f"{TENANT}/config",
-        put_config,
-        "Save a new config version",
-        "owner",
-        201,
-        ConfigSaved,
-        (400, 401, 403, 404, 413, 415, 422),
-        Body(None, CONFIG_TYPES, "the tenant config (YAML or JSON)"),
+        method="PUT",
+        path=f"{TENANT}/config",
+        handler=put_config,
+        summary="Save a new config version",
+        role=Role.OWNER,
+        ok=201,
+        returns=ConfigSaved,
+        errors=(400, 413, 415, 422),
+        body=Body(media_types=CONFIG_TYPES, description="the tenant config (YAML or JSON)"),
     ),
     Route(
-        "GET",
-        f"{TENANT}/config",
-        get_config,
-        "A config version (secrets redacted)",
-        "viewer",
-        200,
-        ConfigOut,
-        (401, 403, 404, 422),
+        method="GET",
+        path=f"{TENANT}/config",
+        handler=get_config,
+        summary="A config version (secrets redacted)",
+        role=Role.VIEWER,
+        ok=200,
+        returns=ConfigOut,
+        errors=(422,),
         query=(("version", "integer"),),
     ),
     Route(
-        "PUT",
-        f"{TENANT}/vendors/{{vendor_id}}/sku-map",
-        put_sku_map,
-        "Replace a vendor's SKU map (CSV vendor_sku,sku)",
-        "operator",
-        201,
-        SkuMapSaved,
-        (401, 403, 404, 413, 422),
-        Body(None, ("text/csv",), "CSV with vendor_sku,sku"),
+        method="PUT",
+        path=f"{TENANT}/vendors/{{vendor_id}}/sku-map",
+        handler=put_sku_map,
+        summary="Replace a vendor's SKU map (CSV vendor_sku,sku)",
+        role=Role.OPERATOR,
+        ok=201,
+        returns=SkuMapSaved,
+        errors=(413, 422),
+        body=Body(media_types=("text/csv",), description="CSV with vendor_sku,sku"),
     ),
 ]

@@ -9,11 +9,12 @@ from aiohttp import web
 from botocore.exceptions import BotoCoreError, ClientError
 from nats.errors import Error as NatsError
 
-from relay_gateway.api_models import Health, Readiness
-from relay_gateway.context import GatewayContext, context_of
-from relay_gateway.errors import DependencyUnavailableError
-from relay_gateway.responses import respond
-from relay_gateway.routing import Route
+from relay_gateway.http.access import Call
+from relay_gateway.http.api_models import Health, Readiness
+from relay_gateway.http.context import GatewayContext
+from relay_gateway.http.errors import DependencyUnavailableError
+from relay_gateway.http.responses import respond
+from relay_gateway.http.routing import Auth, Route
 
 CHECK_TIMEOUT_S = 2
 PROBE_FAILURES = (
@@ -28,7 +29,7 @@ PROBE_FAILURES = (
 OPENAPI_KEY = web.AppKey("openapi_document", dict)
 
 
-async def health(_request: web.Request) -> web.Response:
+async def health(_call: Call) -> web.Response:
     return respond(Health(status="ok"))
 
 
@@ -57,8 +58,8 @@ async def _check(probe: asyncio.Future[bool] | asyncio.Task[bool]) -> str:
     return "ok" if ok else "down: disconnected"
 
 
-async def ready(request: web.Request) -> web.Response:
-    context = context_of(request)
+async def ready(call: Call) -> web.Response:
+    context = call.context
     probes = {
         "nats": asyncio.ensure_future(_nats_ok(context)),
         "postgres": asyncio.ensure_future(_postgres_ok(context)),
@@ -73,14 +74,35 @@ async def ready(request: web.Request) -> web.Response:
     return respond(Readiness(status="ok", checks=checks))
 
 
-async def openapi(request: web.Request) -> web.Response:
-    return web.json_response(request.app[OPENAPI_KEY])
+async def openapi(call: Call) -> web.Response:
+    return web.json_response(call.request.app[OPENAPI_KEY])
 
 
 ROUTES = [
-    Route("GET", "/v1/health", health, "Liveness", "anyone", 200, Health),
     Route(
-        "GET", "/v1/ready", ready, "Readiness of NATS, Postgres and S3", "anyone", 200, Readiness
+        method="GET",
+        path="/v1/health",
+        handler=health,
+        summary="Liveness",
+        role=Auth.ANYONE,
+        ok=200,
+        returns=Health,
     ),
-    Route("GET", "/v1/openapi.json", openapi, "This document", "anyone", 200, None),
+    Route(
+        method="GET",
+        path="/v1/ready",
+        handler=ready,
+        summary="Readiness of NATS, Postgres and S3",
+        role=Auth.ANYONE,
+        ok=200,
+        returns=Readiness,
+    ),
+    Route(
+        method="GET",
+        path="/v1/openapi.json",
+        handler=openapi,
+        summary="This document",
+        role=Auth.ANYONE,
+        ok=200,
+    ),
 ]

@@ -8,15 +8,12 @@ from aiohttp import web
 from nats.aio.client import Client as NatsClient
 
 from relay_gateway.adapters.insights import InsightsRepository
+from relay_gateway.adapters.rate_limiter import RateLimiter
 from relay_gateway.adapters.receipts import ReceiptsRepository
 from relay_gateway.adapters.runs import RunsRepository
 from relay_gateway.adapters.tenants import TenantsRepository
-from relay_gateway.authentication import authenticate
-from relay_gateway.dispatch import RunDispatcher
-from relay_gateway.domain.roles import Principal
-from relay_gateway.errors import DependencyUnavailableError
-from relay_gateway.middleware import CORRELATION_ID
-from relay_gateway.rate_limits import RateLimiter
+from relay_gateway.handlers import RunDispatcher
+from relay_gateway.http.errors import DependencyUnavailableError
 from relay_gateway.settings import GatewaySettings
 from relay_shared.bus import EventBus
 from relay_shared.config_store import TenantConfigStore
@@ -40,11 +37,6 @@ class GatewayContext:
     box: SecretsBox | None
     insights: InsightsRepository
 
-    async def principal(self, request: web.Request) -> Principal:
-        return await authenticate(
-            request, self.tenants, self.settings.secret_key.get_secret_value()
-        )
-
 
 @dataclass
 class ContextHolder:
@@ -54,6 +46,7 @@ class ContextHolder:
 
 
 CONTEXT = web.AppKey("gateway_context", ContextHolder)
+CORRELATION_ID = web.RequestKey("correlation_id", str)
 
 
 def context_of(request: web.Request) -> GatewayContext:

@@ -1,15 +1,8 @@
-"""Per-tenant webhook rate limit shared by every gateway replica: an exact sliding window kept
-in NATS KV.
+"""The webhook rate limit shared by every gateway replica, kept in NATS KV (the rule is
+:mod:`relay_gateway.domain.rate_window`).
 
-Rule: an event at time ``u`` is admitted when fewer than ``limit`` admitted events have a time
-``t`` with ``t > u - window`` (later ones included, whatever the order replicas commit in).
-So no span ``[a, a + window)`` ever holds more than ``limit`` admitted events: no 2x burst
-across a second boundary, and none of the 1.5x a weighted two-window counter lets through when
-the previous window's events came at its end (a token bucket of ``limit`` tokens allows 2x).
-
-Store: one KV key per tenant in the memory bucket ``gateway_rate`` holding the ``limit`` latest
-admission times (µs since the epoch, the admitting replica's clock): ``limit`` 8-byte integers
-(800 bytes for 100/s). That is a sliding *log*, exact (see :func:`admit`), no approximation.
+Store: one KV key per tenant in the memory bucket ``gateway_rate`` holding the tenant's
+admission log (:func:`~relay_gateway.domain.rate_window.encode`).
 
 Hot path: ``get`` then ``update(last=revision)`` (compare-and-set), two round trips; a refusal
 writes nothing (one round trip). Concurrent events of one tenant inside a replica are
@@ -27,11 +20,6 @@ grows and a steady 90/s tenant saw about one event in nine refused. Keys expire 
 from __future__ import annotations
 
 import asyncio
-import bisect
-import hashlib
-import math
-import struct
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -42,73 +30,21 @@ from nats.js.api import KeyValueConfig, StorageType
 from nats.js.errors import BucketNotFoundError, KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
-from relay_shared.identifiers import TENANT_ID_PATTERN, matches
+from relay_gateway.domain.rate_window import (
+    MICROS,
+    WINDOW_S,
+    Admission,
+    admit,
+    decode,
+    encode,
+    micros,
+    tenant_key,
+)
 
 BUCKET: Final = "gateway_rate"
-WINDOW_S: Final = 1.0
 KEY_TTL_S: Final = 60.0
 MAX_ATTEMPTS: Final = 16
-_MICROS: Final = 1_000_000
-_TIME: Final = struct.Struct("<q")
 log = structlog.get_logger(__name__)
-
-
-@dataclass(frozen=True)
-class Admission:
-    allowed: bool
-    #: seconds until an event could be admitted (0 when admitted)
-    retry_after_s: float = 0.0
-
-    @property
-    def retry_after_header(self) -> int:
-        """Whole seconds for ``Retry-After``, at least 1."""
-        return max(1, math.ceil(self.retry_after_s))
-
-
-def admit(
-    admitted: Sequence[int], times: Sequence[int], limit: int, window_us: int
-) -> tuple[list[int], list[Admission]]:
-    """Decide ``times`` (µs) in order against the ``admitted`` log; return the new log and
-    one decision each.
-
-    The log keeps the ``limit`` latest admission times, nothing else, and that is exact for
-    events in any order: an event needs a dropped time ``d`` only if ``d`` is inside its
-    window, and then the ``limit`` kept times, all later than ``d``, are too (refused either
-    way). Pruning by age instead would forget what a replica whose clock lags still needs."""
-    entries = sorted(admitted)
-    answers: list[Admission] = []
-    for at in times:
-        live = len(entries) - bisect.bisect_right(entries, at - window_us)
-        if live < limit:
-            bisect.insort(entries, at)
-            answers.append(Admission(True))
-        else:
-            # the limit-th latest time must leave the window before another event fits
-            frees_at = entries[len(entries) - limit] + window_us
-            answers.append(Admission(False, max(0.0, (frees_at - at) / _MICROS)))
-    return entries[-limit:], answers
-
-
-def encode(times: Sequence[int]) -> bytes:
-    return b"".join(_TIME.pack(at) for at in times)
-
-
-def decode(value: bytes | None) -> list[int]:
-    """The stored log; an unreadable value counts as empty (and is overwritten)."""
-    if not value or len(value) % _TIME.size:
-        return []
-    return [at for (at,) in _TIME.iter_unpack(value)]
-
-
-def tenant_key(tenant_id: str) -> str:
-    """The KV key of ``tenant_id`` (a digest for anything not shaped like a tenant id)."""
-    if matches(TENANT_ID_PATTERN, tenant_id):
-        return tenant_id
-    return "=" + hashlib.sha256(tenant_id.encode("utf-8", "surrogatepass")).hexdigest()[:40]
-
-
-def micros(at: datetime) -> int:
-    return round(at.timestamp() * _MICROS)
 
 
 @dataclass
@@ -121,7 +57,7 @@ class RateLimiter:
     def __init__(self, kv: KeyValue, limit: int, window_s: float = WINDOW_S) -> None:
         self._kv = kv
         self._limit = limit
-        self._window_us = round(window_s * _MICROS)
+        self._window_us = round(window_s * MICROS)
         #: per tenant with a commit in flight: the events waiting for the next one
         self._queues: dict[str, list[_Waiting]] = {}
         self._committers: set[asyncio.Task[None]] = set()

@@ -6,9 +6,16 @@ from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
-from relay_gateway.access import tenant_for
 from relay_gateway.adapters.runs import NewRun, RunView
-from relay_gateway.api_models import (
+from relay_gateway.domain.idempotency import Replay, decide, request_fingerprint, valid_key
+from relay_gateway.domain.ids import time_sortable_id
+from relay_gateway.domain.pagination import RUN_PAGES, Cursor, InvalidCursorError
+from relay_gateway.domain.query_params import bounded_int
+from relay_gateway.domain.roles import Principal, Role
+from relay_gateway.domain.run_progress import STATUSES
+from relay_gateway.domain.run_timings import attempts, stage_timings
+from relay_gateway.http.access import Call
+from relay_gateway.http.api_models import (
     Artifact,
     ArtifactList,
     CreateRun,
@@ -20,20 +27,17 @@ from relay_gateway.api_models import (
     StageTimingsOut,
     VendorOut,
 )
-from relay_gateway.authentication import authorize
-from relay_gateway.context import GatewayContext, context_of, correlation_id_of
-from relay_gateway.domain import config_documents
-from relay_gateway.domain.idempotency import Replay, decide, request_fingerprint, valid_key
-from relay_gateway.domain.ids import time_sortable_id
-from relay_gateway.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT, Cursor, InvalidCursorError
-from relay_gateway.domain.query_params import bounded_int
-from relay_gateway.domain.roles import Principal, Role
-from relay_gateway.domain.run_progress import STATUSES
-from relay_gateway.domain.run_timings import attempts, stage_timings
-from relay_gateway.errors import BadRequestError, ConflictError, NotFoundError, UnprocessableError
-from relay_gateway.request_bodies import read_model
-from relay_gateway.responses import respond
-from relay_gateway.routing import Body, Route
+from relay_gateway.http.bodies import read_model
+from relay_gateway.http.config import current_config
+from relay_gateway.http.context import GatewayContext
+from relay_gateway.http.errors import (
+    BadRequestError,
+    ConflictError,
+    UnknownResourceError,
+    UnprocessableError,
+)
+from relay_gateway.http.responses import respond
+from relay_gateway.http.routing import Body, Route
 from relay_shared import keys
 from relay_shared.tenant_config import ConfigProblem
 
@@ -58,18 +62,14 @@ def _idempotency_key(request: web.Request) -> str | None:
     return key
 
 
-async def create_run(request: web.Request) -> web.Response:
-    context = context_of(request)
-    principal = await context.principal(request)
-    idempotency_key = _idempotency_key(request)
-    body, raw = await read_model(request, CreateRun)
-    tenant = await tenant_for(
-        context, principal, _target_tenant(principal, body.tenant_id), Role.OPERATOR
-    )
-    config = await context.tenants.config(tenant.tenant_id)
-    if config is None:
+async def create_run(call: Call) -> web.Response:
+    idempotency_key = _idempotency_key(call.request)
+    body, raw = await read_model(call.request, CreateRun)
+    tenant = await call.tenant_named(_target_tenant(call.principal, body.tenant_id))
+    current = await current_config(call.context, tenant.tenant_id)
+    if current is None:
         raise ConflictError("the tenant has no config yet", code="no_config")
-    known = set(config_documents.vendor_ids(config.config))
+    known = {vendor.vendor_id for vendor in current.config.vendors}
     for index, vendor in enumerate(body.vendors or []):
         if vendor not in known:
             raise _invalid(f"vendors[{index}]", f"unknown vendor {vendor!r}")
@@ -77,15 +77,15 @@ async def create_run(request: web.Request) -> web.Response:
         run_id=time_sortable_id("run", datetime.now(UTC)),
         tenant_id=tenant.tenant_id,
         run_type=body.run_type,
-        config_version=config.version,
+        config_version=current.version,
         vendors=None if body.vendors is None else sorted(set(body.vendors)),
         force=body.force,
-        correlation_id=correlation_id_of(request),
+        correlation_id=call.correlation_id,
         requested_at=datetime.now(UTC),
     )
     fingerprint = request_fingerprint({**raw, "tenant_id": tenant.tenant_id})
-    accepted = await _store_run(context, run, idempotency_key, fingerprint)
-    await context.dispatcher.try_dispatch(tenant.tenant_id)
+    accepted = await _store_run(call.context, run, idempotency_key, fingerprint)
+    await call.context.dispatcher.try_dispatch(tenant.tenant_id)
     return respond(accepted, 202)
 
 
@@ -151,9 +151,9 @@ def _list_params(request: web.Request) -> tuple[str | None, int, Cursor | None]:
     status = request.query.get("status")
     if status is not None and status not in STATUSES:
         raise _invalid("status", f"must be one of {', '.join(STATUSES)}")
-    limit = bounded_int(request.query.get("limit", str(DEFAULT_LIMIT)), 1, MAX_LIMIT)
+    limit = bounded_int(request.query.get("limit", str(RUN_PAGES.default)), 1, RUN_PAGES.maximum)
     if limit is None:
-        raise _invalid("limit", f"must be an integer from 1 to {MAX_LIMIT}")
+        raise _invalid("limit", f"must be an integer from 1 to {RUN_PAGES.maximum}")
     raw_cursor = request.query.get("cursor")
     try:
         cursor = None if raw_cursor is None else Cursor.decode(raw_cursor)
@@ -162,44 +162,41 @@ def _list_params(request: web.Request) -> tuple[str | None, int, Cursor | None]:
     return status, limit, cursor
 
 
-async def list_runs(request: web.Request) -> web.Response:
-    context = context_of(request)
-    principal = await context.principal(request)
-    status, limit, cursor = _list_params(request)
-    tenant_id = _target_tenant(principal, request.query.get("tenant_id"))
-    tenant = await tenant_for(context, principal, tenant_id, Role.VIEWER)
-    runs = await context.runs.page(tenant.tenant_id, status, limit + 1, cursor)
+async def list_runs(call: Call) -> web.Response:
+    status, limit, cursor = _list_params(call.request)
+    tenant_id = _target_tenant(call.principal, call.request.query.get("tenant_id"))
+    tenant = await call.tenant_named(tenant_id)
+    runs = await call.context.runs.page(tenant.tenant_id, status, limit + 1, cursor)
     page, more = runs[:limit], len(runs) > limit
     next_cursor = Cursor(page[-1].requested_at, page[-1].run_id).encode() if more else None
     return respond(RunList(runs=[run_out(run) for run in page], next_cursor=next_cursor))
 
 
-async def _visible_run(request: web.Request, context: GatewayContext) -> RunView:
-    principal = await context.principal(request)
-    run = await context.runs.get(request.match_info["run_id"])
+async def _visible_run(call: Call) -> RunView:
+    """The path's run, when the caller holds the route's role on its tenant."""
+    run = await call.context.runs.get(call.request.match_info["run_id"])
     if run is None:
-        raise NotFoundError("no such run")
-    authorize(principal, run.tenant_id, Role.VIEWER, what="run")
+        raise UnknownResourceError("no such run")
+    call.check_tenant(run.tenant_id, what="run")
     return run
 
 
-async def get_run(request: web.Request) -> web.Response:
-    context = context_of(request)
-    return respond(run_out(await _visible_run(request, context)))
+async def get_run(call: Call) -> web.Response:
+    return respond(run_out(await _visible_run(call)))
 
 
-async def list_artifacts(request: web.Request) -> web.Response:
-    context = context_of(request)
-    run = await _visible_run(request, context)
-    ttl = context.settings.presign_ttl_s
+async def list_artifacts(call: Call) -> web.Response:
+    run = await _visible_run(call)
+    store = call.context.store
+    ttl = call.context.settings.presign_ttl_s
     expires_at = (datetime.now(UTC) + timedelta(seconds=ttl)).replace(microsecond=0)
     artifacts: list[Artifact] = []
     for prefix in (
         keys.output_key(run.tenant_id, run.run_id, ""),
         keys.report_key(run.tenant_id, run.run_id, ""),
     ):
-        for found in sorted(await context.store.list_objects(prefix), key=lambda o: o.key):
-            url = await context.store.presigned_get_url(found.key, ttl)
+        for found in sorted(await store.list_objects(prefix), key=lambda o: o.key):
+            url = await store.presigned_get_url(found.key, ttl)
             name = found.key.removeprefix(prefix)
             artifacts.append(
                 Artifact(name=name, key=found.key, size=found.size, url=url, expires_at=expires_at)
@@ -209,26 +206,26 @@ async def list_artifacts(request: web.Request) -> web.Response:
 
 ROUTES = [
     Route(
-        "POST",
-        "/v1/runs",
-        create_run,
-        "Request a run (Idempotency-Key honoured)",
-        "operator",
-        202,
-        RunAccepted,
-        (400, 401, 403, 404, 409, 415, 422),
-        Body(CreateRun),
+        method="POST",
+        path="/v1/runs",
+        handler=create_run,
+        summary="Request a run (Idempotency-Key honoured)",
+        role=Role.OPERATOR,
+        ok=202,
+        returns=RunAccepted,
+        errors=(400, 404, 409, 415, 422),
+        body=Body(model=CreateRun),
         headers=((IDEMPOTENCY_HEADER, "string"),),
     ),
     Route(
-        "GET",
-        "/v1/runs",
-        list_runs,
-        "Runs, newest first",
-        "viewer",
-        200,
-        RunList,
-        (400, 401, 403, 404, 422),
+        method="GET",
+        path="/v1/runs",
+        handler=list_runs,
+        summary="Runs, newest first",
+        role=Role.VIEWER,
+        ok=200,
+        returns=RunList,
+        errors=(400, 404, 422),
         query=(
             ("tenant_id", "string"),
             ("status", "string"),
@@ -236,15 +233,24 @@ ROUTES = [
             ("cursor", "string"),
         ),
     ),
-    Route("GET", "/v1/runs/{run_id}", get_run, "A run", "viewer", 200, RunOut, (401, 403, 404)),
     Route(
-        "GET",
-        "/v1/runs/{run_id}/artifacts",
-        list_artifacts,
-        "A run's outputs and reports (presigned URLs, 15 min)",
-        "viewer",
-        200,
-        ArtifactList,
-        (401, 403, 404),
+        method="GET",
+        path="/v1/runs/{run_id}",
+        handler=get_run,
+        summary="A run",
+        role=Role.VIEWER,
+        ok=200,
+        returns=RunOut,
+        errors=(404,),
+    ),
+    Route(
+        method="GET",
+        path="/v1/runs/{run_id}/artifacts",
+        handler=list_artifacts,
+        summary="A run's outputs and reports (presigned URLs, 15 min)",
+        role=Role.VIEWER,
+        ok=200,
+        returns=ArtifactList,
+        errors=(404,),
     ),
 ]

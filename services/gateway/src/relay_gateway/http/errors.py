@@ -48,7 +48,9 @@ class ForbiddenError(ApiError):
     code = "forbidden"
 
 
-class NotFoundError(ApiError):
+class UnknownResourceError(ApiError):
+    """404: unknown, or another tenant's (never revealed to exist)."""
+
     status = 404
     code = "not_found"
 

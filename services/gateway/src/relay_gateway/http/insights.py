@@ -8,15 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from relay_gateway.access import authorized_tenant
 from relay_gateway.adapters.insights import InsightQuery
-from relay_gateway.api_models import (
-    InsightList,
-    InsightOut,
-    ReallocationEntryOut,
-    ReallocationList,
-)
-from relay_gateway.context import context_of
 from relay_gateway.domain.insights import (
     INSIGHT_STATUSES,
     KINDS,
@@ -25,15 +17,20 @@ from relay_gateway.domain.insights import (
     reallocation_entry,
     visible_channels,
 )
-from relay_gateway.domain.pagination import Cursor, InvalidCursorError
+from relay_gateway.domain.pagination import INSIGHT_PAGES, Cursor, InvalidCursorError
 from relay_gateway.domain.query_params import bounded_int
 from relay_gateway.domain.roles import Principal, Role
-from relay_gateway.errors import BadRequestError, ForbiddenError, UnprocessableError
-from relay_gateway.responses import respond
-from relay_gateway.routing import Route
+from relay_gateway.http.access import Call
+from relay_gateway.http.api_models import (
+    InsightList,
+    InsightOut,
+    ReallocationEntryOut,
+    ReallocationList,
+)
+from relay_gateway.http.errors import BadRequestError, ForbiddenError, UnprocessableError
+from relay_gateway.http.responses import respond
+from relay_gateway.http.routing import Route
 from relay_shared.tenant_config import ConfigProblem
-
-DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 
 
 def _invalid(path: str, message: str) -> UnprocessableError:
@@ -48,9 +45,10 @@ def _choice(request: web.Request, name: str, choices: tuple[str, ...]) -> str | 
 
 
 def _query(request: web.Request, principal: Principal, tenant_id: str) -> InsightQuery:
-    limit = bounded_int(request.query.get("limit", str(DEFAULT_LIMIT)), 1, MAX_LIMIT)
+    size = INSIGHT_PAGES
+    limit = bounded_int(request.query.get("limit", str(size.default)), 1, size.maximum)
     if limit is None:
-        raise _invalid("limit", f"must be an integer from 1 to {MAX_LIMIT}")
+        raise _invalid("limit", f"must be an integer from 1 to {size.maximum}")
     raw_cursor = request.query.get("cursor")
     try:
         cursor = None if raw_cursor is None else Cursor.decode(raw_cursor)
@@ -80,11 +78,10 @@ def _insight_out(insight: Insight) -> InsightOut:
     return InsightOut.model_validate(insight, from_attributes=True)
 
 
-async def list_insights(request: web.Request) -> web.Response:
-    context = context_of(request)
-    principal, tenant = await authorized_tenant(request, context, Role.VIEWER)
-    query = _query(request, principal, tenant.tenant_id)
-    found = await context.insights.page(query)
+async def list_insights(call: Call) -> web.Response:
+    tenant = call.tenant
+    query = _query(call.request, call.principal, tenant.tenant_id)
+    found = await call.context.insights.page(query)
     page = found[: query.limit - 1]
     return respond(
         InsightList(
@@ -95,11 +92,10 @@ async def list_insights(request: web.Request) -> web.Response:
     )
 
 
-async def list_reallocation(request: web.Request) -> web.Response:
-    context = context_of(request)
-    principal, tenant = await authorized_tenant(request, context, Role.VIEWER)
-    query = _query(request, principal, tenant.tenant_id)
-    found = await context.insights.reallocation(query)
+async def list_reallocation(call: Call) -> web.Response:
+    tenant = call.tenant
+    query = _query(call.request, call.principal, tenant.tenant_id)
+    found = await call.context.insights.reallocation(query)
     entries = [reallocation_entry(insight) for insight in found[: query.limit - 1]]
     return respond(
         ReallocationList(
@@ -118,25 +114,25 @@ TENANT = "/v1/tenants/{tenant_id}"
 PAGING = (("limit", "integer"), ("cursor", "string"))
 ROUTES = [
     Route(
-        "GET",
-        f"{TENANT}/insights",
-        list_insights,
-        "Current insights (status=open by default), newest first; channel-scoped",
-        "viewer",
-        200,
-        InsightList,
-        (400, 401, 403, 404, 422),
+        method="GET",
+        path=f"{TENANT}/insights",
+        handler=list_insights,
+        summary="Current insights (status=open by default), newest first; channel-scoped",
+        role=Role.VIEWER,
+        ok=200,
+        returns=InsightList,
+        errors=(400, 422),
         query=(("kind", "string"), ("channel", "string"), ("status", "string"), *PAGING),
     ),
     Route(
-        "GET",
-        f"{TENANT}/reallocation",
-        list_reallocation,
-        "The reallocation list: open reallocation candidates (origin → target)",
-        "viewer",
-        200,
-        ReallocationList,
-        (400, 401, 403, 404, 422),
+        method="GET",
+        path=f"{TENANT}/reallocation",
+        handler=list_reallocation,
+        summary="The reallocation list: open reallocation candidates (origin → target)",
+        role=Role.VIEWER,
+        ok=200,
+        returns=ReallocationList,
+        errors=(400, 422),
         query=(("channel", "string"), *PAGING),
     ),
 ]

@@ -8,16 +8,15 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from relay_gateway.access import authorized_tenant
-from relay_gateway.api_models import Upload
-from relay_gateway.context import context_of
-from relay_gateway.domain import config_documents
 from relay_gateway.domain.ids import upload_id
 from relay_gateway.domain.roles import Role
-from relay_gateway.errors import NotFoundError, PayloadTooLargeError, RequestTimeoutError
-from relay_gateway.request_bodies import body_read_timeout
-from relay_gateway.responses import respond
-from relay_gateway.routing import Body, Route
+from relay_gateway.http.access import Call
+from relay_gateway.http.api_models import Upload
+from relay_gateway.http.bodies import body_read_timeout
+from relay_gateway.http.config import current_vendor
+from relay_gateway.http.errors import PayloadTooLargeError, RequestTimeoutError
+from relay_gateway.http.responses import respond
+from relay_gateway.http.routing import Body, Route
 from relay_shared import keys
 from relay_shared.storage import UploadTooLargeError
 
@@ -38,19 +37,16 @@ async def _chunks(request: web.Request) -> AsyncIterator[bytes]:
         yield chunk
 
 
-async def put_feed(request: web.Request) -> web.Response:
-    context = context_of(request)
-    _, tenant = await authorized_tenant(request, context, Role.OPERATOR)
-    vendor_id = request.match_info["vendor_id"]
-    stored = await context.tenants.config(tenant.tenant_id)
-    extension = None if stored is None else config_documents.vendor_format(stored.config, vendor_id)
-    if extension is None:
-        raise NotFoundError("no such vendor in the current config", code="unknown_vendor")
+async def put_feed(call: Call) -> web.Response:
+    vendor = await current_vendor(call)
+    request, context = call.request, call.context
     limit = context.settings.max_upload_bytes
     if request.content_length is not None and request.content_length > limit:
         raise PayloadTooLargeError(f"the upload exceeds {limit} bytes")
     now = datetime.now(UTC)
-    key = keys.inbound_key(tenant.tenant_id, vendor_id, now, upload_id(now), extension)
+    key = keys.inbound_key(
+        call.tenant.tenant_id, vendor.vendor_id, now, upload_id(now), vendor.parser.format
+    )
     content_type = request.headers.get("Content-Type", "application/octet-stream")
     try:
         saved = await context.store.put_stream(key, _chunks(request), content_type, limit)
@@ -61,14 +57,14 @@ async def put_feed(request: web.Request) -> web.Response:
 
 ROUTES = [
     Route(
-        "PUT",
-        "/v1/tenants/{tenant_id}/vendors/{vendor_id}/feed",
-        put_feed,
-        "Upload a vendor's raw feed file (streamed)",
-        "operator",
-        201,
-        Upload,
-        (401, 403, 404, 413),
-        Body(None, ("application/octet-stream",), "the raw file"),
+        method="PUT",
+        path="/v1/tenants/{tenant_id}/vendors/{vendor_id}/feed",
+        handler=put_feed,
+        summary="Upload a vendor's raw feed file (streamed)",
+        role=Role.OPERATOR,
+        ok=201,
+        returns=Upload,
+        errors=(413,),
+        body=Body(media_types=("application/octet-stream",), description="the raw file"),
     ),
 ]

@@ -7,7 +7,7 @@ from typing import Protocol
 
 from aiohttp import web
 
-from relay_gateway.adapters.tenants import StoredKey
+from relay_gateway.adapters.tenants import StoredApiKey
 from relay_gateway.domain.api_keys import hash_api_key, looks_like_api_key, looks_like_jwt
 from relay_gateway.domain.roles import (
     AccessDeniedError,
@@ -17,13 +17,13 @@ from relay_gateway.domain.roles import (
     check_access,
 )
 from relay_gateway.domain.tokens import InvalidTokenError, verify_token
-from relay_gateway.errors import ForbiddenError, NotFoundError, UnauthorizedError
+from relay_gateway.http.errors import ForbiddenError, UnauthorizedError, UnknownResourceError
 
 
 class KeyLookup(Protocol):
-    async def find_key(self, key_hash: str) -> StoredKey | None: ...
+    async def find_key(self, key_hash: str) -> StoredApiKey | None: ...
 
-    async def active_key(self, key_id: str) -> StoredKey | None: ...
+    async def active_key(self, key_id: str) -> StoredApiKey | None: ...
 
 
 MAX_CREDENTIAL_CHARS = 4096
@@ -94,6 +94,6 @@ def authorize(principal: Principal, tenant_id: str, required: Role, what: str = 
     try:
         check_access(principal, tenant_id, required)
     except HiddenResourceError as exc:
-        raise NotFoundError(f"no such {what}") from exc
+        raise UnknownResourceError(f"no such {what}") from exc
     except AccessDeniedError as exc:
         raise ForbiddenError(str(exc)) from exc

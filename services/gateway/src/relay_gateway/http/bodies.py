@@ -11,7 +11,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from relay_gateway.domain.bounded_documents import DocumentRefusedError, load_json
-from relay_gateway.errors import (
+from relay_gateway.http.errors import (
     BadRequestError,
     PayloadTooLargeError,
     RequestTimeoutError,

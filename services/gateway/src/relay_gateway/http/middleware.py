@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Awaitable, Callable
 
 import structlog
 from aiohttp import web
@@ -14,20 +15,20 @@ from relay_gateway.domain.parameters import (
     path_problem,
     query_problem,
 )
-from relay_gateway.errors import (
+from relay_gateway.http.context import CORRELATION_ID
+from relay_gateway.http.errors import (
     ApiError,
     BadRequestError,
     DependencyUnavailableError,
-    NotFoundError,
+    UnknownResourceError,
     UnprocessableError,
 )
-from relay_gateway.routing import Handler
 from relay_shared.bus.failures import is_transient
 from relay_shared.telemetry import CORRELATION_HEADER, new_correlation_id
 from relay_shared.tenant_config import ConfigProblem
 
 log = structlog.get_logger(__name__)
-CORRELATION_ID = web.RequestKey("correlation_id", str)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _VALID_CORRELATION = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _HTTP_CODES = {
     400: "malformed_request",
@@ -94,7 +95,7 @@ async def input_middleware(request: web.Request, handler: Handler) -> web.Stream
         raise BadRequestError("the path must not contain control characters")
     problem = path_problem(request.match_info)
     if problem is not None:
-        raise NotFoundError(problem.message)
+        raise UnknownResourceError(problem.message)
     problem = query_problem(request.query.items())
     if problem is not None:
         if problem.malformed:
