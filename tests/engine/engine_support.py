@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from relay_normalize.domain import NormalizedFeed, normalize_feed
+from relay_pricing.adapters.normalized_offers import vendor_feed
 from relay_pricing.domain import FeedInput, RunOutputs, VendorFeed, build_run_outputs
 from relay_shared.tenant_config import TenantConfig, parse_tenant_config
+from relay_shared.vendor_report import VendorReport
 
 AS_OF = datetime(2026, 1, 1, tzinfo=UTC)
 COLUMN_MAP = {
@@ -80,7 +82,8 @@ def codes(feed: NormalizedFeed) -> list[tuple[int | None, str | None, str]]:
 
 
 def to_input(feed: NormalizedFeed) -> VendorFeed:
-    return VendorFeed.from_report(feed.report(), feed.normalized_csv)
+    """The feed as the services hand it over: its report, and its rows read from the CSV."""
+    return vendor_feed(VendorReport.model_validate(feed.report()), feed.normalized_csv)
 
 
 def run(

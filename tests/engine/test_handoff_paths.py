@@ -1,8 +1,10 @@
-"""The merge's two hand-offs give the same bytes: normalize's typed frame (``relay local-run``)
-and the normalized CSV (the services, through S3). Also: errors.json's fast item writer."""
+"""The engine's two hand-offs give the same bytes: normalize's typed frame as it is (``relay
+local-run``) and the frame read back from the normalized CSV (the services, through S3). Also:
+errors.json's fast item writer."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shlex
 from collections.abc import Mapping
@@ -13,11 +15,14 @@ import pytest
 from relay_cli.local_run_args import LocalRun, parse_arguments
 from relay_cli.local_run_inputs import resolve_run
 from relay_normalize.domain import NormalizedFeed, normalize_feed, offers_csv
+from relay_pricing.adapters.normalized_offers import read_offers, vendor_feed
 from relay_pricing.domain import FeedInput, RunOutputs, VendorFeed, build_run_outputs
-from relay_pricing.domain.drift import FeedStats
-from relay_pricing.domain.merge import VendorOffers, read_normalized
-from relay_pricing.domain.reports import errors_document
+from relay_pricing.domain.drift import FeedBaseline, fresh_baselines
+from relay_pricing.domain.merge import merge_columns
+from relay_shared.findings import Finding
+from relay_shared.run_reports import ErrorsReport
 from relay_shared.tenant_config import TenantConfig
+from relay_shared.vendor_report import VendorReport
 
 from ..golden.golden_cases import CASES, ROOT
 from .engine_support import AS_OF, csv_feed, make_config, normalize, vendor
@@ -26,15 +31,19 @@ from .engine_support import AS_OF, csv_feed, make_config, normalize, vendor
 def _outputs(
     config: TenantConfig, normalized: Mapping[str, NormalizedFeed], *, in_memory: bool
 ) -> RunOutputs:
-    feeds = {  # in memory as local-run hands them over: the frame and no CSV bytes
-        vendor_id: VendorFeed.from_report(feed.report(), None, feed.offers)
+    feeds = {  # in memory as local-run hands them over: normalize's own frame
+        vendor_id: VendorFeed(_report(feed), feed.offers)
         if in_memory
-        else VendorFeed.from_report(feed.report(), feed.normalized_csv)
+        else vendor_feed(_report(feed), feed.normalized_csv, merge_columns(config.output.columns))
         for vendor_id, feed in normalized.items()
     }
     return build_run_outputs(
         config, run_id="r", as_of=AS_OF, config_version=None, feeds=feeds, timings_ms={}
     )
+
+
+def _report(feed: NormalizedFeed) -> VendorReport:
+    return VendorReport.model_validate(feed.report())
 
 
 def _golden_run(name: str, out: Path) -> LocalRun:
@@ -79,21 +88,37 @@ def test_golden_inputs_merge_alike_from_csv_bytes_and_csv_files(name: str, tmp_p
     """The pricing service reads each normalized CSV from a file it streamed from S3."""
     run = _golden_run(name, tmp_path / "out")
     normalized = _normalize(run)
+    columns = merge_columns(run.config.output.columns)
     files: dict[str, FeedInput] = {}
     for vendor_id, feed in normalized.items():
         path = None
         if feed.normalized_csv is not None:
             path = tmp_path / f"{vendor_id}.csv"
             path.write_bytes(feed.normalized_csv)
-            stats = FeedStats.from_normalized_csv(path, feed.stats.accepted)
-            assert stats == FeedStats.from_normalized_csv(feed.normalized_csv, feed.stats.accepted)
-            assert len(stats.skus) == feed.stats.accepted  # one row per SKU
-            assert stats.in_stock <= stats.skus
-        files[vendor_id] = VendorFeed.from_report(feed.report(), path)
+        files[vendor_id] = vendor_feed(_report(feed), path, columns)
     from_files = build_run_outputs(
         run.config, run_id="r", as_of=AS_OF, config_version=None, feeds=files, timings_ms={}
     )
     assert from_files.files == _outputs(run.config, normalized, in_memory=False).files
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_golden_drift_baselines_alike_from_frames_and_from_csv(name: str, tmp_path: Path) -> None:
+    run = _golden_run(name, tmp_path)
+    normalized = _normalize(run)
+    in_memory = {v: VendorFeed(_report(feed), feed.offers) for v, feed in normalized.items()}
+    columns = merge_columns(run.config.output.columns)
+    from_csv = {
+        v: vendor_feed(_report(feed), feed.normalized_csv, columns)
+        for v, feed in normalized.items()
+    }
+    baselines = fresh_baselines(in_memory, list(normalized))
+    assert baselines == fresh_baselines(from_csv, list(normalized))
+    assert set(baselines) == {v for v, feed in normalized.items() if feed.offers is not None}
+    for vendor_id, baseline in baselines.items():
+        assert len(baseline.skus) == normalized[vendor_id].stats.accepted  # one row per SKU
+        assert baseline.in_stock <= baseline.skus
+    assert fresh_baselines(in_memory, []) == {}
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -103,10 +128,12 @@ def test_golden_offers_frames_read_back_from_their_csv(name: str, tmp_path: Path
             assert feed.normalized_csv is None
             continue
         assert feed.normalized_csv is not None
-        csv_only = VendorOffers(feed.vendor_id, feed.normalized_csv, 499)
-        in_memory = VendorOffers(feed.vendor_id, None, 499, feed.offers)
-        assert read_normalized(in_memory).equals(read_normalized(csv_only))
+        assert read_offers(feed.normalized_csv).equals(feed.offers)
+        pruned = merge_columns(["sku", "price"])
+        assert read_offers(feed.normalized_csv, pruned).equals(feed.offers.select(pruned))
         assert offers_csv(feed.offers) == feed.normalized_csv
+        baseline = FeedBaseline.of_offers(read_offers(feed.normalized_csv), feed.stats.accepted)
+        assert baseline == FeedBaseline.of_offers(feed.offers, feed.stats.accepted)
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -152,16 +179,24 @@ def test_awkward_cells_merge_alike_from_frames_and_from_csv(sku_case: str) -> No
     assert from_frames.skus_left_out == from_csv.skus_left_out
 
 
-def test_errors_document_items_are_written_as_the_json_encoder_writes_them() -> None:
-    values: list[object] = [None, 'a\x00\n\t\\ é \u2028 "q"', 3, True, 1.5, [1, None], {"k": 2}]
+def test_errors_json_items_are_written_as_the_json_encoder_writes_them() -> None:
+    values = [None, 'a\x00\n\t\\ é \u2028 "q"', "", "x" * 300]
     items = [
-        {"vendor_id": "v", "row": row, "column": "sku", "code": "c", "message": "m", "value": value}
+        Finding("v", row, column, "c", 'm "é"\n', value)
         for row in (None, 0, 7, 10**20)
+        for column in (None, "sku")
         for value in values
     ]
-    items.append({"row": 1, "vendor_id": "other key order"})
+    items.append(Finding(None, True, None, "c", "a bool row", None))  # type: ignore[arg-type]
     encoder = json.JSONEncoder(ensure_ascii=False)
-    lines = ",\n".join("    " + encoder.encode(item) for item in items)
+    lines = ",\n".join("    " + encoder.encode(dataclasses.asdict(item)) for item in items)
     expected = f'{{\n  "errors": [\n{lines}\n  ],\n  "warnings": []\n}}\n'.encode()
-    assert errors_document(items, []) == expected
-    assert json.loads(errors_document(items, [])) == {"errors": items, "warnings": []}
+    document = ErrorsReport(errors=items, warnings=[]).to_json_bytes()
+    assert document == expected
+    assert json.loads(document) == {
+        "errors": [dataclasses.asdict(item) for item in items],
+        "warnings": [],
+    }
+    empty = ErrorsReport(errors=[], warnings=[])
+    assert empty.to_json_bytes() == b'{\n  "errors": [],\n  "warnings": []\n}\n'
+    assert ErrorsReport.model_validate_json(document) == ErrorsReport(errors=items, warnings=[])

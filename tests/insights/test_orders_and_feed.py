@@ -7,9 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from relay_insights.domain.merged_feed import MergedFeedError, MergedOffer, parse_merged_csv
+from relay_insights.domain.merged_feed import MergedOffer, parse_merged_csv
 from relay_insights.domain.orders import OrderLine, apply_sales, order_lines
 from relay_insights.domain.products import Product
+from relay_shared.merged_feed import MergedFeedError
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 T1 = datetime(2026, 1, 2, tzinfo=UTC)

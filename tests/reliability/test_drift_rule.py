@@ -4,21 +4,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import pytest
 
+from relay_pricing.adapters.normalized_offers import read_offers
 from relay_pricing.domain import VendorFeed
 from relay_pricing.domain.drift import (
     DRIFT_CODE,
     Drift,
-    FeedStats,
+    FeedBaseline,
     measure_drift,
     refuse_drifted,
 )
 from relay_shared.bus import RetryPolicy
+from relay_shared.events import VendorCounts
+from relay_shared.vendor_report import VendorReport
 
 
-def stats(accepted: int, in_stock: set[str], out: set[str] | None = None) -> FeedStats:
-    return FeedStats(accepted, frozenset(in_stock | (out or set())), frozenset(in_stock))
+def stats(accepted: int, in_stock: set[str], out: set[str] | None = None) -> FeedBaseline:
+    return FeedBaseline(accepted, frozenset(in_stock | (out or set())), frozenset(in_stock))
 
 
 SKUS = {f"S{i}" for i in range(20)}
@@ -29,7 +33,7 @@ SKUS = {f"S{i}" for i in range(20)}
     [(10, False), (9, True), (20, False), (0, True), (25, False)],
 )
 def test_accepted_rows_may_fall_by_half_but_not_more(now: int, drifted: bool) -> None:
-    drift = measure_drift(stats(20, SKUS), FeedStats(now, frozenset(), frozenset()))
+    drift = measure_drift(stats(20, SKUS), FeedBaseline(now, frozenset(), frozenset()))
     assert drift.drifted is drifted
 
 
@@ -57,18 +61,21 @@ def test_flips_count_only_skus_present_in_both_that_were_in_stock() -> None:
 
 def test_the_item_names_both_measures() -> None:
     drift = Drift(previous_accepted=10, accepted=4, shared_skus=4, flipped_out_of_stock=1)
-    feed = VendorFeed(status="ok", stats={"accepted": 4}, normalized_csv=b"sku\n")
+    report = VendorReport(
+        vendor_id="v1", status="ok", stats=VendorCounts(accepted=4), errors=[], warnings=[]
+    )
+    feed = VendorFeed(report, pl.DataFrame({"sku": ["A"]}))
     refused = refuse_drifted("v1", feed, drift)
-    assert (refused.status, refused.failure_code, refused.normalized_csv) == (
+    assert (refused.status, refused.report.failure_code, refused.offers) == (
         "failed",
         DRIFT_CODE,
         None,
     )
-    item = refused.errors[0]
-    assert (item["vendor_id"], item["row"], item["code"]) == ("v1", None, DRIFT_CODE)
-    assert item["value"] == "accepted_drop=60.0% (10->4); out_of_stock_flip=25.0% (1/4)"
-    assert "from 10 to 4 (60.0% drop" in item["message"]
-    assert "1 of 4 SKUs present in both went out of stock (25.0%" in item["message"]
+    item = refused.report.errors[0]
+    assert (item.vendor_id, item.row, item.code) == ("v1", None, DRIFT_CODE)
+    assert item.value == "accepted_drop=60.0% (10->4); out_of_stock_flip=25.0% (1/4)"
+    assert "from 10 to 4 (60.0% drop" in item.message
+    assert "1 of 4 SKUs present in both went out of stock (25.0%" in item.message
 
 
 def test_stats_from_a_normalized_csv() -> None:
@@ -78,21 +85,21 @@ def test_stats_from_a_normalized_csv() -> None:
         b"A,a,v1,3,,1.00,,,new,,,2026-01-01T00:00:00Z\n"
         b"B,b,v1,0,,1.00,,,new,,,2026-01-01T00:00:00Z\n"
     )
-    assert FeedStats.from_normalized_csv(csv, 2) == FeedStats(
+    assert FeedBaseline.of_offers(read_offers(csv), 2) == FeedBaseline(
         2, frozenset({"A", "B"}), frozenset({"A"})
     )
 
 
-def test_stats_from_a_normalized_csv_file_and_an_empty_one(tmp_path: Path) -> None:
-    path = tmp_path / "normalized.csv"
-    path.write_bytes(b"sku,quantity_available\nA,3\nB,0\nC,\n")
-    assert FeedStats.from_normalized_csv(path, 3) == FeedStats(
+def test_stats_from_offers_and_from_an_empty_csv_file(tmp_path: Path) -> None:
+    offers = pl.DataFrame({"sku": ["A", "B", "C"], "quantity_available": [3, 0, None]})
+    assert FeedBaseline.of_offers(offers, 3) == FeedBaseline(
         3, frozenset({"A", "B", "C"}), frozenset({"A"})
     )
-    empty = FeedStats(0, frozenset(), frozenset())
-    assert FeedStats.from_normalized_csv(b"", 0) == empty
+    empty = FeedBaseline(0, frozenset(), frozenset())
+    assert FeedBaseline.of_offers(read_offers(b""), 0) == empty
+    path = tmp_path / "normalized.csv"
     path.write_bytes(b"")
-    assert FeedStats.from_normalized_csv(path, 0) == empty
+    assert FeedBaseline.of_offers(read_offers(path), 0) == empty
 
 
 def test_default_retry_budget_heals_an_outage_of_a_minute() -> None:

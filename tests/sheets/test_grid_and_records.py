@@ -10,6 +10,7 @@ import pytest
 
 from relay_shared.channel_config import AllocationConfig
 from relay_shared.events import InsightGenerated, OrderItem, OrderShipped
+from relay_shared.merged_feed import MergedFeed, MergedFeedError, read_merged_feed
 from relay_sheets.domain.grid import Cell, CellWrite, RowChange, key_text, plan_writes, row_keys
 from relay_sheets.domain.layout import (
     LISTINGS,
@@ -19,7 +20,7 @@ from relay_sheets.domain.layout import (
     channel_spreadsheet,
     merged_feed_spreadsheet,
 )
-from relay_sheets.domain.merged_feed import MergedFeed, MergedFeedError, parse_merged_feed
+from relay_sheets.domain.merged_feed import sheet_row
 from relay_sheets.domain.records import (
     insight_change,
     listing_changes,
@@ -78,38 +79,38 @@ def test_names_that_cannot_be_folders_are_refused() -> None:
 FEED = MergedFeed(
     ("sku", "quantity_available", "price", "title"),
     [
-        {"sku": "A", "quantity_available": 10, "price": 12.0, "title": "Widget"},
+        {"sku": "A", "quantity_available": 10, "price": Decimal("12.00"), "title": "Widget"},
         {"sku": "B", "quantity_available": 3, "price": None, "title": None},
     ],
 )
 
 
-def test_parse_merged_feed_types_the_cells() -> None:
+def test_merged_feed_rows_become_typed_sheet_cells() -> None:
     data = b"sku,quantity_available,price,title,lead_time_days\nA,10,12.00,Widget,\nB,3,,,2\n"
 
-    assert parse_merged_feed(data) == MergedFeed(
-        ("sku", "quantity_available", "price", "title", "lead_time_days"),
-        [
-            {
-                "sku": "A",
-                "quantity_available": 10,
-                "price": 12.0,
-                "title": "Widget",
-                "lead_time_days": None,
-            },
-            {
-                "sku": "B",
-                "quantity_available": 3,
-                "price": None,
-                "title": None,
-                "lead_time_days": 2,
-            },
-        ],
-    )
+    feed = read_merged_feed(data)
+
+    assert feed.columns == ("sku", "quantity_available", "price", "title", "lead_time_days")
+    assert [sheet_row(row) for row in feed.rows] == [
+        {
+            "sku": "A",
+            "quantity_available": 10,
+            "price": 12.0,
+            "title": "Widget",
+            "lead_time_days": None,
+        },
+        {
+            "sku": "B",
+            "quantity_available": 3,
+            "price": None,
+            "title": None,
+            "lead_time_days": 2,
+        },
+    ]
     with pytest.raises(MergedFeedError, match="row 2: price 'x' is not a number"):
-        parse_merged_feed(b"sku,quantity_available,price\nA,1,x\n")
+        read_merged_feed(b"sku,quantity_available,price\nA,1,x\n")
     with pytest.raises(MergedFeedError, match="no column quantity_available"):
-        parse_merged_feed(b"sku\nA\n")
+        read_merged_feed(b"sku\nA\n")
 
 
 def test_listing_and_merged_feed_changes() -> None:

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from relay_pricing.domain.assembly import VendorResult, inputs_for_merge, is_complete
+from relay_pricing.domain.assembly import VendorHandoff, inputs_for_merge, is_complete
 
 
-def result(vendor: str, *, this_run: bool, status: str = "ok") -> VendorResult:
-    return VendorResult(vendor, status, f"n/{vendor}", f"f/{vendor}", this_run)  # type: ignore[arg-type]
+def result(vendor: str, *, this_run: bool, status: str = "ok") -> VendorHandoff:
+    return VendorHandoff(vendor, status, f"n/{vendor}", f"f/{vendor}", this_run)  # type: ignore[arg-type]
 
 
 def test_complete_only_when_every_run_vendor_reported() -> None:
@@ -18,7 +18,7 @@ def test_run_results_first_then_latest_good_then_missing_in_config_order() -> No
     latest = {"a": result("a", this_run=False), "b": result("b", this_run=False)}
     chosen = inputs_for_merge(["c", "b", "a"], received, latest)
     assert chosen == [
-        VendorResult("c", "missing", None, "", from_this_run=False),
+        VendorHandoff("c", "missing", None, "", from_this_run=False),
         received["b"],
         latest["a"],
     ]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
-from relay_pricing.domain.reports import errors_document
 from relay_shared.errors import PermanentError
+from relay_shared.findings import Finding
 from relay_shared.run_failure import failure_report
+from relay_shared.run_reports import ErrorsReport
 
 
 def test_a_failure_report_names_its_one_cause_in_the_engines_layout() -> None:
@@ -23,7 +24,7 @@ def test_a_failure_report_names_its_one_cause_in_the_engines_layout() -> None:
         "value": None,
     }
     assert json.loads(report) == {"errors": [item], "warnings": []}
-    assert report == errors_document([item], [])
+    assert report == ErrorsReport(errors=[Finding(**item)], warnings=[]).to_json_bytes()
 
 
 def test_a_failure_before_any_vendor_names_no_vendor() -> None:

@@ -7,7 +7,6 @@ fails, without a report key. A run must never hang on its own failure.
 
 from __future__ import annotations
 
-import json
 from typing import Protocol
 
 import structlog
@@ -16,6 +15,8 @@ from relay_shared import keys, subjects
 from relay_shared.bus.failures import DEPENDENCY_ERRORS, is_transient
 from relay_shared.errors import RelayError
 from relay_shared.events import Event, RunFailed, stage_event_id
+from relay_shared.findings import Finding
+from relay_shared.run_reports import ErrorsReport
 from relay_shared.storage import ObjectStore
 
 log = structlog.get_logger(__name__)
@@ -26,17 +27,9 @@ class RunFailedPublisher(Protocol):
 
 
 def failure_report(error: RelayError, vendor_id: str | None = None) -> bytes:
-    """errors.json naming one feed-level cause, laid out like the engine's (one item a line)."""
-    item = {
-        "vendor_id": vendor_id,
-        "row": None,
-        "column": None,
-        "code": error.code,
-        "message": error.message,
-        "value": None,
-    }
-    encoded = json.dumps(item, ensure_ascii=False)
-    return f'{{\n  "errors": [\n    {encoded}\n  ],\n  "warnings": []\n}}\n'.encode()
+    """errors.json naming one feed-level cause (written like the engine's)."""
+    cause = Finding.feed_level(vendor_id, error.code, error.message)
+    return ErrorsReport(errors=[cause], warnings=[]).to_json_bytes()
 
 
 async def fail_run(

@@ -1,7 +1,8 @@
 """The per-vendor report normalize writes and pricing reads: the contract between them.
 
 Stored as JSON at ``keys.findings_key(...)``; the normalized rows themselves are the CSV at
-``keys.normalized_key(...)``. Items have the ``errors.json`` shape.
+``keys.normalized_key(...)``. Its items are :class:`~relay_shared.findings.Finding`\\ s, the
+``errors.json`` items.
 """
 
 from __future__ import annotations
@@ -11,17 +12,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from relay_shared.events import VendorCounts
+from relay_shared.findings import Finding
 
-
-class FindingItem(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    vendor_id: str | None
-    row: int | None
-    column: str | None
-    code: str
-    message: str
-    value: str | None
+# The name normalize still imports; it is the one Finding (drop it once normalize uses that).
+FindingItem = Finding
 
 
 class VendorReport(BaseModel):
@@ -34,8 +28,8 @@ class VendorReport(BaseModel):
     status: Literal["ok", "failed", "missing"]
     failure_code: str | None = None
     stats: VendorCounts
-    errors: list[FindingItem]
-    warnings: list[FindingItem]
+    errors: list[Finding]
+    warnings: list[Finding]
 
     def to_json_bytes(self) -> bytes:
         return self.model_dump_json(indent=2).encode() + b"\n"

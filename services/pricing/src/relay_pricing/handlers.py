@@ -20,10 +20,9 @@ and both publish the recorded event.
 from __future__ import annotations
 
 import asyncio
-import json
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -33,19 +32,16 @@ from relay_pricing.adapters.assembly_repository import (
     MergeRecord,
     RecordedAnnouncement,
 )
-from relay_pricing.domain import MISSING, FeedInput, RunOutputs, VendorFeed, build_run_outputs
-from relay_pricing.domain.assembly import VendorResult, inputs_for_merge, is_complete
-from relay_pricing.domain.drift import FeedStats, measure_drift, refuse_drifted
-from relay_shared import keys, subjects
+from relay_pricing.adapters.normalized_offers import vendor_feed
+from relay_pricing.domain import MISSING, FeedInput, RunOutputs, build_run_outputs
+from relay_pricing.domain.announcement import announcement
+from relay_pricing.domain.assembly import VendorHandoff, inputs_for_merge, is_complete
+from relay_pricing.domain.drift import fresh_baselines, guard_drift
+from relay_pricing.domain.merge import merge_columns
+from relay_shared import keys
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.errors import RelayError
-from relay_shared.events import (
-    OffersMerged,
-    RowsNormalized,
-    RunFailed,
-    VendorCounts,
-    stage_event_id,
-)
+from relay_shared.events import OffersMerged, RowsNormalized, RunFailed
 from relay_shared.run_failure import fail_run
 from relay_shared.storage import ObjectStore
 from relay_shared.vendor_report import VendorReport
@@ -78,32 +74,36 @@ class PricingHandlers:
         await self._publish(event.scope_id, recorded)
 
     async def _merge(
-        self, event: RowsNormalized, received: Mapping[str, VendorResult]
+        self, event: RowsNormalized, received: Mapping[str, VendorHandoff]
     ) -> RecordedAnnouncement:
         """Merge and price the run, write its artifacts, record the outcome."""
         config = await self.configs.load(event.tenant_id, event.config_version)
         latest = await self.assembly.latest(event.tenant_id)
         chosen = inputs_for_merge([v.vendor_id for v in config.vendors], received, latest)
+        columns = merge_columns(config.output.columns)
+        started = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="relay-pricing-") as folder:
-            started = time.perf_counter()
             feeds = {  # staged by position: a vendor id is no file name
-                result.vendor_id: await self._feed_input(result, Path(folder) / f"{i}.csv")
-                for i, result in enumerate(chosen)
+                handoff.vendor_id: await self._feed_input(
+                    handoff, Path(folder) / f"{i}.csv", columns
+                )
+                for i, handoff in enumerate(chosen)
             }
-            loaded = time.perf_counter()
-            current = await asyncio.to_thread(feed_stats, chosen, feeds)
-            if not event.force:
-                baselines = await self.assembly.baselines(event.tenant_id)
-                feeds = guard_drift(feeds, current, baselines)
-            outputs = await asyncio.to_thread(
-                build_run_outputs,
-                config,
-                run_id=event.scope_id,
-                as_of=event.as_of,
-                config_version=event.config_version,
-                feeds=feeds,
-                timings_ms={"load": _ms(loaded - started)},
-            )
+        loaded = time.perf_counter()
+        fresh = [handoff.vendor_id for handoff in chosen if handoff.from_this_run]
+        current = await asyncio.to_thread(fresh_baselines, feeds, fresh)
+        if not event.force:
+            baselines = await self.assembly.baselines(event.tenant_id)
+            feeds = guard_drift(feeds, current, baselines)
+        outputs = await asyncio.to_thread(
+            build_run_outputs,
+            config,
+            run_id=event.scope_id,
+            as_of=event.as_of,
+            config_version=event.config_version,
+            feeds=feeds,
+            timings_ms={"load": _ms(loaded - started)},
+        )
         written = await self._write(event, outputs)
         succeeded = outputs.status == "succeeded"
         return await self.assembly.record_merge(
@@ -113,7 +113,7 @@ class PricingHandlers:
                 status=outputs.status,
                 merged_rows=outputs.merged_rows,
                 announcement=announcement(event, outputs, written),
-                promoted=[r for r in chosen if r.from_this_run and r.status == "ok"]
+                promoted=[h for h in chosen if h.from_this_run and h.status == "ok"]
                 if succeeded
                 else [],
                 baselines=current,
@@ -123,24 +123,23 @@ class PricingHandlers:
     async def _publish(self, scope_id: str, recorded: RecordedAnnouncement) -> None:
         if recorded.announced:
             return
-        event = recorded.event()
-        assert isinstance(event, OffersMerged | RunFailed)
-        await self.bus.publish(event)
+        await self.bus.publish(recorded.event())
         await self.assembly.mark_announced(scope_id)
 
-    async def _feed_input(self, result: VendorResult, staged: Path) -> FeedInput:
-        """The vendor's report, and its normalized CSV streamed into the file ``staged`` (read
-        from there by polars: never whole in memory as bytes)."""
-        if result.status == "missing":
+    async def _feed_input(
+        self, handoff: VendorHandoff, staged: Path, columns: Sequence[str]
+    ) -> FeedInput:
+        """The vendor's report and, for a feed that is ok, its offers (only ``columns``):
+        the normalized CSV is streamed into the file ``staged`` and read from there by polars
+        (never whole in memory as bytes)."""
+        if handoff.status == "missing":
             return MISSING
-        report = VendorReport.model_validate_json(await self.store.get_bytes(result.findings_key))
-        if report.status == "missing":
-            return MISSING
+        report = VendorReport.model_validate_json(await self.store.get_bytes(handoff.findings_key))
         csv = None
-        if result.normalized_key is not None:
+        if report.status == "ok" and handoff.normalized_key is not None:
             csv = staged
-            await self.store.download(result.normalized_key, csv)
-        return VendorFeed.from_report(report.model_dump(mode="json"), csv)
+            await self.store.download(handoff.normalized_key, csv)
+        return await asyncio.to_thread(vendor_feed, report, csv, columns)
 
     async def _write(self, event: RowsNormalized, outputs: RunOutputs) -> dict[str, str]:
         written: dict[str, str] = {}
@@ -166,91 +165,6 @@ class PricingHandlers:
             error=error,
             vendor_id=event.vendor_id,
         )
-
-
-def feed_stats(chosen: list[VendorResult], feeds: Mapping[str, FeedInput]) -> dict[str, FeedStats]:
-    """The drift measures of this run's own good feeds."""
-    stats: dict[str, FeedStats] = {}
-    for result in chosen:
-        feed = feeds.get(result.vendor_id)
-        if not result.from_this_run or not isinstance(feed, VendorFeed):
-            continue
-        if feed.status == "ok" and feed.normalized_csv is not None:
-            accepted = int(feed.stats.get("accepted", 0))
-            stats[result.vendor_id] = FeedStats.from_normalized_csv(feed.normalized_csv, accepted)
-    return stats
-
-
-def guard_drift(
-    feeds: Mapping[str, FeedInput],
-    current: Mapping[str, FeedStats],
-    baselines: Mapping[str, FeedStats],
-) -> dict[str, FeedInput]:
-    """The feeds, with each of this run's feeds that drifted from its baseline refused."""
-    guarded = dict(feeds)
-    for vendor_id, stats in current.items():
-        feed, previous = feeds[vendor_id], baselines.get(vendor_id)
-        if previous is None or not isinstance(feed, VendorFeed):
-            continue
-        drift = measure_drift(previous, stats)
-        if drift.drifted:
-            guarded[vendor_id] = refuse_drifted(vendor_id, feed, drift)
-    return guarded
-
-
-def announcement(
-    event: RowsNormalized, outputs: RunOutputs, written: dict[str, str]
-) -> OffersMerged | RunFailed:
-    """The event announcing the merge: a function of the run and its outputs only."""
-    vendors = _vendor_counts(written, outputs)
-    if outputs.status == "succeeded":
-        return OffersMerged(
-            event_id=stage_event_id(subjects.OFFERS_MERGED, event.scope_id),
-            occurred_at=event.occurred_at,
-            tenant_id=event.tenant_id,
-            correlation_id=event.correlation_id,
-            run_id=event.scope_id,
-            vendors=vendors,
-            config_version=event.config_version,
-            merged_key=written["merged_inventory.csv"],
-            summary_key=written["run_summary.json"],
-            errors_key=written["errors.json"],
-            merged_rows=outputs.merged_rows,
-            skus_left_out=len(outputs.skus_left_out),
-        )
-    code, message = _first_error(outputs)
-    return RunFailed(
-        event_id=stage_event_id(subjects.RUN_FAILED, event.scope_id),
-        occurred_at=event.occurred_at,
-        tenant_id=event.tenant_id,
-        correlation_id=event.correlation_id,
-        run_id=event.scope_id,
-        vendors=vendors,
-        stage="merge",
-        code=code,
-        message=message,
-        report_key=written["errors.json"],
-    )
-
-
-def _vendor_counts(written: dict[str, str], outputs: RunOutputs) -> dict[str, VendorCounts]:
-    summary = json.loads(outputs.files["run_summary.json"])
-    return {
-        vendor_id: VendorCounts.model_validate({k: v for k, v in entry.items() if k != "status"})
-        for vendor_id, entry in summary["vendors"].items()
-    }
-
-
-def _first_error(outputs: RunOutputs) -> tuple[str, str]:
-    """The cause of a failed run: its first feed-level error (a feed that failed or is
-    missing), else its first error."""
-    errors = json.loads(outputs.files["errors.json"])["errors"]
-    if not errors:
-        return "run_failed", "the run failed"
-    feed_level = [entry for entry in errors if entry.get("row") is None]
-    first = (feed_level or errors)[0]
-    vendor = f"vendor {first['vendor_id']}: " if first.get("vendor_id") else ""
-    return str(first["code"]), f"{vendor}{first['message']}"
 
 
 def _ms(seconds: float) -> int:

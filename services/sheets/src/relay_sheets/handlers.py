@@ -15,6 +15,7 @@ from relay_shared import keys
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.errors import PermanentError
 from relay_shared.events import InsightGenerated, OffersMerged, OrderShipped
+from relay_shared.merged_feed import MergedFeed, MergedFeedError, read_merged_feed
 from relay_shared.storage import ObjectStore
 from relay_sheets.adapters.backend import SheetEdit, WorkbookView
 from relay_sheets.adapters.coalescing_writer import CoalescingWriter
@@ -30,7 +31,6 @@ from relay_sheets.domain.layout import (
     merged_feed_layout,
     merged_feed_spreadsheet,
 )
-from relay_sheets.domain.merged_feed import MergedFeed, MergedFeedError, parse_merged_feed
 from relay_sheets.domain.records import (
     insight_change_for,
     listing_changes,
@@ -87,7 +87,7 @@ class SheetsHandlers:
     async def _merged_feed(self, key: str) -> MergedFeed:
         data = await self.store.get_bytes(key)
         try:
-            return parse_merged_feed(data)
+            return read_merged_feed(data)
         except MergedFeedError as exc:
             raise PermanentError(str(exc), code="invalid_merged_feed", key=key) from exc
 

@@ -1,17 +1,19 @@
-"""Reading the merged inventory csv that pricing writes (``merged_inventory.csv``).
+"""The merged inventory as insights reads it: one offer per sku.
 
-Only ``sku`` and ``quantity_available`` are required; ``title`` and ``price`` are used when the
-tenant's ``output.columns`` include them.
+Read with the shared reader (:mod:`relay_shared.merged_feed`), only the columns insights
+uses: ``sku`` and ``quantity_available`` (required), ``title`` and ``price`` when the
+tenant's ``output.columns`` include them. Insights also refuses an empty or repeated sku; an
+empty quantity counts as 0 and a negative one as 0.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
-REQUIRED_COLUMNS = ("sku", "quantity_available")
+from relay_shared.merged_feed import MergedCell, MergedFeed, MergedFeedError, read_merged_feed
+
+OFFER_COLUMNS = frozenset({"sku", "quantity_available", "title", "price"})
 
 
 @dataclass(frozen=True)
@@ -22,69 +24,29 @@ class MergedOffer:
     price: Decimal | None
 
 
-class MergedFeedError(ValueError):
-    """The merged csv cannot be read (missing column, bad number, repeated sku)."""
-
-    def __init__(self, message: str, *, row: int | None = None) -> None:
-        super().__init__(message if row is None else f"row {row}: {message}")
-        self.row = row
-
-
 def parse_merged_csv(data: bytes) -> list[MergedOffer]:
     """The offers of a merged csv, in file order; row numbers in errors count the header as 1."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise MergedFeedError("the merged feed is not UTF-8") from exc
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    columns = reader.fieldnames or []
-    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
-    if missing:
-        raise MergedFeedError(f"the merged feed has no column {', '.join(missing)}")
+    feed = read_merged_feed(data, OFFER_COLUMNS)
     offers: list[MergedOffer] = []
     seen: set[str] = set()
-    for row_number, row in enumerate(reader, start=2):
-        offer = _offer(row, row_number)
+    for index, row in enumerate(feed.rows):
+        number = MergedFeed.row_number(index)
+        offer = _offer(row, number)
         if offer.sku in seen:
-            raise MergedFeedError(f"sku {offer.sku!r} appears twice", row=row_number)
+            raise MergedFeedError(f"sku {offer.sku!r} appears twice", row=number)
         seen.add(offer.sku)
         offers.append(offer)
     return offers
 
 
-def _offer(row: dict[str, str | None], row_number: int) -> MergedOffer:
-    sku = (row.get("sku") or "").strip()
-    if not sku:
-        raise MergedFeedError("empty sku", row=row_number)
+def _offer(row: dict[str, MergedCell], number: int) -> MergedOffer:
+    sku, quantity = row.get("sku"), row.get("quantity_available")
+    title, price = row.get("title"), row.get("price")
+    if not isinstance(sku, str):
+        raise MergedFeedError("empty sku", row=number)
     return MergedOffer(
         sku=sku,
-        quantity=_quantity(row.get("quantity_available"), row_number),
-        title=(row.get("title") or "").strip() or None,
-        price=_price(row.get("price"), row_number),
+        quantity=max(quantity, 0) if isinstance(quantity, int) else 0,
+        title=title if isinstance(title, str) else None,
+        price=price if isinstance(price, Decimal) else None,
     )
-
-
-def _quantity(raw: str | None, row_number: int) -> int:
-    text = (raw or "").strip()
-    if not text:
-        return 0
-    try:
-        value = int(text)
-    except ValueError as exc:
-        raise MergedFeedError(
-            f"quantity_available {text!r} is not a whole number", row=row_number
-        ) from exc
-    return max(value, 0)
-
-
-def _price(raw: str | None, row_number: int) -> Decimal | None:
-    text = (raw or "").strip()
-    if not text:
-        return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation as exc:
-        raise MergedFeedError(f"price {text!r} is not a number", row=row_number) from exc
-    if not value.is_finite():
-        raise MergedFeedError(f"price {text!r} is not a number", row=row_number)
-    return value

@@ -8,9 +8,22 @@ from dataclasses import dataclass
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from relay_pricing.domain.assembly import VendorResult
-from relay_pricing.domain.drift import FeedStats
-from relay_shared.events import EVENT_TYPES, Event, RowsNormalized
+from relay_pricing.domain.assembly import VendorHandoff
+from relay_pricing.domain.drift import FeedBaseline
+from relay_shared.errors import PermanentError, TransientError
+from relay_shared.events import EVENT_TYPES, OffersMerged, RowsNormalized, RunFailed
+
+
+class UnexpectedAnnouncement(PermanentError):
+    """A recorded merge announces something other than ``offers.merged`` or ``run.failed``."""
+
+    code = "unexpected_announcement"
+
+
+class MergeNotRecorded(TransientError):
+    """A merge's row was not found right after it was recorded (in the same transaction)."""
+
+    code = "merge_not_recorded"
 
 
 @dataclass(frozen=True)
@@ -21,9 +34,9 @@ class MergeRecord:
     scope_id: str
     status: str
     merged_rows: int
-    announcement: Event
-    promoted: Sequence[VendorResult]
-    baselines: Mapping[str, FeedStats]
+    announcement: OffersMerged | RunFailed
+    promoted: Sequence[VendorHandoff]
+    baselines: Mapping[str, FeedBaseline]
 
 
 @dataclass(frozen=True)
@@ -32,8 +45,13 @@ class RecordedAnnouncement:
     body: str
     announced: bool
 
-    def event(self) -> Event:
-        return EVENT_TYPES[self.subject].model_validate_json(self.body)
+    def event(self) -> OffersMerged | RunFailed:
+        event = EVENT_TYPES[self.subject].model_validate_json(self.body)
+        if not isinstance(event, OffersMerged | RunFailed):
+            raise UnexpectedAnnouncement(
+                f"the merge announces {self.subject}", subject=self.subject
+            )
+        return event
 
 
 class AssemblyRepository:
@@ -58,32 +76,32 @@ class AssemblyRepository:
             event.run_vendors,
         )
 
-    async def received(self, scope_id: str) -> dict[str, VendorResult]:
+    async def received(self, scope_id: str) -> dict[str, VendorHandoff]:
         rows = await self._pool.fetch(
             "SELECT vendor_id, status, normalized_key, findings_key FROM vendor_results"
             " WHERE scope_id = $1",
             scope_id,
         )
         return {
-            r["vendor_id"]: VendorResult(
+            r["vendor_id"]: VendorHandoff(
                 r["vendor_id"], r["status"], r["normalized_key"], r["findings_key"], True
             )
             for r in rows
         }
 
-    async def latest(self, tenant_id: str) -> dict[str, VendorResult]:
+    async def latest(self, tenant_id: str) -> dict[str, VendorHandoff]:
         rows = await self._pool.fetch(
             "SELECT vendor_id, normalized_key, findings_key FROM latest_feeds WHERE tenant_id = $1",
             tenant_id,
         )
         return {
-            r["vendor_id"]: VendorResult(
+            r["vendor_id"]: VendorHandoff(
                 r["vendor_id"], "ok", r["normalized_key"], r["findings_key"], False
             )
             for r in rows
         }
 
-    async def baselines(self, tenant_id: str) -> dict[str, FeedStats]:
+    async def baselines(self, tenant_id: str) -> dict[str, FeedBaseline]:
         """Each vendor's last good feed, as the drift guard remembers it."""
         rows = await self._pool.fetch(
             "SELECT vendor_id, accepted, skus, in_stock_skus FROM feed_baselines"
@@ -91,7 +109,7 @@ class AssemblyRepository:
             tenant_id,
         )
         return {
-            r["vendor_id"]: FeedStats(
+            r["vendor_id"]: FeedBaseline(
                 r["accepted"], frozenset(r["skus"]), frozenset(r["in_stock_skus"])
             )
             for r in rows
@@ -134,7 +152,8 @@ class AssemblyRepository:
                 " AS announced FROM merges WHERE scope_id = $1",
                 merge.scope_id,
             )
-        assert row is not None
+        if row is None:
+            raise MergeNotRecorded(f"merge {merge.scope_id} is not recorded", scope=merge.scope_id)
         return RecordedAnnouncement(
             row["announcement_subject"], row["announcement"], row["announced"]
         )

@@ -6,15 +6,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-VendorStatus = Literal["ok", "failed", "missing"]
+HandoffStatus = Literal["ok", "failed", "missing"]
 
 
 @dataclass(frozen=True)
-class VendorResult:
-    """Where one vendor's normalize result is (this run's, or the latest good one)."""
+class VendorHandoff:
+    """Where one vendor's hand-off from normalize is stored (its report at ``findings_key``,
+    its normalized CSV at ``normalized_key``): this run's, or the vendor's latest good one."""
 
     vendor_id: str
-    status: VendorStatus
+    status: HandoffStatus
     normalized_key: str | None
     findings_key: str
     from_this_run: bool
@@ -27,17 +28,17 @@ def is_complete(received: Sequence[str], run_vendors: Sequence[str]) -> bool:
 
 def inputs_for_merge(
     configured: Sequence[str],
-    received: Mapping[str, VendorResult],
-    latest: Mapping[str, VendorResult],
-) -> list[VendorResult]:
-    """One result per configured vendor, in config order: the run's own result, else the
-    vendor's latest good feed, else ``missing`` (the engine decides what missing means)."""
-    chosen: list[VendorResult] = []
+    received: Mapping[str, VendorHandoff],
+    latest: Mapping[str, VendorHandoff],
+) -> list[VendorHandoff]:
+    """One hand-off per configured vendor, in config order: the run's own, else the vendor's
+    latest good feed, else ``missing`` (the engine decides what missing means)."""
+    chosen: list[VendorHandoff] = []
     for vendor_id in configured:
         if vendor_id in received:
             chosen.append(received[vendor_id])
         elif vendor_id in latest:
             chosen.append(latest[vendor_id])
         else:
-            chosen.append(VendorResult(vendor_id, "missing", None, "", from_this_run=False))
+            chosen.append(VendorHandoff(vendor_id, "missing", None, "", from_this_run=False))
     return chosen

@@ -11,17 +11,19 @@ failed feed: a required vendor fails the run, an optional one is skipped (``vend
 with value ``feed_drift``), the spec's rule for failed optional feeds. Either way the run does
 not promote the drifting feed, so the tenant's current feed stays the last good one.
 
-Pure: no I/O. A vendor without a previous good feed cannot drift.
+Pure: no I/O (the feeds' offers come as frames). A vendor without a previous good feed cannot
+drift.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import polars as pl
 
-from relay_pricing.domain.run import VendorFeed
+from relay_pricing.domain.run import FeedInput, VendorFeed
+from relay_shared.findings import Finding
 
 DRIFT_CODE = "feed_drift"
 MAX_ROW_DROP = 0.5
@@ -29,36 +31,55 @@ MAX_STOCKOUT_FLIP = 0.25
 
 
 @dataclass(frozen=True)
-class FeedStats:
-    """What the guard remembers of a vendor's good feed."""
+class FeedBaseline:
+    """What the guard remembers of a vendor's good feed (and measures of this run's)."""
 
     accepted: int
     skus: frozenset[str]
     in_stock: frozenset[str]
 
     @classmethod
-    def from_normalized_csv(cls, normalized_csv: bytes | Path, accepted: int) -> FeedStats:
-        """From normalize's CSV (its bytes or file; columns ``sku`` and
-        ``quantity_available``, the only ones read)."""
-        if _is_empty(normalized_csv):  # not even a header
-            return cls(accepted=accepted, skus=frozenset(), in_stock=frozenset())
-        frame = pl.read_csv(
-            normalized_csv,
-            columns=["sku", "quantity_available"],
-            schema_overrides={"sku": pl.String, "quantity_available": pl.Int64},
-        )
-        in_stock = frame.filter(pl.col("quantity_available").fill_null(0) > 0)
+    def of_offers(cls, offers: pl.DataFrame, accepted: int) -> FeedBaseline:
+        """From a feed's typed offers (columns ``sku`` and ``quantity_available``, the only
+        ones looked at)."""
+        in_stock = offers.filter(pl.col("quantity_available").fill_null(0) > 0)
         return cls(
             accepted=accepted,
-            skus=frozenset(frame.get_column("sku").to_list()),
+            skus=frozenset(offers.get_column("sku").to_list()),
             in_stock=frozenset(in_stock.get_column("sku").to_list()),
         )
 
 
-def _is_empty(normalized_csv: bytes | Path) -> bool:
-    if isinstance(normalized_csv, bytes):
-        return not normalized_csv
-    return normalized_csv.stat().st_size == 0
+def fresh_baselines(
+    feeds: Mapping[str, FeedInput], fresh: Collection[str]
+) -> dict[str, FeedBaseline]:
+    """The baselines of the good feeds among ``fresh``, the vendors that got a feed under this
+    run (the others stand for the latest good feed, already a baseline)."""
+    baselines: dict[str, FeedBaseline] = {}
+    for vendor_id, feed in feeds.items():
+        if vendor_id not in fresh or not isinstance(feed, VendorFeed):
+            continue
+        if feed.status == "ok" and feed.offers is not None:
+            accepted = feed.report.stats.accepted
+            baselines[vendor_id] = FeedBaseline.of_offers(feed.offers, accepted)
+    return baselines
+
+
+def guard_drift(
+    feeds: Mapping[str, FeedInput],
+    current: Mapping[str, FeedBaseline],
+    baselines: Mapping[str, FeedBaseline],
+) -> dict[str, FeedInput]:
+    """The feeds, with each of this run's feeds that drifted from its baseline refused."""
+    guarded = dict(feeds)
+    for vendor_id, measured in current.items():
+        feed, previous = feeds[vendor_id], baselines.get(vendor_id)
+        if previous is None or not isinstance(feed, VendorFeed):
+            continue
+        drift = measure_drift(previous, measured)
+        if drift.drifted:
+            guarded[vendor_id] = refuse_drifted(vendor_id, feed, drift)
+    return guarded
 
 
 @dataclass(frozen=True)
@@ -103,7 +124,7 @@ class Drift:
         )
 
 
-def measure_drift(previous: FeedStats, current: FeedStats) -> Drift:
+def measure_drift(previous: FeedBaseline, current: FeedBaseline) -> Drift:
     shared = previous.skus & current.skus
     flipped = (previous.in_stock & shared) - current.in_stock
     return Drift(
@@ -114,25 +135,18 @@ def measure_drift(previous: FeedStats, current: FeedStats) -> Drift:
     )
 
 
-def drift_item(vendor_id: str, drift: Drift) -> dict[str, str | int | None]:
+def drift_finding(vendor_id: str, drift: Drift) -> Finding:
     """The feed-level ``errors.json`` item naming the drift."""
-    return {
-        "vendor_id": vendor_id,
-        "row": None,
-        "column": None,
-        "code": DRIFT_CODE,
-        "message": drift.message(),
-        "value": drift.value(),
-    }
+    return Finding.feed_level(vendor_id, DRIFT_CODE, drift.message(), value=drift.value())
 
 
 def refuse_drifted(vendor_id: str, feed: VendorFeed, drift: Drift) -> VendorFeed:
     """The feed as failed with ``feed_drift``: its counts and findings stay, its rows go."""
-    return replace(
-        feed,
-        status="failed",
-        failure_code=DRIFT_CODE,
-        errors=[drift_item(vendor_id, drift), *feed.errors],
-        normalized_csv=None,
-        offers=None,
+    report = feed.report.model_copy(
+        update={
+            "status": "failed",
+            "failure_code": DRIFT_CODE,
+            "errors": [drift_finding(vendor_id, drift), *feed.report.errors],
+        }
     )
+    return replace(feed, report=report, offers=None)

@@ -1,23 +1,21 @@
 """Merging the vendors' normalized offers into one offer per SKU (spec "Merge").
 
-Input is each usable vendor's normalized CSV (the hand-off between services: its bytes or its
-file) or, when the hand-off stays in memory (``relay local-run``), normalize's typed frame of
-the same rows, which spares parsing the CSV again. Both give the same offers, so the same
-output bytes. Offers without cost are not eligible; a SKU without an eligible offer is left out.
+Input is each usable vendor's typed offers frame (:data:`NORMALIZED_COLUMNS`, or at least
+:func:`merge_columns`; quantities, lead times and money in cents as Int64): normalize's own
+frame (``relay local-run``) or the one read from its stored CSV (the services). Offers without
+cost are not eligible; a SKU without an eligible offer is left out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import polars as pl
 
 from relay_shared.tenant_config import MergeConfig, SortKey
-from relay_shared.tenant_config.models import MONEY_FIELDS, NORMALIZED_COLUMNS
+from relay_shared.tenant_config.models import NORMALIZED_COLUMNS
 
-INTEGERS = ("quantity_available", "lead_time_days")
 _STOCKLESS = "__stockless"
 _RANK = "__priority"
 _VENDOR_RANK = "__vendor_rank"
@@ -26,17 +24,11 @@ _WIDEST = 2**62
 
 @dataclass(frozen=True, slots=True)
 class VendorOffers:
-    """One vendor's normalized offers and its landed-cost surcharge in cents.
-
-    ``frame``, when given, is normalize's typed frame of the offers (the
-    ``NORMALIZED_COLUMNS``; quantities, lead times and money in cents as Int64) and is read
-    instead of ``normalized_csv`` (which may then be ``None``).
-    """
+    """One vendor's typed offers and its landed-cost surcharge in cents."""
 
     vendor_id: str
-    normalized_csv: bytes | Path | None
+    offers: pl.DataFrame
     shipping_handling_cents: int
-    frame: pl.DataFrame | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,26 +42,17 @@ class Merged:
 REQUIRED = ("sku", "vendor_id", "quantity_available", "lead_time_days", "cost", "map_price")
 
 
-def read_normalized(
-    offers: VendorOffers, columns: Sequence[str] = NORMALIZED_COLUMNS
-) -> pl.DataFrame:
-    """Typed offers of one vendor (only ``columns`` + the merge's), money in cents."""
-    wanted = [name for name in NORMALIZED_COLUMNS if name in columns or name in REQUIRED]
-    if offers.frame is not None:
-        typed = offers.frame.select(wanted)
-    elif offers.normalized_csv is None:
-        raise ValueError(f"vendor {offers.vendor_id} has neither a normalized CSV nor frame")
-    else:
-        schema = {name: pl.Int64 if name in INTEGERS else pl.String for name in NORMALIZED_COLUMNS}
-        frame = pl.read_csv(
-            offers.normalized_csv, schema=schema, columns=wanted, raise_if_empty=False
-        )
-        typed = frame.with_columns(
-            pl.col(name).str.replace(".", "", literal=True).cast(pl.Int64)
-            for name in MONEY_FIELDS
-            if name in wanted
-        )
-    return typed.with_columns(pl.lit(offers.shipping_handling_cents, pl.Int64).alias("__shipping"))
+def merge_columns(columns: Sequence[str] = NORMALIZED_COLUMNS) -> list[str]:
+    """The normalized columns the merge reads for an output of ``columns``: those and the
+    ones it decides on, in :data:`NORMALIZED_COLUMNS` order (the others need not be read)."""
+    return [name for name in NORMALIZED_COLUMNS if name in columns or name in REQUIRED]
+
+
+def typed_offers(offers: VendorOffers, columns: Sequence[str] = NORMALIZED_COLUMNS) -> pl.DataFrame:
+    """One vendor's offers, only :func:`merge_columns`, and its surcharge."""
+    return offers.offers.select(merge_columns(columns)).with_columns(
+        pl.lit(offers.shipping_handling_cents, pl.Int64).alias("__shipping")
+    )
 
 
 def _sort_columns(keys: Sequence[SortKey]) -> list[str]:
@@ -119,7 +102,7 @@ def _vendor_frames(
     priority = {vendor_id: position for position, vendor_id in enumerate(merge.priority)}
     by_id = {vendor_id: i for i, vendor_id in enumerate(sorted(v.vendor_id for v in vendors))}
     return [
-        read_normalized(vendor, columns).with_columns(
+        typed_offers(vendor, columns).with_columns(
             pl.lit(priority.get(vendor.vendor_id, len(priority)), pl.Int64).alias(_RANK),
             pl.lit(by_id[vendor.vendor_id], pl.Int64).alias(_VENDOR_RANK),
         )

@@ -1,4 +1,5 @@
 """Writing the merged, priced inventory: CSV (always) and JSON (``output.format: json``).
+(:mod:`relay_shared.merged_feed` reads the CSV back, for the services that take it.)
 
 CSV: the ``output.columns``, header first, sorted by SKU, ``\\n`` line ends, UTF-8 without
 BOM, money with two decimals, null as empty, quoting only where needed. JSON: an array of
@@ -15,10 +16,9 @@ from typing import Any
 
 import polars as pl
 
+from relay_shared.merged_feed import WHOLE_NUMBER_COLUMNS
 from relay_shared.money_columns import cents_decimal
 from relay_shared.tenant_config.models import OUTPUT_MONEY_COLUMNS
-
-NUMBER_COLUMNS = frozenset({"quantity_available", "lead_time_days"})
 
 
 def cents_text(cents: pl.Expr) -> pl.Expr:
@@ -53,5 +53,5 @@ def merged_json(frame: pl.DataFrame) -> bytes:
 
 
 def empty_frame(columns: Sequence[str]) -> pl.DataFrame:
-    schema = {name: pl.Int64 if name in NUMBER_COLUMNS else pl.String for name in columns}
+    schema = {name: pl.Int64 if name in WHOLE_NUMBER_COLUMNS else pl.String for name in columns}
     return pl.DataFrame(schema=schema)

@@ -12,59 +12,39 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, Literal
+from datetime import datetime
+from typing import Literal
 
 import polars as pl
 
-from relay_pricing.domain import merged_output, reports
+from relay_pricing.domain import merged_output
 from relay_pricing.domain.merge import VendorOffers, merge_offers
 from relay_pricing.domain.money import to_cents
 from relay_pricing.domain.pricing_frame import raw_price_column, with_price
+from relay_pricing.domain.reports import in_report_order, vendor_summary
 from relay_pricing.domain.rounding import PriceRule
+from relay_shared.events import VendorCounts
+from relay_shared.findings import Finding
+from relay_shared.run_reports import ErrorsReport, RunSummary, VendorSummary
 from relay_shared.tenant_config import TenantConfig
+from relay_shared.vendor_report import VendorReport
 
 MISSING: Literal["missing"] = "missing"
 
 
 @dataclass(frozen=True, slots=True)
 class VendorFeed:
-    """What normalize handed over for one vendor: its report and normalized CSV (the bytes,
-    or the file holding them)."""
+    """What normalize handed over for one vendor: its report and, for a feed that is ok, its
+    typed offers (:mod:`relay_pricing.domain.merge`): normalize's own frame (``relay
+    local-run``) or the frame read from the CSV it stored (the services). A feed whose report
+    is ``ok`` but comes without offers is not usable (its vendor counts as failed)."""
 
-    status: Literal["ok", "failed"]
-    stats: Mapping[str, Any]
-    errors: Sequence[Mapping[str, Any]] = ()
-    warnings: Sequence[Mapping[str, Any]] = ()
-    normalized_csv: bytes | Path | None = None
-    failure_code: str | None = None
+    report: VendorReport
     offers: pl.DataFrame | None = field(default=None, repr=False, compare=False)
 
     @property
-    def has_offers(self) -> bool:
-        """The normalized rows are at hand (as a CSV, or as normalize's frame)."""
-        return self.normalized_csv is not None or self.offers is not None
-
-    @classmethod
-    def from_report(
-        cls,
-        report: Mapping[str, Any],
-        normalized_csv: bytes | Path | None,
-        offers: pl.DataFrame | None = None,
-    ) -> VendorFeed:
-        """From normalize's JSON report (``NormalizedFeed.report()``) and the CSV;
-        ``offers`` is normalize's typed frame of the rows when it is at hand (local-run),
-        and then stands for the CSV (which may be ``None``)."""
-        return cls(
-            status=report["status"],
-            stats=report["stats"],
-            errors=report.get("errors", []),
-            warnings=report.get("warnings", []),
-            normalized_csv=normalized_csv,
-            failure_code=report.get("failure_code"),
-            offers=offers,
-        )
+    def status(self) -> Literal["ok", "failed", "missing"]:
+        return self.report.status
 
 
 FeedInput = VendorFeed | Literal["missing"]
@@ -72,26 +52,32 @@ FeedInput = VendorFeed | Literal["missing"]
 
 @dataclass(frozen=True, slots=True)
 class RunOutputs:
-    """Output files by relative name, and the run's outcome."""
+    """The run's two reports, and every output file by relative name (the reports' too)."""
 
+    summary: RunSummary
+    errors: ErrorsReport
     files: dict[str, bytes]
-    status: Literal["succeeded", "failed"]
-    merged_rows: int
-    skus_left_out: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> Literal["succeeded", "failed"]:
+        return self.summary.status
+
+    @property
+    def merged_rows(self) -> int:
+        return self.summary.merged_rows
+
+    @property
+    def skus_left_out(self) -> list[str]:
+        return self.summary.skus_left_out
 
 
 @dataclass(slots=True)
 class _Assembly:
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    warnings: list[dict[str, Any]] = field(default_factory=list)
-    vendors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    errors: list[Finding] = field(default_factory=list)
+    warnings: list[Finding] = field(default_factory=list)
+    vendors: dict[str, VendorSummary] = field(default_factory=dict)
     usable: list[VendorOffers] = field(default_factory=list)
     failed: bool = False
-
-
-def format_as_of(as_of: datetime) -> str:
-    moment = as_of if as_of.tzinfo is not None else as_of.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def build_run_outputs(
@@ -106,9 +92,10 @@ def build_run_outputs(
     """Merges, prices and reports a run. Pure; the only non-deterministic input is ``timings_ms``.
 
     ``feeds`` maps vendor_id → :class:`VendorFeed` or ``"missing"``; a configured vendor absent
-    from it counts as missing. Returns ``merged_inventory.csv`` (+ ``.json`` with
-    ``output.format: json``), ``errors.json`` and ``run_summary.json``; a failed run returns
-    only the last two. Raises ``ValueError`` for a vendor that is not in the config.
+    from it (or whose report says ``missing``) counts as missing. Returns
+    ``merged_inventory.csv`` (+ ``.json`` with ``output.format: json``), ``errors.json`` and
+    ``run_summary.json``; a failed run returns only the last two. Raises ``ValueError`` for a
+    vendor that is not in the config.
     """
     unknown = sorted(set(feeds) - {vendor.vendor_id for vendor in config.vendors})
     if unknown:
@@ -122,51 +109,55 @@ def build_run_outputs(
         files["merged_inventory.csv"] = merged_output.merged_csv(frame)
         if config.output.format == "json":
             files["merged_inventory.json"] = merged_output.merged_json(frame)
-    files["errors.json"] = reports.errors_document(assembly.errors, assembly.warnings)
-    status: Literal["succeeded", "failed"] = "failed" if assembly.failed else "succeeded"
-    files["run_summary.json"] = reports.summary_document(
+    errors = ErrorsReport(errors=assembly.errors, warnings=assembly.warnings)
+    summary = RunSummary(
         run_id=run_id,
         tenant_id=config.tenant_id,
         config_version=config_version,
-        as_of=format_as_of(as_of),
-        status=status,
+        as_of=as_of,
+        status="failed" if assembly.failed else "succeeded",
         vendors=assembly.vendors,
         merged_rows=merged_rows,
         skus_left_out=left_out,
-        timings_ms=timings_ms,
+        timings_ms=dict(timings_ms),
     )
-    return RunOutputs(files, status, merged_rows, left_out)
+    files["errors.json"] = errors.to_json_bytes()
+    files["run_summary.json"] = summary.to_json_bytes()
+    return RunOutputs(summary, errors, files)
 
 
 def _assemble(config: TenantConfig, feeds: Mapping[str, FeedInput]) -> _Assembly:
     assembly = _Assembly()
     for vendor in config.vendors:
-        feed = feeds.get(vendor.vendor_id, MISSING)
         vendor_id = vendor.vendor_id
-        errors: list[Mapping[str, Any]] = []
-        warnings: list[Mapping[str, Any]] = []
-        stats: Mapping[str, Any] | None = None
+        feed = feeds.get(vendor_id, MISSING)
+        if isinstance(feed, VendorFeed) and feed.status == "missing":
+            feed = MISSING
+        errors: list[Finding] = []
+        warnings: list[Finding] = []
+        counts: VendorCounts | None = None
         cause = "missing_feed"
         if isinstance(feed, VendorFeed):
-            cause, stats = feed.failure_code or "feed_failed", feed.stats
-            errors.extend(feed.errors)
-            warnings.extend(feed.warnings)
+            cause, counts = feed.report.failure_code or "feed_failed", feed.report.stats
+            errors.extend(feed.report.errors)
+            warnings.extend(feed.report.warnings)
         elif vendor.required:
-            errors.append(reports.item(vendor_id, cause, "the vendor's feed is missing"))
-        if isinstance(feed, VendorFeed) and feed.status == "ok" and feed.has_offers:
+            errors.append(Finding.feed_level(vendor_id, cause, "the vendor's feed is missing"))
+        status: Literal["ok", "failed", "skipped"]
+        if isinstance(feed, VendorFeed) and feed.status == "ok" and feed.offers is not None:
             surcharge = to_cents(config.vendor_shipping_handling(vendor))
-            offers = VendorOffers(vendor_id, feed.normalized_csv, surcharge, feed.offers)
-            assembly.usable.append(offers)
+            assembly.usable.append(VendorOffers(vendor_id, feed.offers, surcharge))
             status = "ok"
         elif vendor.required:
             status, assembly.failed = "failed", True
         else:
             status = "skipped"
             message = f"the optional vendor was skipped ({cause})"
-            warnings.insert(0, reports.item(vendor_id, "vendor_skipped", message, value=cause))
-        assembly.errors.extend(reports.in_report_order(errors))
-        assembly.warnings.extend(reports.in_report_order(warnings))
-        assembly.vendors[vendor_id] = reports.vendor_entry(status, stats)
+            skipped = Finding.feed_level(vendor_id, "vendor_skipped", message, value=cause)
+            warnings.insert(0, skipped)
+        assembly.errors.extend(in_report_order(errors))
+        assembly.warnings.extend(in_report_order(warnings))
+        assembly.vendors[vendor_id] = vendor_summary(status, counts)
     return assembly
 
 

@@ -13,9 +13,9 @@ from datetime import datetime
 
 from relay_shared.channel_config import AllocationConfig
 from relay_shared.events import InsightGenerated, OrderShipped
+from relay_shared.merged_feed import MergedFeed
 from relay_sheets.domain.grid import Cell, RowChange, iso, key_text
-from relay_sheets.domain.layout import WorksheetLayout
-from relay_sheets.domain.merged_feed import MergedFeed
+from relay_sheets.domain.merged_feed import sheet_row
 
 Row = Mapping[str, Cell]
 
@@ -23,7 +23,7 @@ Row = Mapping[str, Cell]
 def merged_feed_changes(feed: MergedFeed) -> list[RowChange]:
     return [
         RowChange(key=(key_text(row["sku"]),), values={k: v for k, v in row.items() if k != "sku"})
-        for row in feed.rows
+        for row in map(sheet_row, feed.rows)
         if key_text(row["sku"])
     ]
 
@@ -34,7 +34,7 @@ def listing_changes(
     """Listings after a merged feed: quantity (the channel's allocation), and title and price
     when the feed has them; a new sku is appended as active, listed ``as_of``."""
     changes = []
-    for row in feed.rows:
+    for row in map(sheet_row, feed.rows):
         merged_qty = row["quantity_available"]
         values: dict[str, Cell] = {
             "quantity": allocation.channel_quantity(
@@ -118,14 +118,6 @@ def insight_change_for(event: InsightGenerated, shown: Row | None) -> RowChange 
     return RowChange(
         (event.kind, event.sku), {"status": event.status, "since": since, "detail": detail}
     )
-
-
-def layout_rows(layout: WorksheetLayout, rows: Sequence[Sequence[Cell]]) -> list[dict[str, Cell]]:
-    """Data rows as mappings of the managed columns."""
-    return [
-        {name: row[i] if i < len(row) else None for i, name in enumerate(layout.columns)}
-        for row in rows
-    ]
 
 
 def _shows_later(row: Row, since: str | None) -> bool:
