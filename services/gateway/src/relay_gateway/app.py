@@ -61,6 +61,10 @@ def read_secrets_file(path: Path | None) -> list[str]:
     return [] if path is None else path.read_text("utf-8").splitlines()
 
 
+class GatewayNotOpenError(RuntimeError):
+    """Run tracking or the request context was used before the resources opened (a bug)."""
+
+
 class GatewayApp:
     """The web application, the broker and the run tracker, wired when resources open."""
 
@@ -83,18 +87,20 @@ class GatewayApp:
     @property
     def tracker(self) -> RunTracker:
         if self._tracker is None:
-            raise RuntimeError("run tracking used before resources were opened")
+            raise GatewayNotOpenError("run tracking used before resources were opened")
         return self._tracker
 
     @property
     def context(self) -> GatewayContext:
         if self.holder.context is None:
-            raise RuntimeError("the gateway's resources are not open")
+            raise GatewayNotOpenError("the gateway's resources are not open")
         return self.holder.context
 
     def _register_consumers(self) -> None:
-        """Run tracking from every pipeline outcome, and the insights read model."""
+        """Run tracking from every pipeline outcome, and the insights read model (each
+        consumer redelivers by the one delivery policy of the ``APP_*`` settings)."""
         streams = stream_settings(self.settings)
+        policy = self.settings.delivery_policy()
         routes: list[tuple[type[Event], Callable[[Any], Awaitable[None]]]] = [
             (FeedReceived, lambda event: self.tracker.on_feed_received(event)),
             (RowsNormalized, lambda event: self.tracker.on_rows_normalized(event)),
@@ -104,7 +110,12 @@ class GatewayApp:
         ]
         for event_type, handle in routes:
             register_consumer(
-                self.broker, service=SERVICE, streams=streams, event_type=event_type, handle=handle
+                self.broker,
+                service=SERVICE,
+                streams=streams,
+                policy=policy,
+                event_type=event_type,
+                handle=handle,
             )
 
     async def _lifecycle(self, _app: web.Application) -> AsyncIterator[None]:

@@ -7,10 +7,11 @@ SUCCEEDED or FAILED run never changes again. Each event is also recorded as a si
 under way counts as progress: a run that stops moving is failed with ``timeout`` by
 :meth:`RunTracker.fail_if_stuck`.
 
-Dispatch: a run is stored QUEUED first (the runs table is the outbox); the dispatcher then
-publishes ``run.requested`` with a deterministic event id while the tenant has fewer than its
-cap of runs under way. A publish that fails leaves the run waiting; the periodic sweep
-publishes it later (a duplicate is dropped by the server).
+Dispatch: a run is stored QUEUED first; the dispatcher decides when it may start (while the
+tenant has fewer than its cap of runs under way), and marks it dispatched with its
+``run.requested`` (deterministic event id) written to the gateway's outbox in that same
+transaction, then drains the outbox (:mod:`relay_shared.outbox`). A publish that fails leaves
+the event pending; the periodic sweep drains it later (a duplicate is dropped by the server).
 
 Timeouts: a run under way that has not moved for ``APP_RUN_STUCK_AFTER_S`` (default 900 s) is
 failed with code ``timeout``, which frees its tenant's slot. Every replica may sweep: the run
@@ -77,18 +78,33 @@ class RunDispatcher:
         self._cap = cap
 
     async def dispatch(self, tenant_id: str) -> int:
-        """Publish what the tenant's cap allows now; the number published."""
-        return await self._runs.dispatch(tenant_id, self._cap, self._publish)
+        """Dispatch what the tenant's cap allows now, then publish; the number dispatched."""
+        dispatched = await self._runs.dispatch(tenant_id, self._cap, run_requested)
+        for run in dispatched:
+            log.info("run.dispatched", run_id=run.run_id, tenant_id=run.tenant_id)
+        await self.publish_pending()
+        return len(dispatched)
 
     async def try_dispatch(self, tenant_id: str) -> None:
-        """Dispatch, leaving the runs to the sweep if the bus or database is down."""
+        """Dispatch, leaving the runs (or their events) to the sweep if the bus or database
+        is down."""
         try:
             await self.dispatch(tenant_id)
         except DISPATCH_FAILURES as exc:
             log.warning("runs.dispatch_deferred", tenant_id=tenant_id, error=repr(exc))
 
+    async def publish_pending(self) -> int:
+        """Publish what the gateway's outbox holds (run.requested events, in order)."""
+        return await self._runs.outbox.drain(self._bus.publish)
+
     async def sweep_forever(self, interval_s: float) -> None:
+        """The periodic drain of the outbox (what a crash or an unreachable bus left
+        pending), and dispatch of the runs still waiting."""
         while True:
+            try:
+                await self.publish_pending()
+            except DISPATCH_FAILURES as exc:
+                log.warning("runs.outbox_drain_failed", error=repr(exc))
             try:
                 tenants = await self._runs.tenants_waiting()
             except DISPATCH_FAILURES as exc:
@@ -97,10 +113,6 @@ class RunDispatcher:
             for tenant_id in tenants:
                 await self.try_dispatch(tenant_id)
             await asyncio.sleep(interval_s)
-
-    async def _publish(self, run: RunView) -> None:
-        await self._bus.publish(run_requested(run))
-        log.info("run.dispatched", run_id=run.run_id, tenant_id=run.tenant_id)
 
 
 @dataclass

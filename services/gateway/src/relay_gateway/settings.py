@@ -1,4 +1,9 @@
-"""The gateway's settings (``APP_*``), read once at start."""
+"""The gateway's settings (``APP_*``), read once at start.
+
+``APP_SECRET_KEY`` may come from a file (``APP_SECRET_KEY_FILE``, see
+:mod:`relay_shared.settings`); ``APP_WEBHOOK_SECRETS_FILE`` names a file of webhook secrets
+(one a line, ``#`` comments), used together with ``APP_WEBHOOK_SECRETS``.
+"""
 
 from __future__ import annotations
 

@@ -5,10 +5,10 @@ Idempotent, and its state and its events cannot diverge:
   with ``INSERT … ON CONFLICT DO NOTHING`` before anything is published, so a redelivered
   ``run.requested`` finds the same files even if a newer upload arrived meanwhile;
 - each ``feed.received`` is derived only from the pinned row and the request (event id
-  ``feed.received:<run>:<vendor>``, ``occurred_at``/``as_of`` from the request), published
-  (waiting for the stream's ack), then marked announced; a replay skips announced feeds and
-  re-publishes the others with the same ``Nats-Msg-Id``, which the server drops if the first
-  publish did land (crash between publish and mark);
+  ``feed.received:<run>:<vendor>``, ``occurred_at``/``as_of`` from the request) and written to
+  ingest's outbox in the pinning's transaction, then the outbox is drained
+  (:mod:`relay_shared.outbox`); a replay writes no event twice (same event id) and drains
+  what a crash left pending, with the same ``Nats-Msg-Id``;
 - the message is acked only after all of this (publish-then-ack), so a crash anywhere
   replays the handler instead of losing a feed.
 
@@ -20,6 +20,8 @@ key, so the error cannot tell whether something exists elsewhere).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -33,21 +35,29 @@ from relay_ingest.domain.pinning import (
 from relay_shared import identifiers, keys, subjects
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.errors import PermanentError, RelayError
-from relay_shared.events import FeedReceived, RunFailed, RunRequested, stage_event_id
+from relay_shared.events import Event, FeedReceived, RunRequested, stage_event_id
+from relay_shared.outbox import Outbox
 from relay_shared.run_failure import fail_run
 from relay_shared.storage import ObjectStore
 
 
 class Publisher(Protocol):
-    async def publish(self, event: FeedReceived | RunFailed) -> bool: ...
+    async def publish(self, event: Event) -> bool: ...
 
 
-class RunFeeds(Protocol):
+class RunFeedsUnit(Protocol):
     async def pin(
         self, tenant_id: str, run_id: str, feeds: list[PinnedFeed]
     ) -> list[PinnedFeed]: ...
 
-    async def mark_announced(self, run_id: str, vendor_id: str) -> None: ...
+    async def announce(self, events: Sequence[Event]) -> None: ...
+
+
+class RunFeeds(Protocol):
+    @property
+    def outbox(self) -> Outbox: ...
+
+    def unit(self) -> AbstractAsyncContextManager[RunFeedsUnit]: ...
 
 
 @dataclass
@@ -66,14 +76,17 @@ class IngestHandlers:
         except UnknownVendorError as exc:
             raise PermanentError(str(exc), code="unknown_vendor") from exc
         candidates = [await self._latest_feed(event.tenant_id, vendor) for vendor in vendors]
-        pinned = await self.run_feeds.pin(event.tenant_id, event.run_id, candidates)
-        for feed in pinned:
-            if feed.announced:
-                continue
-            if feed.key is not None:
-                _own_key(event.tenant_id, feed.vendor_id, feed.key)
-            await self.bus.publish(feed_received(event, feed, vendors))
-            await self.run_feeds.mark_announced(event.run_id, feed.vendor_id)
+        async with self.run_feeds.unit() as unit:
+            pinned = await unit.pin(event.tenant_id, event.run_id, candidates)
+            for feed in pinned:
+                if feed.key is not None:
+                    _own_key(event.tenant_id, feed.vendor_id, feed.key)
+            await unit.announce([feed_received(event, feed, vendors) for feed in pinned])
+        await self.publish_pending()
+
+    async def publish_pending(self) -> int:
+        """Publish what ingest's outbox holds (this run's events, and any left by a crash)."""
+        return await self.run_feeds.outbox.drain(self.bus.publish)
 
     async def _latest_feed(self, tenant_id: str, vendor_id: str) -> PinnedFeed:
         prefix = _own_key(tenant_id, vendor_id, keys.inbound_prefix(tenant_id, vendor_id))

@@ -1,10 +1,25 @@
-"""Ingest's settings (``APP_*``): the common ones plus how its consumers redeliver
-(``APP_ACK_WAIT_S``, ``APP_RETRY_BASE_DELAY_S``, ``APP_RETRY_MAX_DELAY_S``; see
-:mod:`relay_shared.bus.delivery` for the retry budget)."""
+"""Ingest's settings (``APP_*``), read once: the common ones (with how its consumers
+redeliver, :mod:`relay_shared.bus.delivery`) and those of its ShipStation fetch.
 
-from relay_shared.bus import DeliverySettings
+``APP_SECRET_KEY`` (or ``APP_SECRET_KEY_FILE``) opens the tenant's sealed ShipStation API key
+and secret (see :mod:`relay_shared.secrets_box`); ``APP_SHIPSTATION_HOSTS`` (a regex) and
+``APP_SHIPSTATION_ALLOW_HTTP`` say where those credentials may be sent, exactly as the gateway
+checks a notification's ``resource_url``; ``APP_SHIPSTATION_REQUESTS_PER_MIN``,
+``APP_SHIPSTATION_MAX_WAIT_S`` and ``APP_SHIPSTATION_TIMEOUT_S`` bound its calls.
+"""
+
+from pydantic import Field, SecretStr
+
 from relay_shared.settings import CommonSettings
 
+DEFAULT_SHIPSTATION_HOSTS = r"^ssapi\d*\.shipstation\.com$"
 
-class IngestSettings(CommonSettings, DeliverySettings):
+
+class IngestSettings(CommonSettings):
     service_name: str = "ingest"
+    secret_key: SecretStr = SecretStr("")
+    shipstation_hosts: str = DEFAULT_SHIPSTATION_HOSTS
+    shipstation_allow_http: bool = False
+    shipstation_requests_per_min: int = Field(default=40, ge=1)
+    shipstation_max_wait_s: float = Field(default=120.0, gt=0)
+    shipstation_timeout_s: float = Field(default=30.0, gt=0)

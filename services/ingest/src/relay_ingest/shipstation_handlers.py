@@ -2,9 +2,11 @@
 
 load (the tenant's config version: sealed keys, store → channel) → fetch every page of the
 resource (shipment items included, paced) → decide per shipment (voided, unknown store, no
-items, or emit) → save the decision → emit → mark announced. A shipment is emitted once: its
-event id is a function of tenant and shipment id, and an announced shipment is never
-re-published, however often ShipStation re-sends or overlaps its notifications.
+items, or emit) → save the decision, with the ``order.shipped`` of an emitted one written to
+ingest's outbox in the same transaction (it is then announced) → drain the outbox after each
+page (:mod:`relay_shared.outbox`). A shipment is emitted once: its event id is a function of tenant
+and shipment id, and an announced shipment is final, however often ShipStation re-sends or
+overlaps its notifications.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from relay_ingest.domain.shipments import (
 )
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.errors import PermanentError
-from relay_shared.events import OrderShipped, ShipstationNotified
+from relay_shared.events import Event, OrderShipped, ShipstationNotified
+from relay_shared.outbox import Outbox
 from relay_shared.secrets_box import SecretsBox, SecretsBoxError
 from relay_shared.shipstation_urls import ResourceUrlRefusedError, check_resource_url
 
@@ -51,13 +54,15 @@ class ShipmentsLedger(Protocol):
         store_id: str | None,
         outcome: Outcome,
         event_id: str,
+        announce: OrderShipped | None,
     ) -> bool: ...
 
-    async def mark_announced(self, tenant_id: str, shipment_id: str) -> None: ...
+    @property
+    def outbox(self) -> Outbox: ...
 
 
 class OrderPublisher(Protocol):
-    async def publish(self, event: OrderShipped) -> bool: ...
+    async def publish(self, event: Event) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,7 @@ class ShipstationHandlers:
                 raise PermanentError(str(exc), code="shipstation_malformed") from exc
             for shipment in parsed.shipments:
                 await self._ship(event, shipment, account.store_channels)
+            await self.ledger.outbox.drain(self.bus.publish)  # this page's, and any left over
             page, pages = page + 1, parsed.pages
 
     async def _account(self, event: ShipstationNotified) -> Account:
@@ -129,6 +135,9 @@ class ShipstationHandlers:
     ) -> None:
         outcome = decide(shipment, store_channels)
         event_id = shipped_event_id(event.tenant_id, shipment.shipment_id)
+        announce = None
+        if outcome == "emit":
+            announce = order_shipped(event, shipment, store_channels[shipment.store_id or ""])
         announced = await self.ledger.record(
             event.tenant_id,
             shipment.shipment_id,
@@ -136,15 +145,13 @@ class ShipstationHandlers:
             shipment.store_id,
             outcome,
             event_id,
+            announce,
         )
-        if announced or outcome != "emit":
+        if announced or announce is None:
             log.info(
                 "shipstation.shipment_skipped",
                 shipment_id=shipment.shipment_id,
                 outcome="announced" if announced else outcome,
             )
             return
-        channel = store_channels[shipment.store_id or ""]
-        await self.bus.publish(order_shipped(event, shipment, channel))
-        await self.ledger.mark_announced(event.tenant_id, shipment.shipment_id)
         log.info("shipstation.shipment_emitted", shipment_id=shipment.shipment_id)

@@ -12,7 +12,6 @@ from relay_ingest.adapters.shipstation_api import ShipstationApi
 from relay_ingest.adapters.shipstation_shipments import ShipmentsRepository
 from relay_ingest.settings import IngestSettings
 from relay_ingest.shipstation_handlers import ShipstationHandlers, UrlPolicy
-from relay_ingest.shipstation_settings import ShipstationSettings, shipstation_settings
 from relay_shared.bus import EventBus
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.runtime import Resources
@@ -21,7 +20,7 @@ from relay_shared.secrets_box import SecretsBox, SecretsBoxError
 log = structlog.get_logger(__name__)
 
 
-def _box(settings: ShipstationSettings) -> SecretsBox | None:
+def _box(settings: IngestSettings) -> SecretsBox | None:
     try:
         return SecretsBox(settings.secret_key.get_secret_value())
     except SecretsBoxError:
@@ -31,11 +30,10 @@ def _box(settings: ShipstationSettings) -> SecretsBox | None:
 
 @asynccontextmanager
 async def open_shipstation_handlers(
-    ingest_settings: IngestSettings, resources: Resources, bus: EventBus
+    settings: IngestSettings, resources: Resources, bus: EventBus
 ) -> AsyncIterator[ShipstationHandlers]:
     """The ShipStation fetch's HTTP session and handlers (consumer of
     ``shipstation.notified``, publisher of ``order.shipped``)."""
-    settings = shipstation_settings(ingest_settings)
     timeout = aiohttp.ClientTimeout(total=settings.shipstation_timeout_s)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         yield ShipstationHandlers(

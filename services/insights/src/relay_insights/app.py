@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import structlog
-
 from relay_insights.adapters.database import InsightsDatabase
-from relay_insights.adapters.outbox import Outbox
 from relay_insights.handlers import InsightsHandlers
 from relay_insights.settings import InsightsSettings
-from relay_shared.bus.failures import is_transient
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.events import InsightGenerated, OffersMerged, OrderShipped
+from relay_shared.outbox import Outbox
 from relay_shared.runtime import open_resources
 from relay_shared.worker_app import WorkerApp
 
 SETTINGS_TYPE = InsightsSettings
-log = structlog.get_logger(__name__)
 
 
 class InsightsApp(WorkerApp[InsightsSettings, InsightsHandlers]):
@@ -48,30 +42,8 @@ class InsightsApp(WorkerApp[InsightsSettings, InsightsHandlers]):
                 outbox=Outbox(resources.pool),
                 bus=self.bus,
             )
-            drainer = asyncio.create_task(self._drain_forever(handlers))
-            try:
+            async with handlers.outbox.draining(self.bus.publish, self.settings.outbox_interval_s):
                 yield handlers
-            finally:
-                drainer.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await drainer
-
-    async def _drain_forever(self, handlers: InsightsHandlers) -> None:
-        interval = self.settings.outbox_interval_s
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                published = await handlers.publish_pending()
-            except Exception as exc:
-                # Last resort: the drainer must outlive a bad round (an unexpected error is
-                # logged with its trace); the next round retries.
-                if is_transient(exc):
-                    log.warning("outbox.drain_failed", error=repr(exc))
-                else:
-                    log.exception("outbox.drain_failed_unexpectedly")
-            else:
-                if published:
-                    log.info("outbox.drained", published=published)
 
 
 def create_app(settings: InsightsSettings | None = None) -> InsightsApp:

@@ -10,7 +10,6 @@ from typing import Protocol
 import structlog
 
 from relay_insights.adapters.database import InsightsDatabase, TenantState, TenantUnit
-from relay_insights.adapters.outbox import Outbox
 from relay_insights.domain.allocation import allocate
 from relay_insights.domain.merged_feed import MergedOffer, parse_merged_csv
 from relay_insights.domain.orders import apply_sales, order_lines
@@ -22,6 +21,7 @@ from relay_shared.config_store import TenantConfigStore
 from relay_shared.errors import PermanentError
 from relay_shared.events import Event, OffersMerged, OrderShipped
 from relay_shared.merged_feed import MergedFeedError
+from relay_shared.outbox import Outbox
 from relay_shared.storage import ObjectStore
 
 log = structlog.get_logger(__name__)

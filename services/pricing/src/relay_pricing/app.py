@@ -10,6 +10,7 @@ from relay_pricing.handlers import PricingHandlers
 from relay_pricing.settings import PricingSettings
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.events import OffersMerged, RowsNormalized, RunFailed
+from relay_shared.outbox import Outbox
 from relay_shared.runtime import open_resources
 from relay_shared.worker_app import WorkerApp
 
@@ -30,9 +31,12 @@ class PricingApp(WorkerApp[PricingSettings, PricingHandlers]):
 
     @asynccontextmanager
     async def open_handlers(self) -> AsyncIterator[PricingHandlers]:
-        async with open_resources(
-            self.settings, schema="pricing", migrations="relay_pricing.migrations", s3=True
-        ) as res:
+        async with (
+            open_resources(
+                self.settings, schema="pricing", migrations="relay_pricing.migrations", s3=True
+            ) as res,
+            Outbox(res.pool).draining(self.bus.publish),
+        ):
             yield PricingHandlers(
                 store=res.store,
                 configs=TenantConfigStore(res.store),

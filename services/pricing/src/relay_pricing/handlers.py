@@ -5,16 +5,16 @@ Idempotent, and its state and its events cannot diverge:
 - each vendor's result is recorded once (``INSERT … ON CONFLICT DO NOTHING``);
 - artifacts go to keys under the run, so a re-run rewrites the same bytes (only
   ``timings_ms`` of run_summary.json may differ);
-- the merge's outcome is recorded *after* the artifacts are written and *before* anything is
-  published, in one row together with the exact event that announces it, and the vendors'
-  latest feeds (and drift baselines) are promoted in that same transaction, only on success;
-- the recorded event is then published (event id ``offers.merged:<run>`` /
-  ``run.failed:<run>``, sent as ``Nats-Msg-Id``) and marked announced, and only then is the
-  message acked. A replay after the record does not decide again: it re-publishes the recorded
-  event, with the same id, unless it is already marked announced. So a crash anywhere leaves
+- the merge's outcome is recorded *after* the artifacts are written, in one transaction with
+  the exact event that announces it (written to pricing's outbox, event id
+  ``offers.merged:<run>`` / ``run.failed:<run>``) and, only on success, the vendors' latest
+  feeds (and drift baselines);
+- the outbox is then drained (:mod:`relay_shared.outbox`, the event id sent as
+  ``Nats-Msg-Id``), and only then is the message acked. A replay after the record does not
+  decide again: it drains what is still pending, with the same id. So a crash anywhere leaves
   either no decision (the replay makes it) or one recorded decision and its one event.
 Two replicas that both see a run complete produce identical artifacts; the first record wins
-and both publish the recorded event.
+(and writes the event), and both drain.
 """
 
 from __future__ import annotations
@@ -27,11 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from relay_pricing.adapters.assembly_repository import (
-    AssemblyRepository,
-    MergeRecord,
-    RecordedAnnouncement,
-)
+from relay_pricing.adapters.assembly_repository import AssemblyRepository, MergeRecord
 from relay_pricing.adapters.normalized_offers import vendor_feed
 from relay_pricing.domain import MISSING, FeedInput, RunOutputs, build_run_outputs
 from relay_pricing.domain.announcement import announcement
@@ -41,7 +37,7 @@ from relay_pricing.domain.merge import merge_columns
 from relay_shared import keys
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.errors import RelayError
-from relay_shared.events import OffersMerged, RowsNormalized, RunFailed
+from relay_shared.events import Event, RowsNormalized
 from relay_shared.run_failure import fail_run
 from relay_shared.storage import ObjectStore
 from relay_shared.vendor_report import VendorReport
@@ -50,7 +46,7 @@ OUTPUT_FILES = frozenset({"merged_inventory.csv", "merged_inventory.json"})
 
 
 class Publisher(Protocol):
-    async def publish(self, event: OffersMerged | RunFailed) -> bool: ...
+    async def publish(self, event: Event) -> bool: ...
 
 
 @dataclass
@@ -68,15 +64,16 @@ class PricingHandlers:
         received = await self.assembly.received(event.scope_id)
         if not is_complete(list(received), event.run_vendors):
             return
-        recorded = await self.assembly.announcement(event.scope_id)
-        if recorded is None:
-            recorded = await self._merge(event, received)
-        await self._publish(event.scope_id, recorded)
+        if not await self.assembly.merged(event.scope_id):
+            await self._merge(event, received)
+        await self.publish_pending()
 
-    async def _merge(
-        self, event: RowsNormalized, received: Mapping[str, VendorHandoff]
-    ) -> RecordedAnnouncement:
-        """Merge and price the run, write its artifacts, record the outcome."""
+    async def publish_pending(self) -> int:
+        """Publish what pricing's outbox holds (this merge's event, and any left by a crash)."""
+        return await self.assembly.outbox.drain(self.bus.publish)
+
+    async def _merge(self, event: RowsNormalized, received: Mapping[str, VendorHandoff]) -> None:
+        """Merge and price the run, write its artifacts, record the outcome and its event."""
         config = await self.configs.load(event.tenant_id, event.config_version)
         latest = await self.assembly.latest(event.tenant_id)
         chosen = inputs_for_merge([v.vendor_id for v in config.vendors], received, latest)
@@ -106,25 +103,19 @@ class PricingHandlers:
         )
         written = await self._write(event, outputs)
         succeeded = outputs.status == "succeeded"
-        return await self.assembly.record_merge(
+        await self.assembly.record_merge(
             MergeRecord(
                 tenant_id=event.tenant_id,
                 scope_id=event.scope_id,
                 status=outputs.status,
                 merged_rows=outputs.merged_rows,
-                announcement=announcement(event, outputs, written),
+                event=announcement(event, outputs, written),
                 promoted=[h for h in chosen if h.from_this_run and h.status == "ok"]
                 if succeeded
                 else [],
                 baselines=current,
             )
         )
-
-    async def _publish(self, scope_id: str, recorded: RecordedAnnouncement) -> None:
-        if recorded.announced:
-            return
-        await self.bus.publish(recorded.event())
-        await self.assembly.mark_announced(scope_id)
 
     async def _feed_input(
         self, handoff: VendorHandoff, staged: Path, columns: Sequence[str]

@@ -1,12 +1,13 @@
 """Runs, their per-vendor results and Idempotency-Keys (schema ``gateway``).
 
 Writes happen in a :class:`RunsUnit` (one transaction): the caller loads, decides with the
-domain rules, then saves.
+domain rules, then saves. A run's ``run.requested`` goes into the schema's outbox
+(:class:`relay_shared.outbox.Outbox`) in the transaction that marks the run dispatched.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,7 +19,8 @@ from relay_gateway.domain.idempotency import IdempotencyRecord
 from relay_gateway.domain.pagination import Cursor
 from relay_gateway.domain.run_progress import Progress, RunError, free_slots
 from relay_gateway.domain.run_timings import Sighting
-from relay_shared.events import VendorCounts
+from relay_shared.events import Event, VendorCounts
+from relay_shared.outbox import Outbox
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ class RunView:
     progress: Progress
     merged_rows: int | None
     skus_left_out: int | None
-    published_at: datetime | None = None
+    published_at: datetime | None = None  # when dispatched (run.requested into the outbox)
     vendors: dict[str, VendorResult] = field(default_factory=dict)
     sightings: list[Sighting] = field(default_factory=list)
 
@@ -240,6 +242,7 @@ class RunsUnit:
 class RunsRepository:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+        self.outbox = Outbox(pool)
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[RunsUnit]:
@@ -289,11 +292,12 @@ class RunsRepository:
         return [_run(row, sightings=by_run.get(row["run_id"])) for row in rows]
 
     async def dispatch(
-        self, tenant_id: str, cap: int, publish: Callable[[RunView], Awaitable[None]]
-    ) -> int:
-        """Publish the tenant's waiting runs while fewer than ``cap`` are under way; the
-        tenant row lock keeps replicas from exceeding the cap. A publish that fails rolls
-        back, and the run is published by a later dispatch (same event id: no duplicate)."""
+        self, tenant_id: str, cap: int, announce: Callable[[RunView], Event]
+    ) -> list[RunView]:
+        """Dispatch the tenant's waiting runs while fewer than ``cap`` are under way: each is
+        marked dispatched and its event (``announce(run)``) written to the outbox, in one
+        transaction; the tenant row lock keeps replicas from exceeding the cap. The runs
+        dispatched, in order (the caller drains the outbox after this commit)."""
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT 1 FROM tenants WHERE tenant_id = $1 FOR UPDATE", tenant_id)
             active = await conn.fetchval(
@@ -307,13 +311,14 @@ class RunsRepository:
                 tenant_id,
                 free_slots(int(active), cap),
             )
-            for row in waiting:
-                await publish(_run(row))
+            dispatched = [_run(row) for row in waiting]
+            for run in dispatched:
+                await Outbox.add(conn, announce(run))
                 await conn.execute(
                     "UPDATE runs SET published_at = now(), progress_at = now() WHERE run_id = $1",
-                    row["run_id"],
+                    run.run_id,
                 )
-        return len(waiting)
+        return dispatched
 
     async def tenants_waiting(self) -> list[str]:
         rows = await self._pool.fetch(

@@ -1,15 +1,20 @@
-"""Postgres adapter: the ShipStation shipments ingest has decided on (schema ``ingest``)."""
+"""Postgres adapter: the ShipStation shipments ingest has decided on (schema ``ingest``), and
+the ``order.shipped`` of each one emitted (written to the schema's outbox, in the transaction
+that records the decision: :mod:`relay_shared.outbox`)."""
 
 from __future__ import annotations
 
 import asyncpg
 
 from relay_ingest.domain.shipments import Outcome
+from relay_shared.events import OrderShipped
+from relay_shared.outbox import Outbox
 
 
 class ShipmentsRepository:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+        self.outbox = Outbox(pool)
 
     async def record(
         self,
@@ -19,30 +24,35 @@ class ShipmentsRepository:
         store_id: str | None,
         outcome: Outcome,
         event_id: str,
+        announce: OrderShipped | None,
     ) -> bool:
-        """Record the decision on a shipment; True when its order.shipped was already
-        announced (then nothing changes: an announced shipment is final)."""
-        announced = await self._pool.fetchval(
-            "INSERT INTO shipstation_shipments"
-            " (tenant_id, shipment_id, order_id, store_id, outcome, event_id)"
-            " VALUES ($1, $2, $3, $4, $5, $6)"
-            " ON CONFLICT (tenant_id, shipment_id) DO UPDATE SET outcome = EXCLUDED.outcome,"
-            " store_id = EXCLUDED.store_id WHERE shipstation_shipments.announced_at IS NULL"
-            " RETURNING announced_at IS NOT NULL",
-            tenant_id,
-            shipment_id,
-            order_id,
-            store_id,
-            outcome,
-            event_id,
-        )
-        return announced is None
-
-    async def mark_announced(self, tenant_id: str, shipment_id: str) -> None:
-        """The shipment's order.shipped is stored on the bus (called after the publish ack)."""
-        await self._pool.execute(
-            "UPDATE shipstation_shipments SET announced_at = now()"
-            " WHERE tenant_id = $1 AND shipment_id = $2 AND announced_at IS NULL",
-            tenant_id,
-            shipment_id,
-        )
+        """Record the decision on a shipment and, when it is emitted, write its ``announce``
+        event to the outbox and mark it announced (one transaction). True when it was
+        already announced (then nothing changes: an announced shipment is final)."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            recorded = await conn.fetchval(
+                "INSERT INTO shipstation_shipments"
+                " (tenant_id, shipment_id, order_id, store_id, outcome, event_id)"
+                " VALUES ($1, $2, $3, $4, $5, $6)"
+                " ON CONFLICT (tenant_id, shipment_id) DO UPDATE SET"
+                " outcome = EXCLUDED.outcome, store_id = EXCLUDED.store_id"
+                " WHERE shipstation_shipments.announced_at IS NULL"
+                " RETURNING true",
+                tenant_id,
+                shipment_id,
+                order_id,
+                store_id,
+                outcome,
+                event_id,
+            )
+            if recorded is None:
+                return True
+            if announce is not None:
+                await Outbox.add(conn, announce)
+                await conn.execute(
+                    "UPDATE shipstation_shipments SET announced_at = now()"
+                    " WHERE tenant_id = $1 AND shipment_id = $2",
+                    tenant_id,
+                    shipment_id,
+                )
+        return False

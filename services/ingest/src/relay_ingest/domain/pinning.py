@@ -19,7 +19,6 @@ class PinnedFeed:
     vendor_id: str
     key: str | None
     size: int | None
-    announced: bool = False
 
 
 class UnknownVendorError(ValueError):

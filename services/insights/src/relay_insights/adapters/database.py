@@ -21,6 +21,7 @@ from relay_insights.domain.orders import OrderLine
 from relay_insights.domain.products import Product
 from relay_insights.domain.transitions import OpenInsight, Transition
 from relay_shared.events import InsightGenerated
+from relay_shared.outbox import Outbox
 
 Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 _PRODUCT_COLUMNS = "channel, sku, title, price, quantity, status, listed_date, last_sold_at"
@@ -167,11 +168,7 @@ class TenantUnit:
                     transition.at,
                     transition.number,
                 )
-        await self._conn.executemany(
-            "INSERT INTO outbox (event_id, subject, payload) VALUES ($1, $2, $3)"
-            " ON CONFLICT (event_id) DO NOTHING",
-            [(e.event_id, e.subject, e.model_dump_json()) for e in events],
-        )
+        await Outbox.add(self._conn, *events)
 
     async def _open(self, transition: Transition) -> None:
         await self._conn.execute(

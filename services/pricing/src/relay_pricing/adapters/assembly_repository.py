@@ -1,4 +1,5 @@
-"""Postgres adapter for run assembly (schema ``pricing``)."""
+"""Postgres adapter for run assembly (schema ``pricing``); a merge's event goes into the
+schema's outbox (:mod:`relay_shared.outbox`) with its outcome."""
 
 from __future__ import annotations
 
@@ -10,20 +11,8 @@ from asyncpg.pool import PoolConnectionProxy
 
 from relay_pricing.domain.assembly import VendorHandoff
 from relay_pricing.domain.drift import FeedBaseline
-from relay_shared.errors import PermanentError, TransientError
-from relay_shared.events import EVENT_TYPES, OffersMerged, RowsNormalized, RunFailed
-
-
-class UnexpectedAnnouncement(PermanentError):
-    """A recorded merge announces something other than ``offers.merged`` or ``run.failed``."""
-
-    code = "unexpected_announcement"
-
-
-class MergeNotRecorded(TransientError):
-    """A merge's row was not found right after it was recorded (in the same transaction)."""
-
-    code = "merge_not_recorded"
+from relay_shared.events import OffersMerged, RowsNormalized, RunFailed
+from relay_shared.outbox import Outbox
 
 
 @dataclass(frozen=True)
@@ -34,29 +23,15 @@ class MergeRecord:
     scope_id: str
     status: str
     merged_rows: int
-    announcement: OffersMerged | RunFailed
+    event: OffersMerged | RunFailed
     promoted: Sequence[VendorHandoff]
     baselines: Mapping[str, FeedBaseline]
-
-
-@dataclass(frozen=True)
-class RecordedAnnouncement:
-    subject: str
-    body: str
-    announced: bool
-
-    def event(self) -> OffersMerged | RunFailed:
-        event = EVENT_TYPES[self.subject].model_validate_json(self.body)
-        if not isinstance(event, OffersMerged | RunFailed):
-            raise UnexpectedAnnouncement(
-                f"the merge announces {self.subject}", subject=self.subject
-            )
-        return event
 
 
 class AssemblyRepository:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+        self.outbox = Outbox(pool)
 
     async def record(self, event: RowsNormalized) -> None:
         """Record a vendor's result once; a redelivered event changes nothing."""
@@ -115,55 +90,30 @@ class AssemblyRepository:
             for r in rows
         }
 
-    async def announcement(self, scope_id: str) -> RecordedAnnouncement | None:
-        """The event a recorded merge announces (None before the merge is recorded)."""
-        row = await self._pool.fetchrow(
-            "SELECT announcement_subject, announcement, announced_at IS NOT NULL AS announced"
-            " FROM merges WHERE scope_id = $1 AND announcement IS NOT NULL",
-            scope_id,
-        )
-        if row is None:
-            return None
-        return RecordedAnnouncement(
-            row["announcement_subject"], row["announcement"], row["announced"]
-        )
+    async def merged(self, scope_id: str) -> bool:
+        """Whether the scope's merge is recorded (its event is then in the outbox)."""
+        found = await self._pool.fetchval("SELECT true FROM merges WHERE scope_id = $1", scope_id)
+        return found is not None
 
-    async def record_merge(self, merge: MergeRecord) -> RecordedAnnouncement:
-        """Record the merge's outcome with the event announcing it and, for a successful
-        one, make this run's good feeds the vendors' latest (one transaction). The first
-        record wins: a concurrent or replayed merge gets the stored announcement back and
-        promotes nothing."""
+    async def record_merge(self, merge: MergeRecord) -> bool:
+        """Record the merge's outcome, write the event announcing it to the outbox and, for a
+        successful one, make this run's good feeds the vendors' latest (one transaction).
+        The first record wins: a concurrent or replayed merge records, writes and promotes
+        nothing (False)."""
         async with self._pool.acquire() as conn, conn.transaction():
             status = await conn.execute(
-                "INSERT INTO merges (scope_id, tenant_id, status, merged_rows,"
-                " announcement_subject, announcement) VALUES ($1, $2, $3, $4, $5, $6)"
-                " ON CONFLICT (scope_id) DO NOTHING",
+                "INSERT INTO merges (scope_id, tenant_id, status, merged_rows, announced_at)"
+                " VALUES ($1, $2, $3, $4, now()) ON CONFLICT (scope_id) DO NOTHING",
                 merge.scope_id,
                 merge.tenant_id,
                 merge.status,
                 merge.merged_rows,
-                merge.announcement.subject,
-                merge.announcement.model_dump_json(),
             )
-            if status.endswith(" 1"):
-                await _promote(conn, merge)
-            row = await conn.fetchrow(
-                "SELECT announcement_subject, announcement, announced_at IS NOT NULL"
-                " AS announced FROM merges WHERE scope_id = $1",
-                merge.scope_id,
-            )
-        if row is None:
-            raise MergeNotRecorded(f"merge {merge.scope_id} is not recorded", scope=merge.scope_id)
-        return RecordedAnnouncement(
-            row["announcement_subject"], row["announcement"], row["announced"]
-        )
-
-    async def mark_announced(self, scope_id: str) -> None:
-        """The merge's event is stored on the bus (called after the publish ack)."""
-        await self._pool.execute(
-            "UPDATE merges SET announced_at = now() WHERE scope_id = $1 AND announced_at IS NULL",
-            scope_id,
-        )
+            if not status.endswith(" 1"):
+                return False
+            await Outbox.add(conn, merge.event)
+            await _promote(conn, merge)
+        return True
 
 
 async def _promote(conn: PoolConnectionProxy[asyncpg.Record], merge: MergeRecord) -> None:

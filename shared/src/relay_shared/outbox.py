@@ -1,0 +1,124 @@
+"""Publishing after a state change: the transactional outbox, one mechanism for every service.
+
+Each service schema holds one ``outbox`` table (created by the service's own migration, the
+same shape everywhere). A handler writes the events its change causes with :meth:`Outbox.add`
+on the connection, and in the transaction, of the change itself, so the state and its events
+commit or vanish together; after the commit it calls :meth:`Outbox.drain`. What a crash left
+pending between commit and drain is published by the periodic drain
+(:meth:`Outbox.draining`, started where the service starts), or by the next handler's drain.
+
+Draining publishes the pending rows in ``id`` order (the order they were written), marking each
+published in the batch's transaction right after the bus stored it. Drainers of one schema
+(replicas, the periodic drain, handlers) take turns under a transaction-scoped advisory lock,
+so each row is published by one of them, in order. When a publish or the commit fails, the
+batch's rows stay pending and are published again later with the same ``Nats-Msg-Id`` (the
+event id, deterministic): the server drops the repeats inside its duplicate window, and the
+consumers are idempotent beyond it. The rows stay after publishing: an event written again
+(``ON CONFLICT (event_id) DO NOTHING``) is not published twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
+
+import asyncpg
+import structlog
+from asyncpg.pool import PoolConnectionProxy
+
+from relay_shared.bus.failures import is_transient
+from relay_shared.events import EVENT_TYPES, Event
+
+PublishFn = Callable[[Event], Awaitable[bool]]
+
+#: Seconds between two periodic drains (a settings field once the services' settings allow).
+DRAIN_INTERVAL_S = 2.0
+BATCH_SIZE = 100
+#: The advisory lock drainers of one schema take turns under (keyed by the schema's name).
+_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('relay.outbox:' || current_schema(), 0))"
+
+log = structlog.get_logger(__name__)
+
+
+class Outbox:
+    """The ``outbox`` table of the schema ``pool`` is bound to."""
+
+    def __init__(self, pool: asyncpg.Pool, *, batch_size: int = BATCH_SIZE) -> None:
+        self._pool = pool
+        self._batch_size = batch_size
+
+    @staticmethod
+    async def add(
+        conn: asyncpg.Connection | PoolConnectionProxy[asyncpg.Record], *events: Event
+    ) -> None:
+        """Write ``events`` on ``conn``, inside the caller's transaction; an event already
+        written (same event id) is left as it is."""
+        await conn.executemany(
+            "INSERT INTO outbox (event_id, subject, payload) VALUES ($1, $2, $3)"
+            " ON CONFLICT (event_id) DO NOTHING",
+            [(e.event_id, e.subject, e.model_dump_json()) for e in events],
+        )
+
+    async def drain(self, publish: PublishFn) -> int:
+        """Publish every pending event in the order written; how many were published."""
+        total = 0
+        while True:
+            published = await self._drain_batch(publish)
+            total += published
+            if published < self._batch_size:
+                return total
+
+    async def _drain_batch(self, publish: PublishFn) -> int:
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(_LOCK)
+            rows = await conn.fetch(
+                "SELECT id, subject, payload FROM outbox WHERE published_at IS NULL"
+                " ORDER BY id LIMIT $1 FOR UPDATE",
+                self._batch_size,
+            )
+            for row in rows:
+                event = EVENT_TYPES[row["subject"]].model_validate_json(row["payload"])
+                await publish(event)
+                await conn.execute(
+                    "UPDATE outbox SET published_at = now() WHERE id = $1", row["id"]
+                )
+        return len(rows)
+
+    async def pending(self) -> int:
+        """How many events wait to be published."""
+        count: int = await self._pool.fetchval(
+            "SELECT count(*) FROM outbox WHERE published_at IS NULL"
+        )
+        return count
+
+    async def drain_forever(self, publish: PublishFn, interval_s: float = DRAIN_INTERVAL_S) -> None:
+        """Drain every ``interval_s`` until cancelled (the first round after one interval, when
+        the service's broker is connected); a failed round is logged, the next one retries."""
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                published = await self.drain(publish)
+            except Exception as exc:
+                # Last resort: the drain must outlive a bad round (a dependency down, or
+                # something unexpected, logged with its trace); the next round retries.
+                if is_transient(exc):
+                    log.warning("outbox.drain_failed", error=repr(exc))
+                else:
+                    log.exception("outbox.drain_failed_unexpectedly")
+            else:
+                if published:
+                    log.info("outbox.drained", published=published)
+
+    @asynccontextmanager
+    async def draining(
+        self, publish: PublishFn, interval_s: float = DRAIN_INTERVAL_S
+    ) -> AsyncIterator[None]:
+        """:meth:`drain_forever` in the background while the block runs."""
+        task = asyncio.create_task(self.drain_forever(publish, interval_s))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task

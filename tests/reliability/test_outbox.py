@@ -1,0 +1,259 @@
+"""The shared transactional outbox (:mod:`relay_shared.outbox`) on a real Postgres and a real
+NATS: every pending event is published exactly once, in the order written, by two drainers
+side by side; a crash between commit and publish leaves the event pending until the periodic
+drain publishes it; a crash between publish and marking re-publishes it with the same
+``Nats-Msg-Id``, which the server drops, so a consumer sees it once. Every service schema holds
+the same ``outbox`` table."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import pytest
+from faststream.nats import NatsBroker
+from nats.aio.client import Client
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from relay_cli.stack import StackEndpoints
+from relay_shared import subjects
+from relay_shared.bus import EventBus, StreamSettings, ensure_streams
+from relay_shared.database import apply_migrations, create_pool
+from relay_shared.events import Event, RunRequested
+from relay_shared.outbox import Outbox
+from tests.support.jetstream import delete_streams, nats_client
+from tests.support.polling import wait_until
+
+pytestmark = pytest.mark.stack
+
+STREAM = f"OUTBOX_{uuid.uuid4().hex[:8].upper()}"
+MIGRATIONS = {
+    "gateway": "relay_gateway.migrations",
+    "ingest": "relay_ingest.migrations",
+    "pricing": "relay_pricing.migrations",
+    "insights": "relay_insights.migrations",
+}
+
+
+@dataclass
+class Rig:
+    client: Client
+    bus: EventBus
+    database_url: str
+
+
+@pytest.fixture(scope="module")
+async def rig(isolated_bus: StackEndpoints) -> AsyncIterator[Rig]:
+    """The module's stream, and a service's event bus publishing to it."""
+    broker = NatsBroker(isolated_bus.nats_url)
+    bus = EventBus(broker, STREAM, [RunRequested], service="outbox-test")
+    async with nats_client(isolated_bus.nats_url) as client:
+        await ensure_streams(client.jetstream(), StreamSettings(name=STREAM))
+        await broker.start()
+        try:
+            yield Rig(client, bus, isolated_bus.database_url)
+        finally:
+            await broker.stop()
+            await delete_streams(client, STREAM)
+
+
+async def _schema(database_url: str, schema: str, package: str) -> asyncpg.Pool:
+    pool = await create_pool(database_url, schema)
+    await apply_migrations(pool, schema, package)
+    return pool
+
+
+@pytest.fixture
+async def pool(rig: Rig, unique_id: str) -> AsyncIterator[asyncpg.Pool]:
+    """A fresh service schema (pricing's migrations), its outbox empty."""
+    pool = await _schema(rig.database_url, f"outbox_{unique_id}", MIGRATIONS["pricing"])
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+def _requested(tenant_id: str, n: int) -> RunRequested:
+    run_id = f"run-{tenant_id}-{n:03d}"
+    return RunRequested(
+        event_id=f"{subjects.RUN_REQUESTED}:{run_id}",
+        occurred_at=datetime(2026, 3, 1, tzinfo=UTC),
+        tenant_id=tenant_id,
+        correlation_id=f"c-{tenant_id}",
+        run_id=run_id,
+        config_version=1,
+        vendors=None,
+        force=False,
+    )
+
+
+async def _commit(pool: asyncpg.Pool, events: list[RunRequested]) -> None:
+    """The state change's transaction: here only its events."""
+    async with pool.acquire() as conn, conn.transaction():
+        await Outbox.add(conn, *events)
+
+
+async def _consumer(rig: Rig, name: str) -> str:
+    """A durable consumer that sees what is published from now on."""
+    await rig.client.jetstream().add_consumer(
+        STREAM,
+        ConsumerConfig(
+            durable_name=name,
+            deliver_policy=DeliverPolicy.NEW,
+            ack_policy=AckPolicy.EXPLICIT,
+            filter_subject=subjects.RUN_REQUESTED,
+        ),
+    )
+    return name
+
+
+async def _seen(rig: Rig, durable: str) -> list[tuple[str, dict[str, Any]]]:
+    """Everything the consumer has been given, acked: (Nats-Msg-Id, body) in stream order;
+    nothing is left for it afterwards."""
+    js = rig.client.jetstream()
+    pending = (await js.consumer_info(STREAM, durable)).num_pending
+    seen: list[tuple[str, dict[str, Any]]] = []
+    if pending:
+        sub = await js.pull_subscribe_bind(durable=durable, stream=STREAM)
+        for message in await sub.fetch(pending, timeout=10):
+            await message.ack()
+            seen.append(((message.headers or {})["Nats-Msg-Id"], json.loads(message.data)))
+        await sub.unsubscribe()
+    info = await js.consumer_info(STREAM, durable)
+    assert (info.num_pending, len(seen)) == (0, pending)
+    return seen
+
+
+async def test_two_drainers_publish_every_event_once_in_order(
+    rig: Rig, pool: asyncpg.Pool, unique_id: str
+) -> None:
+    events = [_requested(f"t-{unique_id}", n) for n in range(250)]  # more than two batches
+    durable = await _consumer(rig, f"two-{unique_id}")
+    await _commit(pool, events)
+    calls: list[str] = []
+
+    async def publish(event: Event) -> bool:
+        calls.append(event.event_id)
+        return await rig.bus.publish(event)
+
+    replica = await create_pool(rig.database_url, f"outbox_{unique_id}")
+    try:
+        first, second = Outbox(pool), Outbox(replica)
+        counts = await asyncio.gather(first.drain(publish), second.drain(publish))
+        pending = await first.pending()
+    finally:
+        await replica.close()
+
+    ids = [e.event_id for e in events]
+    assert sum(counts) == 250
+    assert pending == 0
+    assert calls == ids
+    seen = await _seen(rig, durable)
+    assert [msg_id for msg_id, _ in seen] == ids
+    assert [body["event_id"] for _, body in seen] == ids
+
+
+async def test_a_crash_between_commit_and_publish_is_published_by_the_periodic_drain(
+    rig: Rig, pool: asyncpg.Pool, unique_id: str
+) -> None:
+    event = _requested(f"t-{unique_id}", 1)
+    durable = await _consumer(rig, f"crash-{unique_id}")
+    await _commit(pool, [event])  # ... and the process dies before it drains
+    outbox = Outbox(pool)
+    assert await outbox.pending() == 1
+
+    async with outbox.draining(rig.bus.publish, interval_s=0.05):
+        await wait_until(_nothing_pending(outbox), 10.0, "the periodic drain")
+
+    assert await _seen(rig, durable) == [(event.event_id, json.loads(event.model_dump_json()))]
+
+
+async def test_a_crash_between_publish_and_mark_is_published_again_and_seen_once(
+    rig: Rig, pool: asyncpg.Pool, unique_id: str
+) -> None:
+    event = _requested(f"t-{unique_id}", 1)
+    durable = await _consumer(rig, f"mark-{unique_id}")
+    await _commit(pool, [event])
+    outbox = Outbox(pool)
+    stored: list[bool] = []
+
+    async def publish_then_die(published: Event) -> bool:
+        stored.append(await rig.bus.publish(published))
+        raise ConnectionResetError("the process died before the row was marked")
+
+    with pytest.raises(ConnectionResetError):
+        await outbox.drain(publish_then_die)
+    assert await outbox.pending() == 1
+
+    async def publish(published: Event) -> bool:
+        stored.append(await rig.bus.publish(published))
+        return stored[-1]
+
+    async with outbox.draining(publish, interval_s=0.05):
+        await wait_until(_nothing_pending(outbox), 10.0, "the periodic drain")
+
+    assert stored == [True, False]  # the server dropped the repeat by its Nats-Msg-Id
+    assert await _seen(rig, durable) == [(event.event_id, json.loads(event.model_dump_json()))]
+    assert await outbox.drain(publish) == 0
+
+
+async def test_an_event_written_again_is_not_published_again(
+    rig: Rig, pool: asyncpg.Pool, unique_id: str
+) -> None:
+    event = _requested(f"t-{unique_id}", 1)
+    durable = await _consumer(rig, f"again-{unique_id}")
+    outbox = Outbox(pool)
+    await _commit(pool, [event])
+    assert await outbox.drain(rig.bus.publish) == 1
+    await _commit(pool, [event])  # a redelivered message's handler writes it again
+
+    assert await outbox.drain(rig.bus.publish) == 0
+    assert [msg_id for msg_id, _ in await _seen(rig, durable)] == [event.event_id]
+
+
+async def test_every_service_schema_has_the_same_outbox(rig: Rig, unique_id: str) -> None:
+    shapes = {}
+    for service, package in MIGRATIONS.items():
+        schema = f"shape_{service}_{unique_id}"
+        pool = await _schema(rig.database_url, schema, package)
+        try:
+            columns = await pool.fetch(
+                "SELECT column_name, data_type, is_nullable, column_default IS NOT NULL AS d"
+                " FROM information_schema.columns WHERE table_schema = $1"
+                " AND table_name = 'outbox' ORDER BY ordinal_position",
+                schema,
+            )
+            indexes = await pool.fetch(
+                "SELECT indexname, replace(indexdef, $1, '') AS def FROM pg_indexes"
+                " WHERE schemaname = $2 AND tablename = 'outbox' ORDER BY indexname",
+                f"{schema}.",
+                schema,
+            )
+        finally:
+            await pool.close()
+        shapes[service] = ([tuple(c) for c in columns], [tuple(i) for i in indexes])
+
+    assert shapes["insights"][0] == [
+        ("id", "bigint", "NO", True),
+        ("event_id", "text", "NO", False),
+        ("subject", "text", "NO", False),
+        ("payload", "text", "NO", False),
+        ("created_at", "timestamp with time zone", "NO", True),
+        ("published_at", "timestamp with time zone", "YES", False),
+    ]
+    assert {service: shape == shapes["insights"] for service, shape in shapes.items()} == {
+        service: True for service in MIGRATIONS
+    }
+
+
+def _nothing_pending(outbox: Outbox) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return await outbox.pending() == 0
+
+    return check
