@@ -15,7 +15,7 @@ import pytest
 from relay_cli.bus_watch import collect, nats_client
 from relay_cli.stack import StackEndpoints
 from relay_ingest.app import create_app as create_ingest
-from relay_ingest.shipstation_settings import ShipstationSettings
+from relay_ingest.settings import IngestSettings
 from tests.gateway.conftest import serving_gateway
 from tests.gateway.fake_shipstation import PII, FakeShipstation, serving, shipment
 from tests.gateway.harness import (
@@ -55,7 +55,7 @@ async def v1_gateway(
         yield served
 
 
-def ingest_settings(stack: StackEndpoints, state_dir: Path) -> ShipstationSettings:
+def ingest_settings(stack: StackEndpoints, state_dir: Path) -> IngestSettings:
     """Ingest's settings as a process reads them (``APP_SHIPSTATION_*`` from the env)."""
     environ = {
         **stack.as_env(),
@@ -65,7 +65,7 @@ def ingest_settings(stack: StackEndpoints, state_dir: Path) -> ShipstationSettin
         "APP_SHIPSTATION_ALLOW_HTTP": "1",
         "APP_RETRY_BASE_DELAY_S": "0.2",
     }
-    return ShipstationSettings.from_env(environ)
+    return IngestSettings.from_env(environ)
 
 
 @pytest.fixture(scope="module")

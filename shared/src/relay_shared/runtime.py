@@ -10,13 +10,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import asyncpg
 import structlog
 from faststream.nats import NatsBroker
 
-from relay_shared.bus.delivery import DeliverySettings
 from relay_shared.bus.streams import StreamSettings, ensure_streams
 from relay_shared.database import apply_migrations, create_pool
 from relay_shared.settings import CommonSettings
@@ -26,22 +25,12 @@ log = structlog.get_logger(__name__)
 
 
 def stream_settings(settings: CommonSettings) -> StreamSettings:
-    """The stream and consumer settings; a service whose settings mix in
-    :class:`DeliverySettings` also sets ack wait and retry delays (else the defaults)."""
-    streams = StreamSettings(
+    """The pipeline stream's limits (how consumers redeliver: ``settings.delivery_policy()``)."""
+    return StreamSettings(
         name=settings.nats_stream,
         max_age_days=settings.stream_max_age_days,
         max_bytes=settings.stream_max_bytes,
         duplicate_window_s=settings.duplicate_window_s,
-        max_deliver=settings.max_deliver,
-    )
-    if not isinstance(settings, DeliverySettings):
-        return streams
-    return replace(
-        streams,
-        ack_wait_s=settings.ack_wait_s,
-        retry_base_delay_s=settings.retry_base_delay_s,
-        retry_max_delay_s=settings.retry_max_delay_s,
     )
 
 
@@ -66,6 +55,10 @@ def new_broker(settings: CommonSettings) -> NatsBroker:
     )
 
 
+class ResourceNotOpenedError(RuntimeError):
+    """A resource was asked for that :func:`open_resources` was told not to open (a bug)."""
+
+
 @dataclass
 class Resources:
     """What :func:`open_resources` opened; asking for one that was not opened is a bug."""
@@ -76,13 +69,13 @@ class Resources:
     @property
     def pool(self) -> asyncpg.Pool:
         if self.pool_or_none is None:
-            raise RuntimeError("resources were opened without a database schema")
+            raise ResourceNotOpenedError("resources were opened without a database schema")
         return self.pool_or_none
 
     @property
     def store(self) -> ObjectStore:
         if self.store_or_none is None:
-            raise RuntimeError("resources were opened without the object store")
+            raise ResourceNotOpenedError("resources were opened without the object store")
         return self.store_or_none
 
 

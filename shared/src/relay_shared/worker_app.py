@@ -4,6 +4,13 @@ A subclass names its service, declares what it emits, registers its consumers in
 ``__init__`` with :meth:`WorkerApp.consume` (no I/O: the broker only records them, which is
 also what the AsyncAPI document is generated from), and opens its resources and handlers in
 :meth:`WorkerApp.open_handlers`. :meth:`WorkerApp.serve` runs it until cancelled.
+
+``open_handlers`` yields the service's handler object, or a tuple of several (ingest: its
+run handlers and its ShipStation handlers). A consumer names the method that handles its
+events (``IngestHandlers.on_run_requested``); when the resources open, each consumer is bound
+to the handler object whose class defines that method. Every consumer redelivers by the
+service's one delivery policy, ``settings.delivery_policy()`` (the ``APP_*`` delivery
+settings, :class:`~relay_shared.bus.delivery.DeliverySettings`).
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from faststream.nats import NatsBroker
 
@@ -24,11 +31,70 @@ from relay_shared.telemetry import configure_telemetry
 
 S = TypeVar("S", bound=CommonSettings)
 H = TypeVar("H")
+T = TypeVar("T")
 E = TypeVar("E", bound=Event)
 
 
 class HandlersNotWiredError(RuntimeError):
     """A message arrived before the service's resources were opened (a wiring bug)."""
+
+
+class HandlerNotFoundError(RuntimeError):
+    """No handler object (or more than one) has the method a consumer was registered with
+    (a wiring bug, raised when the resources open, before any message is consumed)."""
+
+
+class HandlerRoute(Generic[T, E]):
+    """One consumer's methods, bound to the handler object that has them while the
+    service's resources are open."""
+
+    def __init__(
+        self,
+        service: str,
+        handle: Callable[[T, E], Awaitable[None]],
+        on_permanent: Callable[[T, E, RelayError], Awaitable[None]] | None,
+    ) -> None:
+        self._service = service
+        self._handle = handle
+        self._on_permanent = on_permanent
+        self._target: T | None = None
+
+    def bind(self, handler_objects: Sequence[Any]) -> None:
+        """Bind to the object whose class defines the handle method; a plain function
+        (not a method of any of them) goes to the only object, when there is one."""
+        name = getattr(self._handle, "__name__", "")
+        owners = [obj for obj in handler_objects if getattr(type(obj), name, None) is self._handle]
+        if not owners and len(handler_objects) == 1:
+            owners = list(handler_objects)
+        if len(owners) != 1:
+            found = ", ".join(type(obj).__name__ for obj in handler_objects)
+            raise HandlerNotFoundError(
+                f"{self._service}: {len(owners)} of the handler objects ({found}) "
+                f"define {getattr(self._handle, '__qualname__', name)}; exactly one must"
+            )
+        self._target = owners[0]
+
+    def unbind(self) -> None:
+        self._target = None
+
+    @property
+    def target(self) -> T:
+        if self._target is None:
+            raise HandlersNotWiredError(f"{self._service} handlers used before resources opened")
+        return self._target
+
+    def handle(self, event: E) -> Awaitable[None]:
+        return self._handle(self.target, event)
+
+    def permanent_hook(self) -> Callable[[E, RelayError], Awaitable[None]] | None:
+        hook = self._on_permanent
+        if hook is None:
+            return None
+
+        def on_permanent(event: E, error: RelayError) -> Awaitable[None]:
+            return hook(self.target, event, error)
+
+        return on_permanent
 
 
 class WorkerApp(ABC, Generic[S, H]):
@@ -39,56 +105,62 @@ class WorkerApp(ABC, Generic[S, H]):
         self.broker: NatsBroker = new_broker(settings)
         self.bus = EventBus(self.broker, settings.nats_stream, emits, service=self.service)
         self._streams = stream_settings(settings)
+        self._policy = settings.delivery_policy()
         self._test_pause = TestPause.from_settings(settings, self.service)
+        self._routes: list[HandlerRoute[Any, Any]] = []
         self._handlers: H | None = None
 
     def consume(
         self,
         event_type: type[E],
-        handle: Callable[[H, E], Awaitable[None]],
-        on_permanent: Callable[[H, E, RelayError], Awaitable[None]] | None = None,
+        handle: Callable[[T, E], Awaitable[None]],
+        on_permanent: Callable[[T, E, RelayError], Awaitable[None]] | None = None,
         *,
         max_workers: int = 1,
     ) -> None:
-        """Route ``event_type`` to ``handle(handlers, event)`` through this service's durable
-        consumer; ``on_permanent(handlers, event, error)`` records a permanent failure;
-        ``max_workers`` messages are handled at once (1: one after another)."""
-        permanent = None
-        if on_permanent is not None:
-            hook = on_permanent
-
-            def permanent(event: E, error: RelayError) -> Awaitable[None]:
-                return hook(self.handlers, event, error)
-
+        """Route ``event_type`` to ``handle(handler, event)`` through this service's durable
+        consumer, ``handler`` being the handler object whose class defines ``handle``;
+        ``on_permanent(handler, event, error)`` records a permanent failure; ``max_workers``
+        messages are handled at once (1: one after another)."""
+        route = HandlerRoute(self.service, handle, on_permanent)
+        self._routes.append(route)
         register_consumer(
             self.broker,
             service=self.service,
             streams=self._streams,
+            policy=self._policy,
             event_type=event_type,
-            handle=lambda event: handle(self.handlers, event),
-            on_permanent=permanent,
+            handle=route.handle,
+            on_permanent=route.permanent_hook(),
             test_pause=self._test_pause,
             max_workers=max_workers,
         )
 
     @property
     def handlers(self) -> H:
+        """What :meth:`open_handlers` yielded (while the resources are open)."""
         if self._handlers is None:
             raise HandlersNotWiredError(f"{self.service} handlers used before resources opened")
         return self._handlers
 
     @abstractmethod
     def open_handlers(self) -> AbstractAsyncContextManager[H]:
-        """Open the service's resources and build its handlers; close them on exit."""
+        """Open the service's resources and build its handler object (or a tuple of them);
+        close them on exit."""
 
     @asynccontextmanager
     async def wired(self) -> AsyncIterator[H]:
         async with self.open_handlers() as handlers:
-            self._handlers = handlers
+            handler_objects = handlers if isinstance(handlers, tuple) else (handlers,)
             try:
+                for route in self._routes:
+                    route.bind(handler_objects)
+                self._handlers = handlers
                 yield handlers
             finally:
                 self._handlers = None
+                for route in self._routes:
+                    route.unbind()
 
     async def serve(self) -> None:
         """Run until cancelled: logs, resources, streams, consumers."""

@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
@@ -35,7 +34,7 @@ from nats.errors import Error as NatsError
 from pydantic import ValidationError
 
 from relay_shared import subjects
-from relay_shared.bus.delivery import TestPause
+from relay_shared.bus.delivery import DeliveryPolicy, TestPause
 from relay_shared.bus.failures import DEPENDENCY_ERRORS, is_transient
 from relay_shared.bus.publishing import MSG_ID_HEADER
 from relay_shared.errors import InvalidEventError, PermanentError, RelayError
@@ -45,21 +44,8 @@ E = TypeVar("E", bound=Event)
 log = structlog.get_logger(__name__)
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_deliver: int = 8
-    base_delay_s: float = 0.5
-    max_delay_s: float = 30.0
-
-    def delay_for(self, delivery: int) -> float:
-        """Delay before redelivery after the ``delivery``-th attempt failed (1-based)."""
-        return float(min(self.base_delay_s * 2 ** max(delivery - 1, 0), self.max_delay_s))
-
-    def budget_s(self) -> float:
-        """How long a transient fault may last and still heal: the sum of the delays
-        between the ``max_deliver`` deliveries (61.5 s with the defaults)."""
-        return sum(self.delay_for(delivery) for delivery in range(1, self.max_deliver))
-
+#: The former name of :class:`DeliveryPolicy` (one policy: ack wait, deliveries, nak delays).
+RetryPolicy = DeliveryPolicy
 
 PermanentHook = Callable[[E, RelayError], Awaitable[None]]
 
@@ -75,9 +61,8 @@ class EventConsumer(Generic[E]):
         handle: Callable[[E], Awaitable[None]],
         broker: NatsBroker,
         stream: str,
-        retry: RetryPolicy,
+        policy: DeliveryPolicy,
         on_permanent: PermanentHook[E] | None = None,
-        heartbeat_s: float = 10.0,
         test_pause: TestPause | None = None,
     ) -> None:
         self._service = service
@@ -85,9 +70,9 @@ class EventConsumer(Generic[E]):
         self._handle = handle
         self._broker = broker
         self._dlq_stream = subjects.dead_letter_stream(stream)
-        self._retry = retry
+        self._policy = policy
         self._on_permanent = on_permanent
-        self._heartbeat_s = heartbeat_s
+        self._heartbeat_s = policy.heartbeat_s
         self._test_pause = test_pause
 
     async def __call__(self, msg: NatsMessage) -> None:
@@ -154,8 +139,8 @@ class EventConsumer(Generic[E]):
             error=repr(exc),
             exc_info=not transient,
         )
-        if delivery < self._retry.max_deliver:
-            await msg.nack(delay=self._retry.delay_for(delivery))
+        if delivery < self._policy.max_deliver:
+            await msg.nack(delay=self._policy.delay_for(delivery))
             return
         reason = RelayError(
             f"gave up after {delivery} deliveries: {exc!r}", code="deliveries_exhausted"
@@ -170,8 +155,8 @@ class EventConsumer(Generic[E]):
                 if not is_transient(hook_exc):
                     raise
                 log.warning("event.failure_hook_failed", error=repr(hook_exc))
-                if delivery < self._retry.max_deliver:
-                    await msg.nack(delay=self._retry.delay_for(delivery))
+                if delivery < self._policy.max_deliver:
+                    await msg.nack(delay=self._policy.delay_for(delivery))
                     return
                 exc = RelayError(
                     f"{exc.message} (the failure could not be reported: {hook_exc!r})",

@@ -1,7 +1,10 @@
-"""How a service's consumers redeliver: settings, and the test-only pause before an ack.
+"""How every consumer of every service redelivers, and the test-only pause before an ack.
 
-:class:`DeliverySettings` is a settings mixin (``class IngestSettings(CommonSettings,
-DeliverySettings)``); :func:`relay_shared.runtime.stream_settings` picks its fields up.
+:class:`DeliveryPolicy` is the one policy: how long a crashed consumer holds a message
+(``ack_wait_s``), how many deliveries a message gets (``max_deliver``) and the nak delays
+between them. :class:`DeliverySettings` holds its ``APP_*`` fields; every service's settings
+have them (:class:`relay_shared.settings.CommonSettings` includes it), and
+:meth:`DeliverySettings.delivery_policy` is what the consumers are registered with.
 
 The retry budget is the time a transient fault may last and still heal: the sum of the nak
 delays between ``max_deliver`` deliveries. With the defaults (8 deliveries, 0.5 s doubling,
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
@@ -28,16 +32,55 @@ log = structlog.get_logger(__name__)
 PAUSE_POLL_S = 0.05
 
 
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    """Redelivery of one consumer's messages; the defaults are every service's defaults."""
+
+    ack_wait_s: float = 30.0
+    max_deliver: int = 8
+    retry_base_delay_s: float = 0.5
+    retry_max_delay_s: float = 30.0
+
+    def delay_for(self, delivery: int) -> float:
+        """Delay before redelivery after the ``delivery``-th attempt failed (1-based)."""
+        growing = self.retry_base_delay_s * 2 ** max(delivery - 1, 0)
+        return float(min(growing, self.retry_max_delay_s))
+
+    def budget_s(self) -> float:
+        """How long a transient fault may last and still heal: the sum of the delays
+        between the ``max_deliver`` deliveries (61.5 s with the defaults)."""
+        return sum(self.delay_for(delivery) for delivery in range(1, self.max_deliver))
+
+    @property
+    def heartbeat_s(self) -> float:
+        """How often a handler still at work tells the server so (a third of the ack wait)."""
+        return self.ack_wait_s / 3
+
+
+DEFAULT_DELIVERY = DeliveryPolicy()
+
+
 class DeliverySettings(BaseModel):
-    """``APP_ACK_WAIT_S``, ``APP_RETRY_BASE_DELAY_S``, ``APP_RETRY_MAX_DELAY_S`` and the
-    test-only ``APP_TEST_PAUSE_DIR`` (see :class:`TestPause`)."""
+    """``APP_ACK_WAIT_S``, ``APP_MAX_DELIVER``, ``APP_RETRY_BASE_DELAY_S``,
+    ``APP_RETRY_MAX_DELAY_S`` (defaults: :data:`DEFAULT_DELIVERY`) and the test-only
+    ``APP_TEST_PAUSE_DIR`` (see :class:`TestPause`)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    ack_wait_s: float = Field(default=30.0, gt=0)
-    retry_base_delay_s: float = Field(default=0.5, gt=0)
-    retry_max_delay_s: float = Field(default=30.0, gt=0)
+    ack_wait_s: float = Field(default=DEFAULT_DELIVERY.ack_wait_s, gt=0)
+    max_deliver: int = Field(default=DEFAULT_DELIVERY.max_deliver, ge=1)
+    retry_base_delay_s: float = Field(default=DEFAULT_DELIVERY.retry_base_delay_s, gt=0)
+    retry_max_delay_s: float = Field(default=DEFAULT_DELIVERY.retry_max_delay_s, gt=0)
     test_pause_dir: Path | None = None
+
+    def delivery_policy(self) -> DeliveryPolicy:
+        """The policy every consumer of this service is registered with."""
+        return DeliveryPolicy(
+            ack_wait_s=self.ack_wait_s,
+            max_deliver=self.max_deliver,
+            retry_base_delay_s=self.retry_base_delay_s,
+            retry_max_delay_s=self.retry_max_delay_s,
+        )
 
 
 class TestPause:
@@ -58,8 +101,8 @@ class TestPause:
         self._held = directory / f"{service}.held"
 
     @classmethod
-    def from_settings(cls, settings: object, service: str) -> TestPause | None:
-        directory = getattr(settings, "test_pause_dir", None)
+    def from_settings(cls, settings: DeliverySettings, service: str) -> TestPause | None:
+        directory = settings.test_pause_dir
         return cls(Path(directory), service) if directory is not None else None
 
     def armed_for(self, event_id: str) -> bool:

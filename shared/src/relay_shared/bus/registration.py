@@ -8,11 +8,11 @@ from typing import TypeVar
 
 import structlog
 from faststream import AckPolicy
-from faststream.nats import NatsBroker, PullSub
+from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.nats.annotations import NatsMessage
 
-from relay_shared.bus.consuming import EventConsumer, PermanentHook, RetryPolicy
-from relay_shared.bus.delivery import TestPause
+from relay_shared.bus.consuming import EventConsumer, PermanentHook
+from relay_shared.bus.delivery import DeliveryPolicy, TestPause
 from relay_shared.bus.publishing import subject_of
 from relay_shared.bus.streams import StreamSettings, consumer_config
 from relay_shared.events import Event
@@ -22,21 +22,20 @@ E = TypeVar("E", bound=Event)
 log = structlog.get_logger(__name__)
 
 
-def retry_policy(streams: StreamSettings) -> RetryPolicy:
-    """The consumers' retry policy; warns when a replay could outlive the duplicate window."""
-    policy = RetryPolicy(
-        max_deliver=streams.max_deliver,
-        base_delay_s=streams.retry_base_delay_s,
-        max_delay_s=streams.retry_max_delay_s,
-    )
-    if policy.budget_s() + streams.ack_wait_s >= streams.duplicate_window_s:
+def warn_if_replays_outlive_duplicates(policy: DeliveryPolicy, streams: StreamSettings) -> None:
+    """Warn when a replay could fall outside the duplicate window (see
+    :mod:`relay_shared.bus.delivery`): its re-published events would then not be dropped."""
+    if policy.budget_s() + policy.ack_wait_s >= streams.duplicate_window_s:
         log.warning(
             "bus.retry_budget_exceeds_duplicate_window",
             budget_s=policy.budget_s(),
-            ack_wait_s=streams.ack_wait_s,
+            ack_wait_s=policy.ack_wait_s,
             duplicate_window_s=streams.duplicate_window_s,
         )
-    return policy
+
+
+class InvalidConsumerError(ValueError):
+    """A consumer was registered with impossible options (a wiring bug)."""
 
 
 def register_consumer(
@@ -44,6 +43,7 @@ def register_consumer(
     *,
     service: str,
     streams: StreamSettings,
+    policy: DeliveryPolicy,
     event_type: type[E],
     handle: Callable[[E], Awaitable[None]],
     on_permanent: PermanentHook[E] | None = None,
@@ -51,13 +51,13 @@ def register_consumer(
     max_workers: int = 1,
 ) -> None:
     """Subscribe ``handle`` to ``event_type``'s subject through the service's durable pull
-    consumer. FastStream's default (reject on any exception) is replaced by
+    consumer, which redelivers by ``policy`` (the service's one delivery policy, from its
+    settings: :meth:`~relay_shared.bus.delivery.DeliverySettings.delivery_policy`) on the
+    stream ``streams``. FastStream's default (reject on any exception) is replaced by
     :class:`EventConsumer`'s policy: acks are manual and chosen per outcome. ``test_pause``
     is the test-only hold before the ack (None in production). With ``max_workers`` > 1 up
     to that many messages are handled at once (each still acked on its own outcome), and the
     consumer lets at least that many wait for their ack."""
-    from faststream.nats import JStream
-
     subject = subject_of(event_type)
     consumer = EventConsumer(
         service=service,
@@ -65,9 +65,8 @@ def register_consumer(
         handle=handle,
         broker=broker,
         stream=streams.name,
-        retry=retry_policy(streams),
+        policy=policy,
         on_permanent=on_permanent,
-        heartbeat_s=streams.ack_wait_s / 3,
         test_pause=test_pause,
     )
 
@@ -76,8 +75,9 @@ def register_consumer(
 
     on_message.__name__ = f"{service}_on_{subject.replace('.', '_')}"
     if max_workers < 1:
-        raise ValueError(f"max_workers must be at least 1, not {max_workers}")
-    config = consumer_config(service, subject, streams)
+        raise InvalidConsumerError(f"max_workers must be at least 1, not {max_workers}")
+    warn_if_replays_outlive_duplicates(policy, streams)
+    config = consumer_config(service, subject, policy)
     if (config.max_ack_pending or 0) < max_workers:
         config = replace(config, max_ack_pending=max_workers)
     broker.subscriber(

@@ -22,20 +22,20 @@ from nats.js.api import (
 from nats.js.errors import NotFoundError
 
 from relay_shared import subjects
+from relay_shared.bus.delivery import DeliveryPolicy
 
 DAY_S = 86_400.0
 
 
 @dataclass(frozen=True)
 class StreamSettings:
+    """The pipeline stream's limits (how its consumers redeliver is a
+    :class:`~relay_shared.bus.delivery.DeliveryPolicy`)."""
+
     name: str = "RELAY"
     max_age_days: float = 14.0
     max_bytes: int = 2 * 1024**3
     duplicate_window_s: float = 300.0
-    max_deliver: int = 8
-    ack_wait_s: float = 120.0
-    retry_base_delay_s: float = 0.5
-    retry_max_delay_s: float = 30.0
 
 
 def pipeline_stream_config(settings: StreamSettings) -> StreamConfig:
@@ -66,24 +66,28 @@ def dead_letter_stream_config(settings: StreamSettings) -> StreamConfig:
 
 async def ensure_streams(js: JetStreamContext, settings: StreamSettings) -> None:
     """Create the streams, or bring an existing one's limits up to date (idempotent)."""
-    for config in (pipeline_stream_config(settings), dead_letter_stream_config(settings)):
-        assert config.name is not None
+    declared = (
+        (settings.name, pipeline_stream_config(settings)),
+        (subjects.dead_letter_stream(settings.name), dead_letter_stream_config(settings)),
+    )
+    for name, config in declared:
         try:
-            await js.stream_info(config.name)
+            await js.stream_info(name)
         except NotFoundError:
             await js.add_stream(config)
         else:
             await js.update_stream(config)
 
 
-def consumer_config(service: str, subject: str, settings: StreamSettings) -> ConsumerConfig:
-    """The durable pull consumer of ``service`` on ``subject``: explicit acks, bounded retries."""
+def consumer_config(service: str, subject: str, policy: DeliveryPolicy) -> ConsumerConfig:
+    """The durable pull consumer of ``service`` on ``subject``: explicit acks, bounded retries
+    (the ack wait and deliveries of the service's :class:`DeliveryPolicy`)."""
     return ConsumerConfig(
         durable_name=subjects.durable_name(service, subject),
         filter_subject=subject,
         deliver_policy=DeliverPolicy.ALL,
         ack_policy=AckPolicy.EXPLICIT,
-        ack_wait=settings.ack_wait_s,
-        max_deliver=settings.max_deliver,
+        ack_wait=policy.ack_wait_s,
+        max_deliver=policy.max_deliver,
         max_ack_pending=64,
     )
