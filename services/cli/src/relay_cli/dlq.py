@@ -16,7 +16,7 @@ import argparse
 import asyncio
 import json
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import nats
@@ -24,6 +24,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from relay_shared import subjects
+from relay_shared.bus.dead_letters import DeadLetterRecord
 from relay_shared.bus.publishing import MSG_ID_HEADER
 from relay_shared.settings import CommonSettings
 
@@ -32,29 +33,16 @@ COLUMNS = ("id", "subject", "service", "code", "deliveries", "failed_at", "reaso
 
 @dataclass(frozen=True)
 class DeadLetter:
-    id: int
-    subject: str
-    service: str
-    code: str
-    reason: str
-    deliveries: int
-    failed_at: str
-    event_id: str
-    payload: str
+    """A dead letter as listed: its id (the sequence in the dead-letter stream) and the
+    record the consumer wrote."""
 
-    @classmethod
-    def from_record(cls, sequence: int, record: dict[str, Any]) -> DeadLetter:
-        return cls(
-            id=sequence,
-            subject=str(record["subject"]),
-            service=str(record["service"]),
-            code=str(record["code"]),
-            reason=str(record["reason"]),
-            deliveries=int(record["deliveries"]),
-            failed_at=str(record["failed_at"]),
-            event_id=str(record["event_id"]),
-            payload=str(record["payload"]),
-        )
+    id: int
+    record: DeadLetterRecord
+
+    def row(self) -> dict[str, Any]:
+        """The listed fields (the payload left out)."""
+        fields = self.record.model_dump(mode="json", exclude={"payload", "stream_sequence"})
+        return {"id": self.id, **fields}
 
 
 class UnknownDeadLetterError(LookupError):
@@ -81,11 +69,11 @@ async def replay_dead_letter(js: JetStreamContext, stream: str, entry_id: int) -
     dlq = subjects.dead_letter_stream(stream)
     letter = await _get(js, dlq, entry_id)
     await js.publish(
-        letter.subject,
-        letter.payload.encode(),
+        letter.record.subject,
+        letter.record.payload.encode(),
         stream=stream,
         headers={
-            MSG_ID_HEADER: f"{letter.event_id}:replay:{entry_id}",
+            MSG_ID_HEADER: f"{letter.record.event_id}:replay:{entry_id}",
             "content-type": "application/json",
         },
     )
@@ -98,8 +86,9 @@ async def _get(js: JetStreamContext, dlq: str, sequence: int) -> DeadLetter:
         message = await js.get_msg(dlq, sequence)
     except NotFoundError as exc:
         raise UnknownDeadLetterError(f"no dead letter {sequence} in {dlq}") from exc
-    assert message.data is not None
-    return DeadLetter.from_record(sequence, json.loads(message.data))
+    if message.data is None:
+        raise UnknownDeadLetterError(f"dead letter {sequence} in {dlq} has no body")
+    return DeadLetter(sequence, DeadLetterRecord.from_json_bytes(message.data))
 
 
 async def _run(args: argparse.Namespace) -> int:
@@ -116,7 +105,8 @@ async def _run(args: argparse.Namespace) -> int:
         except UnknownDeadLetterError as exc:
             sys.stderr.write(f"relay dlq replay: {exc}\n")
             return 1
-        sys.stdout.write(f"replayed {letter.id} ({letter.event_id}) to {letter.subject}\n")
+        record = letter.record
+        sys.stdout.write(f"replayed {letter.id} ({record.event_id}) to {record.subject}\n")
         return 0
     finally:
         await client.drain()
@@ -125,12 +115,11 @@ async def _run(args: argparse.Namespace) -> int:
 def _print_letters(letters: list[DeadLetter], *, as_json: bool) -> None:
     if as_json:
         for letter in letters:
-            entry = {key: value for key, value in asdict(letter).items() if key != "payload"}
-            sys.stdout.write(json.dumps(entry) + "\n")
+            sys.stdout.write(json.dumps(letter.row()) + "\n")
         return
     sys.stdout.write("\t".join(column.upper() for column in COLUMNS) + "\n")
     for letter in letters:
-        fields = asdict(letter)
+        fields = letter.row()
         sys.stdout.write("\t".join(str(fields[column]) for column in COLUMNS) + "\n")
 
 

@@ -22,7 +22,6 @@ remain; on the last delivery the message is dead-lettered anyway, naming the hoo
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
@@ -34,6 +33,7 @@ from nats.errors import Error as NatsError
 from pydantic import ValidationError
 
 from relay_shared import subjects
+from relay_shared.bus.dead_letters import DeadLetterRecord
 from relay_shared.bus.delivery import DeliveryPolicy, TestPause
 from relay_shared.bus.failures import DEPENDENCY_ERRORS, is_transient
 from relay_shared.bus.publishing import MSG_ID_HEADER
@@ -169,19 +169,19 @@ class EventConsumer(Generic[E]):
         original_subject = msg.raw_message.subject
         original_id = (msg.headers or {}).get(MSG_ID_HEADER) or msg.message_id
         sequence = msg.raw_message.metadata.sequence.stream
-        record = {
-            "service": self._service,
-            "subject": original_subject,
-            "event_id": original_id,
-            "code": exc.code,
-            "reason": exc.message,
-            "deliveries": delivery,
-            "failed_at": datetime.now(UTC).isoformat(),
-            "stream_sequence": sequence,
-            "payload": msg.body.decode("utf-8", errors="replace"),
-        }
+        record = DeadLetterRecord(
+            service=self._service,
+            subject=original_subject,
+            event_id=original_id,
+            code=exc.code,
+            reason=exc.message,
+            deliveries=delivery,
+            failed_at=datetime.now(UTC),
+            stream_sequence=sequence,
+            payload=msg.body.decode("utf-8", errors="replace"),
+        )
         await self._broker.publish(
-            json.dumps(record).encode(),
+            record.to_json_bytes(),
             subject=subjects.dead_letter_subject(original_subject),
             # Per stored message: a redelivered copy is dropped, a replayed one is not.
             headers={MSG_ID_HEADER: f"dlq:{self._service}:{sequence}"},
