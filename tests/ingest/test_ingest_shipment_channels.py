@@ -22,7 +22,7 @@ from relay_shared.runtime import Resources, open_resources
 from relay_shared.secrets_box import SecretsBox
 from relay_shared.tenant_config import TenantConfig
 from relay_shared.tenant_config.models import ShipstationConfig
-from tests.gateway.fake_shipstation import FakeShipstation, serving, shipment
+from tests.support.fake_shipstation import FakeShipstation, serving, shipment
 
 API_KEY, API_SECRET = "ss-key-ch", "ss-secret-ch"
 BOX = SecretsBox("test-secret-key-for-ingest-channel-checks")

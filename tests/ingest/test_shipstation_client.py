@@ -19,7 +19,7 @@ from relay_ingest.domain.shipments import (
 )
 from relay_shared.errors import PermanentError, TransientError
 from relay_shared.shipstation_urls import ResourceUrlRefusedError, check_resource_url
-from tests.gateway.fake_shipstation import PII, FakeShipstation, serving, shipment
+from tests.support.fake_shipstation import PII, FakeShipstation, serving, shipment
 
 CREDENTIALS = Credentials("key", "secret")
 

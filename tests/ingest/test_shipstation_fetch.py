@@ -17,7 +17,6 @@ from relay_cli.stack import StackEndpoints
 from relay_ingest.app import create_app as create_ingest
 from relay_ingest.settings import IngestSettings
 from tests.gateway.conftest import serving_gateway
-from tests.gateway.fake_shipstation import PII, FakeShipstation, serving, shipment
 from tests.gateway.harness import (
     SECRET_KEY,
     STREAM,
@@ -28,6 +27,7 @@ from tests.gateway.harness import (
     feed_config,
     stream_events,
 )
+from tests.support.fake_shipstation import PII, FakeShipstation, serving, shipment
 from tests.support.running import running
 
 pytestmark = pytest.mark.stack
