@@ -16,7 +16,7 @@ from relay_pricing.domain.drift import (
     measure_drift,
     refuse_drifted,
 )
-from relay_shared.bus import RetryPolicy
+from relay_shared.bus import DeliveryPolicy
 from relay_shared.events import VendorCounts
 from relay_shared.vendor_report import VendorReport
 
@@ -103,7 +103,7 @@ def test_stats_from_offers_and_from_an_empty_csv_file(tmp_path: Path) -> None:
 
 
 def test_default_retry_budget_heals_an_outage_of_a_minute() -> None:
-    policy = RetryPolicy()
+    policy = DeliveryPolicy()
     delays = [policy.delay_for(d) for d in range(1, policy.max_deliver)]
     assert delays == [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0]
     assert policy.budget_s() == 61.5

@@ -15,6 +15,9 @@ from functools import lru_cache
 from typing import Final
 from urllib.parse import urlsplit
 
+DEFAULT_SHIPSTATION_HOSTS = r"^ssapi\d*\.shipstation\.com$"
+"""The V1 API hosts a ``resource_url`` may name (``APP_SHIPSTATION_HOSTS`` replaces it)."""
+
 HTTPS_PORT: Final = 443
 _URL_CHARACTERS: Final = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
 

@@ -12,8 +12,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 
 from relay_shared.settings import CommonSettings
-
-DEFAULT_SHIPSTATION_HOSTS = r"^ssapi\d*\.shipstation\.com$"
+from relay_shared.shipstation_urls import DEFAULT_SHIPSTATION_HOSTS
 
 
 class GatewaySettings(CommonSettings):

@@ -11,8 +11,7 @@ checks a notification's ``resource_url``; ``APP_SHIPSTATION_REQUESTS_PER_MIN``,
 from pydantic import Field, SecretStr
 
 from relay_shared.settings import CommonSettings
-
-DEFAULT_SHIPSTATION_HOSTS = r"^ssapi\d*\.shipstation\.com$"
+from relay_shared.shipstation_urls import DEFAULT_SHIPSTATION_HOSTS
 
 
 class IngestSettings(CommonSettings):

@@ -1,6 +1,6 @@
 """The event bus over NATS JetStream: streams, publishing and the consumer ack discipline."""
 
-from relay_shared.bus.consuming import EventConsumer, RetryPolicy
+from relay_shared.bus.consuming import EventConsumer
 from relay_shared.bus.delivery import DEFAULT_DELIVERY, DeliveryPolicy, DeliverySettings, TestPause
 from relay_shared.bus.publishing import EventBus
 from relay_shared.bus.registration import register_consumer
@@ -12,7 +12,6 @@ __all__ = [
     "DeliverySettings",
     "EventBus",
     "EventConsumer",
-    "RetryPolicy",
     "StreamSettings",
     "TestPause",
     "consumer_config",

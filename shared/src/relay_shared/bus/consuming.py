@@ -45,7 +45,6 @@ log = structlog.get_logger(__name__)
 
 
 #: The former name of :class:`DeliveryPolicy` (one policy: ack wait, deliveries, nak delays).
-RetryPolicy = DeliveryPolicy
 
 PermanentHook = Callable[[E, RelayError], Awaitable[None]]
 
