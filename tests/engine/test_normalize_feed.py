@@ -248,7 +248,12 @@ def test_unreadable_sku_map_fails_the_feed(raw_map: bytes) -> None:
 
 def test_configured_map_file_missing_is_unavailable() -> None:
     config = make_config(
-        [vendor(parser={"column_map": dict(SIMPLE)}, sku_map={"type": "file", "s3_key": "k"})]
+        [
+            vendor(
+                parser={"column_map": dict(SIMPLE)},
+                sku_map={"type": "file", "s3_key": "tenants/t1/config/k.csv"},
+            )
+        ]
     )
     feed = normalize(b"SKU,QTY,COST\nA,1,1\n", config, sku_map=None)
     assert (feed.status, codes(feed)) == ("failed", [(None, None, "sku_map_unavailable")])

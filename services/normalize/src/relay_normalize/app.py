@@ -31,7 +31,10 @@ class NormalizeApp(WorkerApp[NormalizeSettings, NormalizeHandlers]):
     async def open_handlers(self) -> AsyncIterator[NormalizeHandlers]:
         async with open_resources(self.settings, schema=None, migrations=None, s3=True) as res:
             yield NormalizeHandlers(
-                store=res.store, configs=TenantConfigStore(res.store), bus=self.bus
+                store=res.store,
+                configs=TenantConfigStore(res.store),
+                bus=self.bus,
+                limits=self.settings.feed_limits(),
             )
 
 

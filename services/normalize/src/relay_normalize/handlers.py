@@ -12,7 +12,14 @@ it needs no processed-event table: pricing records each result once (``ON CONFLI
 
 A feed is staged in a temporary folder (under ``TMPDIR``), streamed there from S3 and read
 by the engine in chunks; the normalized CSV is written there and uploaded in parts. The
-folder is removed when the handler ends, however it ends.
+folder is removed when the handler ends, however it ends. The engine bounds every feed
+(``limits``, from the settings): a feed beyond them fails with a named finding.
+
+Keys are checked again where they are read (defence in depth; the gateway checks configs
+when they are stored): the feed's key from ``feed.received`` and the SKU map's key must lie
+under the tenant's own prefix (:func:`relay_shared.keys.tenant_key`). A foreign key fails the
+feed permanently (``foreign_key``) without the object being read, so the finding's text is the
+same whether or not such an object exists.
 """
 
 from __future__ import annotations
@@ -25,7 +32,13 @@ from typing import Protocol
 
 import polars as pl
 
-from relay_normalize.domain import NormalizedFeed, normalize_feed, write_offers_csv
+from relay_normalize.domain import (
+    DEFAULT_LIMITS,
+    FeedLimits,
+    NormalizedFeed,
+    normalize_feed,
+    write_offers_csv,
+)
 from relay_shared import keys, subjects
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.errors import NotFoundError, PermanentError, RelayError
@@ -50,8 +63,11 @@ class NormalizeHandlers:
     store: ObjectStore
     configs: TenantConfigStore
     bus: Publisher
+    limits: FeedLimits = DEFAULT_LIMITS
 
     async def on_feed_received(self, event: FeedReceived) -> None:
+        if event.key is not None:
+            _own_key(event.tenant_id, event.key, "the feed's key")
         config = await self.configs.load(event.tenant_id, event.config_version)
         vendor = _vendor(config, event.vendor_id)
         scope = run_scope(event.run_id, event.event_id)
@@ -129,11 +145,12 @@ class NormalizeHandlers:
         reads files in chunks: a feed is never whole in memory as bytes)."""
         assert event.key is not None
         feed_path = folder / "feed"
+        map_key = _sku_map_key(event.tenant_id, vendor)  # checked before anything is read
         try:
             await self.store.download(event.key, feed_path)
         except NotFoundError as exc:
             raise PermanentError(f"inbound file {event.key} is gone", code="missing_feed") from exc
-        sku_map = await self._sku_map(event.tenant_id, vendor)
+        sku_map = None if map_key is None else await self._sku_map(map_key, folder / "map.csv")
         # The engine is CPU-bound (polars releases the GIL): keep the event loop responsive.
         return await asyncio.to_thread(
             normalize_feed,
@@ -143,18 +160,43 @@ class NormalizeHandlers:
             as_of=event.as_of,
             sku_map=sku_map,
             with_csv=False,
+            limits=self.limits,
         )
 
-    async def _sku_map(self, tenant_id: str, vendor: VendorConfig) -> bytes | None:
-        """The vendor's map file, or None when it has none (or it is missing: the engine then
-        fails the feed with ``sku_map_unavailable``)."""
-        if vendor.sku_map is None or vendor.sku_map.type != "file":
-            return None
-        key = vendor.sku_map.s3_key or keys.sku_map_key(tenant_id, vendor.vendor_id)
+    async def _sku_map(self, key: str, path: Path) -> bytes | None:
+        """The map file at ``key``, or None when it is missing (the engine then fails the feed
+        with ``sku_map_unavailable``). It is staged in ``path`` and read only when it is at
+        most ``limits.max_sku_map_bytes`` (it is parsed whole)."""
         try:
-            return await self.store.get_bytes(key)
+            size = await self.store.download(key, path)
         except NotFoundError:
             return None
+        if size > self.limits.max_sku_map_bytes:
+            raise PermanentError(
+                f"the SKU map cannot be read: it is larger than {self.limits.max_sku_map_bytes}"
+                " bytes",
+                code="sku_map_unavailable",
+            )
+        return await asyncio.to_thread(path.read_bytes)
+
+
+def _sku_map_key(tenant_id: str, vendor: VendorConfig) -> str | None:
+    """The key of the vendor's map file (None when it has none), checked to be the
+    tenant's own."""
+    if vendor.sku_map is None or vendor.sku_map.type != "file":
+        return None
+    key = vendor.sku_map.s3_key or keys.sku_map_key(tenant_id, vendor.vendor_id)
+    _own_key(tenant_id, key, "the SKU map's key")
+    return key
+
+
+def _own_key(tenant_id: str, key: str, what: str) -> None:
+    """``PermanentError`` (``foreign_key``) unless ``key`` lies under the tenant's prefix;
+    nothing is read, so the message is the same whether or not the object exists."""
+    try:
+        keys.tenant_key(tenant_id, key)
+    except keys.ForeignKeyError as exc:
+        raise PermanentError(f"{what} {exc}", code=exc.code) from exc
 
 
 def _vendor(config: TenantConfig, vendor_id: str) -> VendorConfig:

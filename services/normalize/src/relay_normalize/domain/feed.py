@@ -12,10 +12,17 @@ Decisions where the spec is silent:
 - with a sku map given as bytes, they are used even when the config has none or an inline
   one (``local-run --sku-map`` overrides); ``on_missing`` then comes from the config or is
   ``passthrough``.
+- a feed is bounded (:class:`FeedLimits`: decoded size, rows, columns, cell, JSONL line, JSON
+  nesting, memory); beyond a bound it fails with ``feed_too_large``, ``too_many_rows``,
+  ``too_many_columns``, ``cell_too_large``, ``line_too_long`` or ``nesting_too_deep``, whose
+  message names the limit and where (``row``, and ``column`` when a mapped column is at fault).
+  An encoding that is not a text codec fails it with ``unsupported_encoding`` before a byte is
+  decoded (the config validator refuses it too; this holds for a config it never saw).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -24,14 +31,15 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from relay_normalize.domain.feed_source import FeedSource, feed_digest
+from relay_normalize.domain.feed_source import FeedScan, FeedSource, is_text_codec, scan_feed
 from relay_normalize.domain.findings import FeedFailure, Finding, finding
 from relay_normalize.domain.frame_rows import CleanRows, clean_table
+from relay_normalize.domain.limits import DEFAULT_LIMITS, FeedLimits, FeedRefused, MemoryBudget
 from relay_normalize.domain.normalized_csv import offers_csv, offers_frame
 from relay_normalize.domain.parsing_csv import read_csv_table
 from relay_normalize.domain.parsing_json import read_json_table, read_jsonl_table
 from relay_normalize.domain.parsing_xlsx import read_xlsx_table
-from relay_normalize.domain.raw_table import RawTable, UnreadableFile, column_name
+from relay_normalize.domain.raw_table import ROW, RawTable, UnreadableFile, column_name
 from relay_normalize.domain.rules import CleaningRules
 from relay_normalize.domain.sku_map import SkuMapError, check_inline_map, parse_sku_map
 from relay_normalize.domain.text_cells import trim
@@ -69,6 +77,8 @@ class NormalizedFeed:
     lists the errors (feed-level first, then by row) followed by the warnings (by row).
     ``offers`` is the typed frame of the normalized rows (``None`` when failed), the CSV's
     source: the merge takes it as it is when the hand-off does not go through a file.
+    ``memory_estimate`` is what the engine estimated normalizing it takes (:mod:`limits`;
+    0 when it failed before that was known).
     """
 
     vendor_id: str
@@ -79,6 +89,7 @@ class NormalizedFeed:
     stats: FeedStats
     failure_code: str | None = None
     offers: pl.DataFrame | None = field(default=None, repr=False, compare=False)
+    memory_estimate: int = field(default=0, repr=False, compare=False)
 
     @property
     def findings(self) -> list[Finding]:
@@ -104,6 +115,7 @@ def normalize_feed(
     as_of: datetime,
     sku_map: bytes | None,
     with_csv: bool = True,
+    limits: FeedLimits = DEFAULT_LIMITS,
 ) -> NormalizedFeed:
     """Normalizes one vendor's feed: its bytes, or the path of the file holding them.
 
@@ -115,20 +127,24 @@ def normalize_feed(
     timezone-aware (a naive one is taken as UTC). Raises ``KeyError`` for an unknown vendor.
     With ``with_csv=False`` an ok feed has only its ``offers`` frame (``normalized_csv`` is
     ``None``): a caller that writes the CSV itself (:func:`offers_csv`) does it when it suits.
+    ``limits`` bound the feed (a feed beyond one fails with a finding naming it).
     """
     vendor = config.vendor(vendor_id)
-    digest = feed_digest(source)
+    scan = scan_feed(source)
+    digest = scan.sha256
     try:
         rules = _rules(config, vendor, as_of, sku_map)
-        table = _read(source, vendor)
+        table = _read(source, vendor, limits, scan)
         columns = _resolve_columns(table, vendor)
+        _check_cells(table, vendor, limits)
+        clean, memory = _clean(table, columns, rules, vendor, limits)
     except FeedFailure as failure:
         stats = FeedStats(0, 0, 0, 0, 0, digest)
         return NormalizedFeed(vendor_id, "failed", None, failure.findings, [], stats, failure.code)
-    clean = clean_table(table, columns, rules)
     del table
     limit = config.error_policy.max_invalid_row_pct
-    return _outcome(vendor_id, clean, limit, digest, with_csv=with_csv)
+    feed = _outcome(vendor_id, clean, limit, digest, with_csv=with_csv)
+    return dataclasses.replace(feed, memory_estimate=memory)
 
 
 def _outcome(
@@ -198,23 +214,121 @@ def _rules(
     )
 
 
-def _read(source: FeedSource, vendor: VendorConfig) -> RawTable:
+def _read(source: FeedSource, vendor: VendorConfig, limits: FeedLimits, scan: FeedScan) -> RawTable:
     parser = vendor.parser
     try:
+        if parser.format != "xlsx" and not is_text_codec(parser.encoding):
+            raise FeedRefused(
+                "unsupported_encoding",
+                repr(parser.encoding[:40]),
+                value=parser.encoding,
+            )
         if parser.format == "csv":
             return read_csv_table(
                 source,
                 encoding=parser.encoding,
                 delimiter=parser.delimiter,
                 header_row=parser.header_row,
+                limits=limits,
+                scan=scan,
             )
         if parser.format == "xlsx":
-            return read_xlsx_table(source, sheet=parser.sheet, header_row=parser.header_row)
+            return read_xlsx_table(
+                source, sheet=parser.sheet, header_row=parser.header_row, limits=limits
+            )
         if parser.format == "json":
-            return read_json_table(source, encoding=parser.encoding)
-        return read_jsonl_table(source, encoding=parser.encoding)
+            return read_json_table(source, encoding=parser.encoding, limits=limits)
+        return read_jsonl_table(source, encoding=parser.encoding, limits=limits)
     except UnreadableFile as problem:
         raise _fail(vendor.vendor_id, "unparseable_file", detail=str(problem)) from problem
+    except FeedRefused as refused:
+        raise _refusal(vendor, refused) from refused
+
+
+def _clean(
+    table: RawTable,
+    columns: dict[str, str],
+    rules: CleaningRules,
+    vendor: VendorConfig,
+    limits: FeedLimits,
+) -> tuple[CleanRows, int]:
+    """The table cleaned, its memory charged as it goes (from the reader's estimate); the
+    final estimate."""
+    budget = MemoryBudget(limits, table.memory)
+    try:
+        return clean_table(table, columns, rules, budget), budget.spent
+    except FeedRefused as refused:
+        raise _refusal(vendor, refused) from refused
+
+
+def _refusal(vendor: VendorConfig, refused: FeedRefused) -> FeedFailure:
+    column = None if refused.header is None else _canonical(vendor, refused.header)
+    item = finding(
+        "error",
+        vendor.vendor_id,
+        refused.code,
+        row=refused.row,
+        column=column,
+        value=refused.value,
+        detail=refused.detail,
+    )
+    return FeedFailure(refused.code, [item])
+
+
+def _canonical(vendor: VendorConfig, header: str) -> str | None:
+    """The canonical field whose ``column_map`` header is ``header`` (trimmed, any case)."""
+    wanted = trim(header).lower()
+    for name, mapped in vendor.parser.column_map.items():
+        if trim(mapped).lower() == wanted:
+            return name
+    return None
+
+
+def _check_cells(table: RawTable, vendor: VendorConfig, limits: FeedLimits) -> None:
+    """``cell_too_large`` for the first cell (by row, then column) or header longer than
+    ``max_cell_bytes`` in UTF-8: one vectorised pass over the cells' lengths (a string view
+    knows its length)."""
+    most = limits.max_cell_bytes
+    for header in table.headers:
+        if len(header) * 4 > most and len(header.encode("utf-8")) > most:
+            raise _cell_too_large(vendor, None, header, len(header.encode("utf-8")), most)
+    frame = table.frame
+    names = [name for name in frame.columns if name != ROW]
+    if not names or frame.height == 0:
+        return
+    longest = frame.select(pl.col(name).str.len_bytes().max() for name in names).row(0)
+    over = [name for name, size in zip(names, longest, strict=True) if (size or 0) > most]
+    if not over:
+        return
+    sizes = frame.select(ROW, *(pl.col(name).str.len_bytes() for name in over))
+    first = sizes.filter(pl.any_horizontal(pl.col(name) > most for name in over)).row(0)
+    row = first[0]
+    name, size = next((n, s) for n, s in zip(over, first[1:], strict=True) if (s or 0) > most)
+    position = int(name[1:])
+    header = table.headers[position] if position < len(table.headers) else name
+    cell = frame.get_column(name).filter(frame.get_column(ROW) == row).item(0)
+    raise _cell_too_large(vendor, row, header, size, most, cell)
+
+
+def _cell_too_large(
+    vendor: VendorConfig,
+    row: int | None,
+    header: str,
+    size: int,
+    most: int,
+    value: str | None = None,
+) -> FeedFailure:
+    where = f"the header {header[:100]!r}" if row is None else f"column {header[:100]!r}"
+    item = finding(
+        "error",
+        vendor.vendor_id,
+        "cell_too_large",
+        row=row,
+        column=_canonical(vendor, header),
+        value=value,
+        detail=f"{where} holds {size} bytes, above the limit of {most}",
+    )
+    return FeedFailure("cell_too_large", [item])
 
 
 def _resolve_columns(table: RawTable, vendor: VendorConfig) -> dict[str, str]:

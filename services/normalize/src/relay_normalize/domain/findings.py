@@ -34,6 +34,14 @@ MESSAGES: dict[str, str] = {
     "sku_map_conflict": "the SKU map maps one vendor SKU to two SKUs",
     "sku_map_unavailable": "the SKU map cannot be read",
     "too_many_invalid_rows": "too many rows were rejected",
+    # feed refusals: the feed's encoding, or one of its bounds (relay_normalize.domain.limits)
+    "unsupported_encoding": "the configured encoding is not a text encoding",
+    "feed_too_large": "the feed is too large",
+    "too_many_rows": "the feed has too many rows",
+    "too_many_columns": "the feed has too many columns",
+    "cell_too_large": "a cell is too large",
+    "line_too_long": "a JSONL line is too long",
+    "nesting_too_deep": "the JSON is nested too deep",
 }
 
 

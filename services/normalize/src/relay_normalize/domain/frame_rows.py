@@ -10,6 +10,7 @@ import polars as pl
 
 from relay_normalize.domain import fast_rows
 from relay_normalize.domain.findings import Finding, finding
+from relay_normalize.domain.limits import MEMORY, MemoryBudget
 from relay_normalize.domain.raw_table import ROW, RawTable
 from relay_normalize.domain.row_cleaning import CLEAN_COLUMNS, EXTRA_COLUMNS
 from relay_normalize.domain.rules import CleaningRules
@@ -70,11 +71,17 @@ def _raw_cells(table: RawTable, columns: Mapping[str, str]) -> pl.LazyFrame:
     return table.frame.lazy().select(pl.col(ROW), *cells)
 
 
-def _clean_frame(table: RawTable, columns: Mapping[str, str], rules: CleaningRules) -> pl.DataFrame:
+def _clean_frame(
+    table: RawTable,
+    columns: Mapping[str, str],
+    rules: CleaningRules,
+    budget: MemoryBudget | None,
+) -> pl.DataFrame:
     """Every row cleaned, in file order, with the ``_SCHEMA`` columns.
 
     One vectorised pass cleans every row; the few rows outside the fast shapes are cleaned
     again by the per-cell rules and their columns scattered back into place (no re-sort).
+    Those rows are charged to ``budget`` first (the per-cell rules hold Python objects).
     """
     layout = _Layout(
         key_field="vendor_sku" if "vendor_sku" in columns else "sku",
@@ -91,6 +98,9 @@ def _clean_frame(table: RawTable, columns: Mapping[str, str], rules: CleaningRul
     fast = frame.get_column("__fast")
     if fast.all():
         return frame.select(list(_SCHEMA))
+    if budget is not None:
+        count = frame.height - int(fast.sum())
+        budget.charge(count, MEMORY.per_dirty_row, f"cleaning {count} rows cell by cell")
     dirty = frame.select(cells.collect_schema().names()).filter(~fast)
     slow = clean_slow(dirty, rules, shapes=fast_rows.field_shapes(rules, layout.has_timestamps))
     positions = (~fast).arg_true()
@@ -100,14 +110,20 @@ def _clean_frame(table: RawTable, columns: Mapping[str, str], rules: CleaningRul
     ).select(list(_SCHEMA))
 
 
-def clean_table(table: RawTable, columns: Mapping[str, str], rules: CleaningRules) -> CleanRows:
+def clean_table(
+    table: RawTable,
+    columns: Mapping[str, str],
+    rules: CleaningRules,
+    budget: MemoryBudget | None = None,
+) -> CleanRows:
     """Cleans every row, keeps the first rejection of each row, then drops duplicates.
 
     A rejected row's SKU is set aside (null) before the first-distinct test, so duplicates
     are counted among accepted rows only. Two filters: the kept rows, and the few rows with a
-    finding.
+    finding. With a ``budget``, the findings are charged to it before they are built
+    (``FeedTooLarge`` when they would not fit).
     """
-    frame = _clean_frame(table, columns, rules)
+    frame = _clean_frame(table, columns, rules, budget)
     accepted = pl.col("__error").is_null()
     frame = frame.with_columns((accepted & ~_first_accepted_sku(frame)).alias("__duplicate"))
     kept = ~pl.col("__duplicate") & accepted
@@ -121,6 +137,9 @@ def clean_table(table: RawTable, columns: Mapping[str, str], rules: CleaningRule
     rows, notes = pl.collect_all([frame.lazy().filter(kept), frame.lazy().filter(noted)])
     rejected = notes.filter(~accepted)
     duplicates = notes.filter(pl.col("__duplicate"))
+    if budget is not None:
+        count = rejected.height + duplicates.height + _warning_count(notes.filter(kept))
+        budget.charge(count, MEMORY.per_finding, f"reporting {count} findings")
     return CleanRows(
         rows=rows,
         errors=_rejections(rejected, rules.vendor_id),
@@ -151,6 +170,18 @@ def _first_accepted_sku(frame: pl.DataFrame) -> pl.Series:
         .collect(engine="streaming")
     )
     return pl.repeat(False, frame.height, eager=True).scatter(firsts.get_column("__i"), True)
+
+
+def _warning_count(unique: pl.DataFrame) -> int:
+    """How many warnings the kept rows with a finding have (at most three a row)."""
+    if unique.height == 0:
+        return 0
+    counts = unique.select(
+        pl.col("__w_quantity").is_not_null().sum()
+        + pl.col("cost").is_null().sum()
+        + pl.col("__w_timestamp").is_not_null().sum()
+    )
+    return int(counts.item())
 
 
 def _rejections(rejected: pl.DataFrame, vendor_id: str) -> list[Finding]:

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from relay_normalize.domain.limits import TableGuard
+
 ROW = "__row"
 
 
@@ -23,12 +25,14 @@ class UnreadableFile(ValueError):
 class RawTable:
     """``frame`` holds String columns ``c0..cN`` (``headers[i]`` names ``ci``) and ``__row``.
 
-    ``nested_columns`` lists positions where a JSON feed held an object or array.
+    ``nested_columns`` lists positions where a JSON feed held an object or array; ``memory``
+    is the reader's estimate of normalizing it (:mod:`limits`).
     """
 
     frame: pl.DataFrame
     headers: list[str]
     nested_columns: frozenset[int] = field(default_factory=frozenset)
+    memory: int = 0
 
 
 def column_name(position: int) -> str:
@@ -60,28 +64,37 @@ def drop_blank_records(frame: pl.DataFrame, width: int) -> pl.DataFrame:
 
 
 ROWS_PER_CHUNK = 65_536
+CELLS_PER_CHUNK = 1 << 20
 
 
 class TableBuilder:
     """Builds a :class:`RawTable` from Python rows ``(row_number, cells)`` (xlsx, json,
     the tolerant CSV reader) a chunk at a time: rows become a frame every
-    :data:`ROWS_PER_CHUNK`, so at most one chunk exists both as Python cells and as frame.
+    :data:`ROWS_PER_CHUNK` rows or :data:`CELLS_PER_CHUNK` cells, so at most one chunk exists
+    both as Python cells and as frame.
 
     Rows may grow wider as they come (a JSON key seen late): earlier chunks get the new
-    columns as nulls. The table is cut or padded to its headers' width at the end.
+    columns as nulls. The table is cut or padded to its headers' width at the end. A
+    ``guard`` sees every row first (its rows, columns and memory are bounded).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, guard: TableGuard | None = None) -> None:
         self._numbers: list[int] = []
         self._rows: list[Sequence[str | None]] = []
         self._chunks: list[pl.DataFrame] = []
         self._width = 0
+        self._cells = 0
+        self._guard = guard
 
     def add(self, number: int, cells: Sequence[str | None]) -> None:
+        width = len(cells)
+        if self._guard is not None:
+            self._guard.row(number, width)
         self._numbers.append(number)
         self._rows.append(cells)
-        self._width = max(self._width, len(cells))
-        if len(self._rows) >= ROWS_PER_CHUNK:
+        self._width = max(self._width, width)
+        self._cells += width
+        if len(self._rows) >= ROWS_PER_CHUNK or self._cells >= CELLS_PER_CHUNK:
             self._flush()
 
     def _flush(self) -> None:
@@ -98,7 +111,7 @@ class TableBuilder:
             ROW: pl.Int64,
         }
         self._chunks.append(pl.DataFrame(data, schema=schema))
-        self._numbers, self._rows = [], []
+        self._numbers, self._rows, self._cells = [], [], 0
 
     def frame(self, width: int) -> pl.DataFrame:
         """The rows added so far as ``c0..c<width-1>`` (cut or padded) and ``__row``."""
@@ -116,4 +129,6 @@ class TableBuilder:
     def table(self, headers: Sequence[str], nested: frozenset[int] = frozenset()) -> RawTable:
         """The rows added so far under ``headers``, blank records dropped."""
         width = len(headers)
-        return RawTable(drop_blank_records(self.frame(width), width), list(headers), nested)
+        memory = 0 if self._guard is None else self._guard.estimate()
+        frame = drop_blank_records(self.frame(width), width)
+        return RawTable(frame, list(headers), nested, memory)
