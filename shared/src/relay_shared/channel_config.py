@@ -20,9 +20,13 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_core import ErrorDetails
 
-from relay_shared.tenant_config import ConfigError, ConfigProblem, TenantConfig, format_path
+from relay_shared.tenant_config import (
+    ConfigError,
+    ConfigProblem,
+    TenantConfig,
+    validation_problems,
+)
 
 InsightKind = Literal["out_of_stock", "slow_mover", "aged", "reallocation_candidate"]
 INSIGHT_KINDS: tuple[InsightKind, ...] = (
@@ -133,7 +137,7 @@ def parse_channel_sections(config: TenantConfig) -> ChannelSections:
     try:
         sections = ChannelSections.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_problems(exc)) from exc
+        raise ConfigError(validation_problems(exc.errors())) from exc
     problems = _cross_field_problems(sections)
     if problems:
         raise ConfigError(problems)
@@ -149,22 +153,3 @@ def _cross_field_problems(sections: ChannelSections) -> list[ConfigProblem]:
     if sections.sheets.backend == "google" and sections.sheets.google is None:
         problems.append(ConfigProblem("sheets.google", "is required for the google backend"))
     return problems
-
-
-def _problems(exc: ValidationError) -> list[ConfigProblem]:
-    found: list[ConfigProblem] = []
-    for error in exc.errors():
-        problem = _problem(error)
-        if problem not in found:
-            found.append(problem)
-    return found
-
-
-def _problem(error: ErrorDetails) -> ConfigProblem:
-    message = error["msg"]
-    if error["type"] == "extra_forbidden":
-        message = "unknown key"
-    elif error["type"] == "missing":
-        message = "is required"
-    message = message.removeprefix("Value error, ")
-    return ConfigProblem(format_path(list(error["loc"])), message)

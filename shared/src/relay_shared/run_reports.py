@@ -17,7 +17,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, field_serializer
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    SerializerFunctionWrapHandler,
+    field_serializer,
+    model_serializer,
+)
 
 from relay_shared.events import VendorCounts
 from relay_shared.findings import Finding
@@ -69,19 +75,18 @@ def _item_lines(items: Sequence[Finding]) -> str:
     return "[\n" + ",\n".join(map(_item_line, items)) + "\n  ]"
 
 
-class VendorSummary(BaseModel):
-    """A vendor's entry in run_summary.json: its outcome and its feed's counts (a missing
+class VendorSummary(VendorCounts):
+    """A vendor's entry in run_summary.json: its outcome, then its feed's counts (a missing
     feed: zero counts and no sha256)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
     status: Literal["ok", "failed", "skipped"]
-    rows: int = 0
-    accepted: int = 0
-    rejected: int = 0
-    duplicates: int = 0
-    warnings: int = 0
-    sha256: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _status_first(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if "status" not in data:
+            return data
+        return {"status": data.pop("status"), **data}
 
     @classmethod
     def of(cls, status: Literal["ok", "failed", "skipped"], counts: VendorCounts) -> VendorSummary:

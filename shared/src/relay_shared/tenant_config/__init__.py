@@ -27,6 +27,7 @@ from relay_shared.tenant_config.validation import (
     cross_field_problems,
     format_path,
     parse_tenant_config,
+    validation_problems,
 )
 
 __all__ = [
@@ -54,4 +55,5 @@ __all__ = [
     "cross_field_problems",
     "format_path",
     "parse_tenant_config",
+    "validation_problems",
 ]

@@ -67,7 +67,7 @@ def _problem(error: ErrorDetails) -> ConfigProblem:
     return ConfigProblem(format_path(error["loc"]), message)
 
 
-def _problems(errors: list[ErrorDetails]) -> list[ConfigProblem]:
+def validation_problems(errors: list[ErrorDetails]) -> list[ConfigProblem]:
     """One problem per error; a value that fits no member of a ``str | int`` union is one
     problem (pydantic reports each member, with the member's name added to the path)."""
     problems: list[ConfigProblem] = []
@@ -100,7 +100,7 @@ def parse_tenant_config(data: Mapping[str, Any], *, tenant_id: str | None = None
     try:
         config = TenantConfig.model_validate(dict(data))
     except ValidationError as exc:
-        problems = _problems(exc.errors())
+        problems = validation_problems(exc.errors())
         raise ConfigError(problems) from exc
     problems = cross_field_problems(config)
     if tenant_id is not None and config.tenant_id != tenant_id:
