@@ -1,4 +1,4 @@
-"""Property: the vectorised normalizer equals the per-row reference (``clean_row``).
+"""Property: the vectorised normalizer equals the per-row oracle (``oracle.clean_row``).
 
 Random rows mix clean shapes (which take the polars path) with dirty cells (the Python path),
 so any divergence between the two shows up as a different normalized row or finding.
@@ -12,10 +12,10 @@ import io
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from relay_normalize.domain.feed import _rules
-from relay_normalize.domain.row_cleaning import clean_row
+from relay_normalize.domain.clean.cleaning_config import cleaning_config
 
 from .engine_support import AS_OF, make_config, normalize, vendor
+from .oracle import clean_row
 
 FIELDS = [
     "sku",
@@ -100,7 +100,7 @@ def _expected(
     rows: list[dict[str, str]], config_separator: str
 ) -> tuple[list[list[str]], list[tuple[int, str]]]:
     config = _config(config_separator)
-    rules = _rules(config, config.vendors[0], AS_OF, None)
+    cleaning = cleaning_config(config, config.vendors[0], AS_OF, None)
     accepted: list[list[str]] = []
     found: list[tuple[int, str]] = []
     seen: set[str] = set()
@@ -109,7 +109,7 @@ def _expected(
         if all(not cell.strip() for cell in row.values()):
             continue  # a blank record takes no number
         number += 1
-        out = clean_row(row, rules, key_field="sku", has_fallback=False)
+        out = clean_row(row, cleaning)
         if out["__error"] is not None:
             found.append((number, out["__error"]))
             continue
@@ -206,25 +206,28 @@ def test_the_generated_rows_reach_the_vectorised_path() -> None:
         "updated_at": "2026-02-01T00:00:00Z",
     }
     for separator in (".", ","):
-        rules = _rules(_config(separator), _config(separator).vendors[0], AS_OF, None)
+        cleaning = cleaning_config(_config(separator), _config(separator).vendors[0], AS_OF, None)
         import polars as pl
 
-        from relay_normalize.domain.fast_rows import fast_mask
+        from relay_normalize.domain.clean.fields import fast_mask, field_shapes
 
         cells = {f"r_{k}": [v.replace(".", separator)] for k, v in row.items()}
         cells["r_vendor_sku"] = [""]
-        assert pl.DataFrame(cells).select(fast_mask(rules, True)).item() is True
+        assert pl.DataFrame(cells).select(fast_mask(field_shapes(cleaning))).item() is True
 
 
 def _fast_cents(texts: list[str], separator: str) -> tuple[list[bool], list[int | None]]:
     """The fast path's shape test and cents for ``cost`` cells (the vectorised expressions)."""
     import polars as pl
 
-    from relay_normalize.domain.fast_rows import field_shapes
+    from relay_normalize.domain.clean.fields import field_shapes
 
-    rules = _rules(_config(separator), _config(separator).vendors[0], AS_OF, None)
-    shape = field_shapes(rules, False)["cost"]
-    frame = pl.DataFrame({"r_cost": texts}).select(shape.fast.alias("fast"), shape.value)
+    cleaning = cleaning_config(_config(separator), _config(separator).vendors[0], AS_OF, None)
+    shape = field_shapes(cleaning)["cost"]
+    assert shape.fast is not None
+    frame = pl.DataFrame({"r_cost": texts}).select(
+        shape.fast.alias("fast"), shape.value.alias("cost")
+    )
     return frame.get_column("fast").to_list(), frame.get_column("cost").to_list()
 
 

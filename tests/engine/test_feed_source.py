@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from relay_normalize.domain import NormalizedFeed, feed_source, normalize_feed, raw_table
-from relay_normalize.domain.feed_source import feed_digest
+from relay_normalize.domain import NormalizedFeed, normalize_feed
+from relay_normalize.domain.read import feed_source, raw_table
+from relay_normalize.domain.read.feed_source import feed_digest
 from relay_shared.tenant_config import TenantConfig
 from tests.golden.golden_cases import ROOT as GOLDEN
 

@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from relay_normalize.domain import frame_rows
+from relay_normalize.domain.clean import rows as clean_rows
 from relay_shared.tenant_config import TenantConfig
 
 from .engine_support import codes, csv_feed, make_config, normalize, normalized_rows, vendor
@@ -135,7 +135,7 @@ def test_first_problem_in_field_order_only() -> None:
 def test_duplicates_first_wins_and_counts(grouped: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     """Both ways of finding each SKU's first accepted row (large feeds use a group-by)."""
     if grouped:
-        monkeypatch.setattr(frame_rows, "GROUPED_FIRSTS_ROWS", 0)
+        monkeypatch.setattr(clean_rows, "GROUPED_FIRSTS_ROWS", 0)
     raw = b"SKU,QTY,COST\nA,1,2\na,5,9\nB,x,1\nB,2,2\nB,3,3\n"
     feed = normalize(raw, simple_config())
     assert [row[:4] for row in normalized_rows(feed)] == [

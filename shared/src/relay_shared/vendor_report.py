@@ -14,9 +14,6 @@ from pydantic import BaseModel, ConfigDict
 from relay_shared.events import VendorCounts
 from relay_shared.findings import Finding
 
-# The name normalize still imports; it is the one Finding (drop it once normalize uses that).
-FindingItem = Finding
-
 
 class VendorReport(BaseModel):
     """What happened to one vendor's feed under a run (or a runless update)."""

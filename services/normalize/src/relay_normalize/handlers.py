@@ -49,9 +49,10 @@ from relay_shared.events import (
     run_scope,
     stage_event_id,
 )
+from relay_shared.findings import Finding
 from relay_shared.storage import ObjectStore
 from relay_shared.tenant_config import TenantConfig, VendorConfig
-from relay_shared.vendor_report import FindingItem, VendorReport
+from relay_shared.vendor_report import VendorReport
 
 
 class Publisher(Protocol):
@@ -76,8 +77,8 @@ class NormalizeHandlers:
             report = missing_feed_report(event.vendor_id)
         else:
             with tempfile.TemporaryDirectory(prefix="relay-normalize-") as folder:
-                feed = await self._normalize(event, config, vendor, Path(folder))
-                report = vendor_report(feed)
+                feed = await self._normalize(event, event.key, config, vendor, Path(folder))
+                report = feed.report()
                 if feed.offers is not None:
                     normalized_key = keys.normalized_key(event.tenant_id, event.vendor_id, scope)
                     await self._store_offers(normalized_key, feed.offers, Path(folder))
@@ -93,14 +94,7 @@ class NormalizeHandlers:
     async def on_feed_failed(self, event: FeedReceived, error: RelayError) -> None:
         """A feed that cannot be processed at all still reports its vendor as failed, so the
         run completes with a full report instead of waiting forever."""
-        item = FindingItem(
-            vendor_id=event.vendor_id,
-            row=None,
-            column=None,
-            code=error.code,
-            message=error.message,
-            value=None,
-        )
+        item = Finding.feed_level(event.vendor_id, error.code, error.message)
         report = VendorReport(
             vendor_id=event.vendor_id,
             status="failed",
@@ -139,17 +133,22 @@ class NormalizeHandlers:
         )
 
     async def _normalize(
-        self, event: FeedReceived, config: TenantConfig, vendor: VendorConfig, folder: Path
+        self,
+        event: FeedReceived,
+        key: str,
+        config: TenantConfig,
+        vendor: VendorConfig,
+        folder: Path,
     ) -> NormalizedFeed:
-        """Streams the inbound file into ``folder`` and normalizes it from there (the engine
-        reads files in chunks: a feed is never whole in memory as bytes)."""
-        assert event.key is not None
+        """Streams the inbound file at ``key`` (the event's) into ``folder`` and normalizes it
+        from there (the engine reads files in chunks: a feed is never whole in memory as
+        bytes)."""
         feed_path = folder / "feed"
         map_key = _sku_map_key(event.tenant_id, vendor)  # checked before anything is read
         try:
-            await self.store.download(event.key, feed_path)
+            await self.store.download(key, feed_path)
         except NotFoundError as exc:
-            raise PermanentError(f"inbound file {event.key} is gone", code="missing_feed") from exc
+            raise PermanentError(f"inbound file {key} is gone", code="missing_feed") from exc
         sku_map = None if map_key is None else await self._sku_map(map_key, folder / "map.csv")
         # The engine is CPU-bound (polars releases the GIL): keep the event loop responsive.
         return await asyncio.to_thread(
@@ -210,8 +209,3 @@ def missing_feed_report(vendor_id: str) -> VendorReport:
     return VendorReport(
         vendor_id=vendor_id, status="missing", stats=VendorCounts(), errors=[], warnings=[]
     )
-
-
-def vendor_report(feed: NormalizedFeed) -> VendorReport:
-    """The engine's hand-off document, validated against the shared contract."""
-    return VendorReport.model_validate(feed.report())

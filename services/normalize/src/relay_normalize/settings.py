@@ -16,11 +16,10 @@
 from pydantic import Field
 
 from relay_normalize.domain import DEFAULT_LIMITS, FeedLimits
-from relay_shared.bus import DeliverySettings
 from relay_shared.settings import CommonSettings
 
 
-class NormalizeSettings(CommonSettings, DeliverySettings):
+class NormalizeSettings(CommonSettings):
     service_name: str = "normalize"
     normalize_max_decoded_bytes: int = Field(default=DEFAULT_LIMITS.max_decoded_bytes, ge=1)
     normalize_max_rows: int = Field(default=DEFAULT_LIMITS.max_rows, ge=1)

@@ -1,17 +1,14 @@
-"""Findings: the errors and warnings a feed produces, with their codes and messages.
+"""The codes and messages of the findings a feed produces (errors and warnings).
 
-A finding is ``{vendor_id, row, column, code, message, value}``. ``column`` is the canonical
-field name; feed-level findings have ``row`` ``None``. ``value`` is cut to 200 characters.
+A finding is the shared :class:`relay_shared.findings.Finding` (``{vendor_id, row, column,
+code, message, value}``): ``column`` is the canonical field name; feed-level findings have
+``row`` ``None``; ``value`` is cut to 200 characters. Whether one is an error or a warning is
+the list it is in.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
-
-from relay_normalize.domain.text_cells import cut_value
-
-Severity = Literal["error", "warning"]
+from relay_shared.findings import Finding
 
 MESSAGES: dict[str, str] = {
     # row rejections
@@ -45,32 +42,7 @@ MESSAGES: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One error or warning of a vendor's feed."""
-
-    severity: Severity
-    vendor_id: str
-    row: int | None
-    column: str | None
-    code: str
-    message: str
-    value: str | None
-
-    def as_dict(self) -> dict[str, Any]:
-        """The JSON shape of ``errors.json`` items (no severity: the list says it)."""
-        return {
-            "vendor_id": self.vendor_id,
-            "row": self.row,
-            "column": self.column,
-            "code": self.code,
-            "message": self.message,
-            "value": self.value,
-        }
-
-
 def finding(
-    severity: Severity,
     vendor_id: str,
     code: str,
     *,
@@ -81,7 +53,7 @@ def finding(
 ) -> Finding:
     """A finding with the standard message of ``code`` (plus ``detail`` when given)."""
     message = MESSAGES[code] if detail is None else f"{MESSAGES[code]}: {detail}"
-    return Finding(severity, vendor_id, row, column, code, message, cut_value(value))
+    return Finding(vendor_id, row, column, code, message, value).cut()
 
 
 class FeedFailure(Exception):
@@ -91,3 +63,10 @@ class FeedFailure(Exception):
         super().__init__(code)
         self.code = code
         self.findings = findings
+
+
+def feed_failure(
+    vendor_id: str, code: str, *, detail: str | None = None, value: str | None = None
+) -> FeedFailure:
+    """A failure of the feed with its one feed-level finding."""
+    return FeedFailure(code, [finding(vendor_id, code, detail=detail, value=value)])

@@ -18,8 +18,6 @@ WHITESPACE = (
 WHITESPACE_CLASS = "[" + "".join(f"\\x{{{ord(ch):04X}}}" for ch in WHITESPACE) + "]"
 _PY_WHITESPACE_RUN = re.compile("[" + re.escape(WHITESPACE) + "]+")
 
-VALUE_LIMIT = 200
-
 
 def trim(text: str | None) -> str:
     """The cell without leading/trailing whitespace; ``None`` becomes ``""``."""
@@ -30,8 +28,3 @@ def collapse(text: str | None) -> str | None:
     """Trimmed text with inner whitespace runs collapsed to one space; empty → ``None``."""
     cleaned = _PY_WHITESPACE_RUN.sub(" ", trim(text)).strip(" ")
     return cleaned or None
-
-
-def cut_value(text: str | None) -> str | None:
-    """A finding's ``value``: the cell text cut to 200 characters."""
-    return None if text is None else text[:VALUE_LIMIT]

@@ -1,6 +1,7 @@
 """The raw table every reader produces: text cells by position, with row numbers.
 
-Polars' ``strip_chars()`` strips the Unicode ``White_Space`` set (see :mod:`text_cells`).
+Polars' ``strip_chars()`` strips the Unicode ``White_Space`` set (see
+:mod:`relay_normalize.domain.text_cells`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ class RawTable:
     """``frame`` holds String columns ``c0..cN`` (``headers[i]`` names ``ci``) and ``__row``.
 
     ``nested_columns`` lists positions where a JSON feed held an object or array; ``memory``
-    is the reader's estimate of normalizing it (:mod:`limits`).
+    is the reader's estimate of normalizing it (:mod:`relay_normalize.domain.limits`).
     """
 
     frame: pl.DataFrame

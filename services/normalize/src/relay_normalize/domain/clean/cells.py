@@ -1,9 +1,10 @@
-"""Per-cell cleaning rules (the reference semantics, one value at a time).
+"""The per-cell rules: one raw cell in, its clean value out (the reference semantics).
 
-The vectorised path in :mod:`frame_cleaning` handles the common clean shapes with polars
-expressions and sends every other distinct value through these functions, so these are the
-rules. Each takes the raw cell text (``None`` for a missing cell) and returns the clean
-value, raising :class:`CellRejected` with the rejection code.
+The field rules (:mod:`.fields`) clean every cell outside a field's fast shape with these
+(:mod:`.dirty_rows` runs them) and derive some shapes from them (the condition words), so
+these are the rules. Each takes the cell as cleaned by :func:`with_default` (trimmed, or the
+config default when empty) and returns the clean value, raising :class:`CellRejected` with
+the rejection code.
 
 Decisions where the spec is silent:
 - money: a number with a wrong currency marker is ``currency_mismatch`` even when it is
@@ -12,8 +13,6 @@ Decisions where the spec is silent:
 - a quantity written ``> -3`` is read as negative (0 with a warning).
 - numbers too large for any inventory are rejected with the field's code: a quantity above
   10^15, an amount above 10^13 (in currency units), a lead time above 10^9 days.
-- ``mangled_sku`` also matches a decimal comma (``1,23E+11``): that is how a spreadsheet in a
-  decimal-comma locale writes the number.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from relay_normalize.domain.numbers import parse_number
+from relay_normalize.domain.clean.numbers import parse_number
 from relay_normalize.domain.text_cells import WHITESPACE, trim
 
 _WS = "[" + re.escape(WHITESPACE) + "]*"
@@ -35,7 +34,6 @@ _MONEY = re.compile(
 )
 _SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP"}
 _LEAD = re.compile(rf"(?P<n>[0-9]+){_WS}(?P<unit>d|days?|w|wks?|weeks?)?", re.IGNORECASE)
-_MANGLED = re.compile(r"[0-9]+([.,][0-9]+)?E\+[0-9]+", re.IGNORECASE)
 _CENT = Decimal("0.01")
 
 BUILTIN_CONDITIONS: dict[str, str] = {
@@ -54,6 +52,12 @@ UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 MAX_QUANTITY = 10**15
 MAX_CENTS = 10**15
 MAX_LEAD_DAYS = 10**9
+
+
+def with_default(cell: str | None, default: str | None) -> str:
+    """The trimmed cell, or the (trimmed) config default when it is empty."""
+    text = trim(cell)
+    return text if text else trim(default)
 
 
 class CellRejected(ValueError):
@@ -96,7 +100,8 @@ def parse_money_cents(text: str | None, *, currency: str, decimal_separator: str
     if not cell:
         return None
     match = _MONEY.fullmatch(cell)
-    assert match is not None  # the pattern matches any text
+    if match is None:  # the pattern matches any text; kept for the type checker
+        raise CellRejected("invalid_money")
     pre, post = match.group("pre"), match.group("post")
     value = parse_number(match.group("num"), decimal_separator)
     if value is None or (pre is not None and post is not None):
@@ -163,40 +168,3 @@ def format_utc(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).strftime(UTC_FORMAT)
-
-
-def is_mangled_sku(sku: str) -> bool:
-    """``1.23E+11``: a SKU a spreadsheet turned into a number."""
-    return _MANGLED.fullmatch(sku) is not None
-
-
-def resolve_sku(
-    key: str | None,
-    fallback: str | None,
-    *,
-    sku_map: Mapping[str, str] | None,
-    reject_unmapped: bool,
-    upper: bool,
-) -> str:
-    """The canonical SKU of a row (see the spec's ``sku`` rule).
-
-    ``key`` is the map key (the vendor_sku column, else the sku column); ``fallback`` is the
-    value used when the key is not in the map: when both sku and vendor_sku are mapped, the
-    sku cell if it is not empty, else the vendor SKU (the key).
-    """
-    trimmed_key = trim(key)
-    if sku_map is not None and trimmed_key in sku_map:
-        sku = sku_map[trimmed_key]
-    else:
-        sku = trim(fallback)
-        if not sku:
-            raise CellRejected("missing_sku")
-        if sku_map is not None and reject_unmapped:
-            raise CellRejected("unmapped_sku")
-    if upper:
-        sku = sku.upper()
-    if not sku:
-        raise CellRejected("missing_sku")
-    if is_mangled_sku(sku):
-        raise CellRejected("mangled_sku")
-    return sku

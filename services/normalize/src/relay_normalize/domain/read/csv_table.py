@@ -18,14 +18,6 @@ import io
 
 import polars as pl
 
-from relay_normalize.domain.feed_source import (
-    FeedScan,
-    FeedSource,
-    header_fields,
-    open_binary,
-    scan_feed,
-    utf8_source,
-)
 from relay_normalize.domain.limits import (
     DEFAULT_LIMITS,
     FeedLimits,
@@ -35,7 +27,15 @@ from relay_normalize.domain.limits import (
     too_many_columns,
     too_many_rows,
 )
-from relay_normalize.domain.raw_table import (
+from relay_normalize.domain.read.feed_source import (
+    FeedScan,
+    FeedSource,
+    header_fields,
+    open_binary,
+    scan_feed,
+    utf8_source,
+)
+from relay_normalize.domain.read.raw_table import (
     ROW,
     RawTable,
     TableBuilder,

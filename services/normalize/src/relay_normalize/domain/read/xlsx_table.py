@@ -20,7 +20,6 @@ import zlib
 from datetime import date, datetime, time, timedelta
 from typing import IO, Any
 
-from relay_normalize.domain.feed_source import FeedSource, open_binary
 from relay_normalize.domain.limits import (
     DEFAULT_LIMITS,
     MEMORY,
@@ -29,7 +28,8 @@ from relay_normalize.domain.limits import (
     TableGuard,
     check_memory,
 )
-from relay_normalize.domain.raw_table import RawTable, TableBuilder, UnreadableFile
+from relay_normalize.domain.read.feed_source import FeedSource, open_binary
+from relay_normalize.domain.read.raw_table import RawTable, TableBuilder, UnreadableFile
 from relay_normalize.domain.text_cells import trim
 
 # Parts openpyxl streams in read-only mode (every other part it reads is parsed whole).

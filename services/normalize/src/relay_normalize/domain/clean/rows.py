@@ -1,5 +1,6 @@
-"""From a raw table to typed rows: clean rows vectorised (:mod:`fast_rows`), dirty rows by
-distinct cell (:mod:`slow_rows`), then the first rejection per row, warnings and duplicates."""
+"""From a raw table to typed rows: every row cleaned vectorised (:mod:`.vectorised`), the
+dirty rows again by distinct cell (:mod:`.dirty_rows`), then the first rejection per row,
+the warnings and the duplicates."""
 
 from __future__ import annotations
 
@@ -8,33 +9,25 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from relay_normalize.domain import fast_rows
-from relay_normalize.domain.findings import Finding, finding
+from relay_normalize.domain.clean.cleaning_config import CleaningConfig
+from relay_normalize.domain.clean.dirty_rows import clean_dirty, dirty_inputs
+from relay_normalize.domain.clean.field_rule import ERROR_COLUMNS, warned_column
+from relay_normalize.domain.clean.fields import FIELD_RULES, field_shapes
+from relay_normalize.domain.clean.sku import with_sku_inputs
+from relay_normalize.domain.clean.vectorised import clean_fast
+from relay_normalize.domain.findings import finding
 from relay_normalize.domain.limits import MEMORY, MemoryBudget
-from relay_normalize.domain.raw_table import ROW, RawTable
-from relay_normalize.domain.row_cleaning import CLEAN_COLUMNS, EXTRA_COLUMNS
-from relay_normalize.domain.rules import CleaningRules
-from relay_normalize.domain.slow_rows import clean_slow
+from relay_normalize.domain.read.raw_table import ROW, RawTable
+from relay_shared.findings import Finding
 
-_FIELDS = (*CLEAN_COLUMNS[:1], *CLEAN_COLUMNS[2:])  # canonical fields (vendor_sku aside)
+# The columns of every cleaned row: its number, each field's value, the error columns and
+# the warned columns.
 _SCHEMA: dict[str, pl.DataType] = {
     ROW: pl.Int64(),
-    **{name: pl.String() for name in CLEAN_COLUMNS},
-    **{
-        name: pl.Int64()
-        for name in ("quantity_available", "lead_time_days", "cost", "map_price", "msrp")
-    },
-    **{name: pl.String() for name in EXTRA_COLUMNS},
+    **{rule.name: rule.dtype for rule in FIELD_RULES},
+    **dict.fromkeys(ERROR_COLUMNS, pl.String()),
+    **{warned_column(rule.name): pl.String() for rule in FIELD_RULES if rule.warning},
 }
-
-
-# The columns the per-cell rules decide for a dirty row: all but the SKU's and the texts',
-# which are vectorised for every row.
-_VECTORISED_FOR_ALL = ("sku", "vendor_sku", "brand", "title")
-_SLOW_COLUMNS = (
-    *(name for name in CLEAN_COLUMNS if name not in _VECTORISED_FOR_ALL),
-    *EXTRA_COLUMNS,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,13 +42,6 @@ class CleanRows:
     duplicates: int
 
 
-@dataclass(frozen=True, slots=True)
-class _Layout:
-    key_field: str
-    has_fallback: bool
-    has_timestamps: bool
-
-
 def _raw_cells(table: RawTable, columns: Mapping[str, str]) -> pl.LazyFrame:
     """``r_<field>`` for every canonical field: the cell, ``""`` when empty or unmapped
     (a column without nulls is taken as it is)."""
@@ -67,14 +53,14 @@ def _raw_cells(table: RawTable, columns: Mapping[str, str]) -> pl.LazyFrame:
             return pl.col(columns[name])
         return pl.col(columns[name]).fill_null("")
 
-    cells = [cell(name).alias(f"r_{name}") for name in (*_FIELDS, "vendor_sku")]
+    cells = [cell(rule.name).alias(f"r_{rule.name}") for rule in FIELD_RULES]
     return table.frame.lazy().select(pl.col(ROW), *cells)
 
 
 def _clean_frame(
     table: RawTable,
     columns: Mapping[str, str],
-    rules: CleaningRules,
+    cleaning: CleaningConfig,
     budget: MemoryBudget | None,
 ) -> pl.DataFrame:
     """Every row cleaned, in file order, with the ``_SCHEMA`` columns.
@@ -83,37 +69,30 @@ def _clean_frame(
     again by the per-cell rules and their columns scattered back into place (no re-sort).
     Those rows are charged to ``budget`` first (the per-cell rules hold Python objects).
     """
-    layout = _Layout(
-        key_field="vendor_sku" if "vendor_sku" in columns else "sku",
-        has_fallback="sku" in columns and "vendor_sku" in columns,
-        has_timestamps="updated_at" in columns or "updated_at" in rules.defaults,
-    )
-    cells = fast_rows.with_sku(
-        _raw_cells(table, columns),
-        rules,
-        key_field=layout.key_field,
-        has_fallback=layout.has_fallback,
-    )
-    frame = fast_rows.clean_fast(cells, rules, has_timestamps=layout.has_timestamps).collect()
+    cells = with_sku_inputs(_raw_cells(table, columns), cleaning)
+    frame = clean_fast(cells, cleaning).collect()
     fast = frame.get_column("__fast")
     if fast.all():
         return frame.select(list(_SCHEMA))
     if budget is not None:
         count = frame.height - int(fast.sum())
         budget.charge(count, MEMORY.per_dirty_row, f"cleaning {count} rows cell by cell")
-    dirty = frame.select(cells.collect_schema().names()).filter(~fast)
-    slow = clean_slow(dirty, rules, shapes=fast_rows.field_shapes(rules, layout.has_timestamps))
+    shapes = field_shapes(cleaning)
+    dirty = frame.select(dirty_inputs(shapes)).filter(~fast)
+    decided = clean_dirty(dirty, cleaning, shapes)
     positions = (~fast).arg_true()
     return frame.with_columns(
-        frame.get_column(name).clone().scatter(positions, slow.get_column(name).cast(_SCHEMA[name]))
-        for name in _SLOW_COLUMNS
+        frame.get_column(name)
+        .clone()
+        .scatter(positions, decided.get_column(name).cast(_SCHEMA[name]))
+        for name in decided.columns
     ).select(list(_SCHEMA))
 
 
 def clean_table(
     table: RawTable,
     columns: Mapping[str, str],
-    rules: CleaningRules,
+    cleaning: CleaningConfig,
     budget: MemoryBudget | None = None,
 ) -> CleanRows:
     """Cleans every row, keeps the first rejection of each row, then drops duplicates.
@@ -123,16 +102,12 @@ def clean_table(
     finding. With a ``budget``, the findings are charged to it before they are built
     (``FeedTooLarge`` when they would not fit).
     """
-    frame = _clean_frame(table, columns, rules, budget)
+    frame = _clean_frame(table, columns, cleaning, budget)
     accepted = pl.col("__error").is_null()
     frame = frame.with_columns((accepted & ~_first_accepted_sku(frame)).alias("__duplicate"))
     kept = ~pl.col("__duplicate") & accepted
-    noted = (
-        ~accepted
-        | pl.col("__duplicate")
-        | pl.col("__w_quantity").is_not_null()
-        | pl.col("__w_timestamp").is_not_null()
-        | pl.col("cost").is_null()
+    noted = pl.any_horizontal(
+        ~accepted, pl.col("__duplicate"), *(check.when for check in _WARNING_CHECKS)
     )
     rows, notes = pl.collect_all([frame.lazy().filter(kept), frame.lazy().filter(noted)])
     rejected = notes.filter(~accepted)
@@ -142,12 +117,46 @@ def clean_table(
         budget.charge(count, MEMORY.per_finding, f"reporting {count} findings")
     return CleanRows(
         rows=rows,
-        errors=_rejections(rejected, rules.vendor_id),
-        warnings=_warnings(notes.filter(kept), duplicates, rules.vendor_id),
+        errors=_rejections(rejected, cleaning.vendor_id),
+        warnings=_warnings(notes.filter(kept), duplicates, cleaning.vendor_id),
         data_rows=frame.height,
         rejected=rejected.height,
         duplicates=duplicates.height,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _WarningCheck:
+    """A warning of an accepted row: where ``when`` holds, ``code`` on ``column`` with
+    ``value`` (empty → null)."""
+
+    column: str
+    code: str
+    when: pl.Expr
+    value: pl.Expr
+
+
+def _warning_checks() -> list[_WarningCheck]:
+    """The warnings of an accepted row in the table's field order: each field rule's warning
+    (its warned column holds the cell) and ``missing_cost`` (the offer cannot be priced)."""
+    checks = [
+        _WarningCheck(
+            rule.name,
+            rule.warning,
+            pl.col(warned_column(rule.name)).is_not_null(),
+            pl.col(warned_column(rule.name)),
+        )
+        for rule in FIELD_RULES
+        if rule.warning is not None
+    ]
+    checks.append(
+        _WarningCheck("cost", "missing_cost", pl.col("cost").is_null(), pl.lit(None, pl.String))
+    )
+    order = [rule.name for rule in FIELD_RULES]
+    return sorted(checks, key=lambda check: order.index(check.column))
+
+
+_WARNING_CHECKS = _warning_checks()
 
 
 # Above this many rows the first-of-each-SKU test runs as a streaming group-by: slower on a
@@ -173,44 +182,31 @@ def _first_accepted_sku(frame: pl.DataFrame) -> pl.Series:
 
 
 def _warning_count(unique: pl.DataFrame) -> int:
-    """How many warnings the kept rows with a finding have (at most three a row)."""
+    """How many warnings the kept rows with a finding have."""
     if unique.height == 0:
         return 0
-    counts = unique.select(
-        pl.col("__w_quantity").is_not_null().sum()
-        + pl.col("cost").is_null().sum()
-        + pl.col("__w_timestamp").is_not_null().sum()
-    )
+    counts = unique.select(pl.sum_horizontal(check.when.sum() for check in _WARNING_CHECKS))
     return int(counts.item())
 
 
 def _rejections(rejected: pl.DataFrame, vendor_id: str) -> list[Finding]:
-    """One error per rejected row: its first failing field in the spec's order."""
+    """One error per rejected row: its first failing field in the table's order."""
     return [
-        finding("error", vendor_id, code, row=row, column=column, value=value)
-        for row, code, column, value in rejected.select(
-            ROW, "__error", "__error_column", "__error_value"
-        ).iter_rows()
+        finding(vendor_id, code, row=row, column=column, value=value)
+        for row, code, column, value in rejected.select(ROW, *ERROR_COLUMNS).iter_rows()
     ]
 
 
 def _warnings(unique: pl.DataFrame, duplicates: pl.DataFrame, vendor_id: str) -> list[Finding]:
     """Warnings of accepted rows by row (a duplicate gets only ``duplicate_sku``)."""
     found: list[tuple[int, int, Finding]] = []
-    checks = (  # column, code, when, the finding's value
-        ("quantity_available", "negative_quantity", pl.col("__w_quantity").is_not_null(),
-         pl.col("__w_quantity")),
-        ("cost", "missing_cost", pl.col("cost").is_null(), pl.lit(None, pl.String)),
-        ("updated_at", "invalid_timestamp", pl.col("__w_timestamp").is_not_null(),
-         pl.col("__w_timestamp")),
-    )  # fmt: skip
-    for order, (column, code, when, cell) in enumerate(checks):
-        hits = unique.filter(when).select(ROW, cell.alias("__value"))
+    for order, check in enumerate(_WARNING_CHECKS):
+        hits = unique.filter(check.when).select(ROW, check.value.alias("__value"))
         for row, value in hits.iter_rows():
-            item = finding("warning", vendor_id, code, row=row, column=column, value=value or None)
+            item = finding(vendor_id, check.code, row=row, column=check.column, value=value or None)
             found.append((row, order, item))
     for row, sku in duplicates.select(ROW, "sku").iter_rows():
-        item = finding("warning", vendor_id, "duplicate_sku", row=row, column="sku", value=sku)
-        found.append((row, len(checks), item))
+        item = finding(vendor_id, "duplicate_sku", row=row, column="sku", value=sku)
+        found.append((row, len(_WARNING_CHECKS), item))
     found.sort(key=lambda entry: (entry[0], entry[1]))
     return [item for _, _, item in found]

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import IO
 
 from relay_normalize.domain.limits import FeedLimits, FeedRefused, check_decoded
-from relay_normalize.domain.raw_table import UnreadableFile
+from relay_normalize.domain.read.raw_table import UnreadableFile
 
 FeedSource = bytes | Path
 CHUNK_BYTES = 1 << 20

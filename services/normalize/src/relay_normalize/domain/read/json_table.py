@@ -25,7 +25,6 @@ from collections.abc import Generator, Iterable, Iterator
 from contextlib import closing
 from typing import Any
 
-from relay_normalize.domain.feed_source import CHUNK_BYTES, FeedSource, open_binary
 from relay_normalize.domain.limits import (
     DEFAULT_LIMITS,
     MEMORY,
@@ -35,7 +34,8 @@ from relay_normalize.domain.limits import (
     check_decoded,
     json_document_limit,
 )
-from relay_normalize.domain.raw_table import RawTable, TableBuilder, UnreadableFile
+from relay_normalize.domain.read.feed_source import CHUNK_BYTES, FeedSource, open_binary
+from relay_normalize.domain.read.raw_table import RawTable, TableBuilder, UnreadableFile
 from relay_normalize.domain.text_cells import WHITESPACE
 
 
