@@ -59,7 +59,8 @@ async def create_pool(dsn: str, schema: str, *, max_size: int = 10) -> asyncpg.P
         max_size=max_size,
         server_settings={"search_path": schema, "timezone": "UTC"},
     )
-    assert pool is not None
+    if pool is None:  # asyncpg types it Optional; a pool that was awaited is always made
+        raise ConnectionError(f"no pool could be created for schema {schema!r}")
     return pool
 
 

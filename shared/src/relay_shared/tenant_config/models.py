@@ -38,6 +38,17 @@ from relay_shared.identifiers import (
     VENDOR_ID_PATTERN,
     matches,
 )
+from relay_shared.tenant_config.bounds import (
+    MAX_DAYS,
+    MAX_HEADER_ROW,
+    MAX_PCT,
+    MAX_QUANTITY,
+    TEXT_ENCODINGS,
+    Text,
+    check_bounded,
+    check_cents,
+    is_text_encoding,
+)
 
 CanonicalField = Literal[
     "sku",
@@ -91,82 +102,6 @@ DEFAULT_OUTPUT_COLUMNS: list[OutputColumn] = [
 ]
 
 
-# The text encodings a feed may declare (Python codec names; aliases such as ``latin-1`` or
-# ``UTF8`` resolve to these). Only codecs that turn bytes into text of about the same size.
-TEXT_ENCODINGS: frozenset[str] = frozenset(
-    {
-        "utf-8",
-        "utf-8-sig",
-        "utf-16",
-        "utf-16-le",
-        "utf-16-be",
-        "utf-32",
-        "ascii",
-        "latin-1",
-        "iso8859-2",
-        "iso8859-15",
-        "cp1250",
-        "cp1251",
-        "cp1252",
-        "cp437",
-        "cp850",
-        "mac-roman",
-        "shift_jis",
-        "cp932",
-        "euc_jp",
-        "gb2312",
-        "gbk",
-        "gb18030",
-        "big5",
-        "euc_kr",
-        "cp949",
-        "koi8-r",
-    }
-)
-_TEXT_CODECS: frozenset[str] = frozenset(codecs.lookup(name).name for name in TEXT_ENCODINGS)
-MAX_MONEY = Decimal("1000000000.00")
-"""The largest amount in a config (a billion): its cents fit any Int64 sum of a feed."""
-MAX_PCT = Decimal("100")
-"""The largest margin: 100 (10,000 %)."""
-MAX_HEADER_ROW = 1_000_000
-MAX_DAYS = 36_500
-MAX_QUANTITY = 1_000_000_000
-
-Text = Annotated[str, StringConstraints(max_length=1_000)]
-
-
-def is_text_encoding(name: str) -> bool:
-    """True when ``name`` names one of :data:`TEXT_ENCODINGS` (or an alias of one)."""
-    try:
-        return codecs.lookup(name).name in _TEXT_CODECS
-    except LookupError:
-        return False
-
-
-def _check_bounded(value: str | int | None) -> None:
-    """A text or whole-number value of a ``str | int`` field: at most 1,000 characters, or a
-    whole number within a billion either way."""
-    if isinstance(value, str) and len(value) > 1_000:
-        raise ValueError("must be at most 1000 characters")
-    if isinstance(value, int) and abs(value) > MAX_QUANTITY:
-        raise ValueError(f"must be within {MAX_QUANTITY} either way")
-
-
-def _check_cents(value: Decimal | None) -> Decimal | None:
-    """Money in config: not negative, at most two decimals, at most :data:`MAX_MONEY`."""
-    if value is None:
-        return None
-    if not value.is_finite():
-        raise ValueError("must be a number")
-    if value < 0:
-        raise ValueError("must not be negative")
-    if value > MAX_MONEY:
-        raise ValueError(f"must be at most {MAX_MONEY}")
-    if value != value.quantize(Decimal("0.01")):
-        raise ValueError("must have at most two decimals")
-    return value
-
-
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -216,7 +151,7 @@ class ParserConfig(_Model):
     def _sheet_index(cls, value: str | int | None) -> str | int | None:
         if isinstance(value, int) and value < 0:
             raise ValueError("a sheet index is 0-based and must not be negative")
-        _check_bounded(value)
+        check_bounded(value)
         return value
 
     @field_validator("defaults")
@@ -225,7 +160,7 @@ class ParserConfig(_Model):
         cls, value: dict[CanonicalField, str | int]
     ) -> dict[CanonicalField, str | int]:
         for item in value.values():
-            _check_bounded(item)
+            check_bounded(item)
         return value
 
     @field_validator("column_map")
@@ -283,7 +218,7 @@ class VendorConfig(_Model):
     @field_validator("shipping_handling_flat")
     @classmethod
     def _money(cls, value: Decimal | None) -> Decimal | None:
-        return _check_cents(value)
+        return check_cents(value)
 
 
 class MapPolicyConfig(_Model):
@@ -324,7 +259,7 @@ class PricingConfig(_Model):
     @field_validator("min_price", "max_price", "shipping_handling_flat")
     @classmethod
     def _money(cls, value: Decimal | None) -> Decimal | None:
-        return _check_cents(value)
+        return check_cents(value)
 
 
 class LandedCostConfig(_Model):
