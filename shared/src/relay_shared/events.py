@@ -9,6 +9,7 @@ server drops a retried publish. Large data never rides the bus: events carry S3 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -152,17 +153,117 @@ class OrderShipped(Event):
     source: Literal["webhook", "shipstation_api"] = "webhook"
 
 
+InsightKindName = Literal["out_of_stock", "slow_mover", "aged", "reallocation_candidate"]
+ProductStatus = Literal["active", "paused", "delisted"]
+
+
 class InsightGenerated(Event):
-    """An insight opened or resolved."""
+    """An insight opened or resolved, or (kind ``summary``) the count of a channel's new
+    insights of one day that were stored but not sent one by one
+    (``insights.max_new_per_channel_per_day``): then ``sku`` is ``*`` and ``detail`` holds
+    ``day`` and ``count``."""
 
     subject: str = Field(default=subjects.INSIGHT_GENERATED, exclude=True, repr=False)
     insight_id: str
     channel: str
     sku: str
-    kind: Literal["out_of_stock", "slow_mover", "aged", "reallocation_candidate"]
+    kind: InsightKindName | Literal["summary"]
     status: Literal["open", "resolved"]
     since: AwareDatetime
     detail: dict[str, str | int | None] = Field(default_factory=dict)
+
+
+class TenantConfigured(Event):
+    """A tenant was created (``config_version`` None) or got a new config version: its name and
+    every channel it has (those named at creation plus those its config adds)."""
+
+    subject: str = Field(default=subjects.TENANT_CONFIGURED, exclude=True, repr=False)
+    name: str
+    channels: list[str]
+    config_version: int | None = Field(default=None, ge=1)
+
+
+class ListingsImported(Event):
+    """A channel's listings file was validated and stored as canonical CSV at ``listings_key``
+    (columns sku,title,quantity,status,listed_date): it sets the channel's products.
+    The event id is derived from the file's sha256, so the same file twice changes nothing."""
+
+    subject: str = Field(default=subjects.LISTINGS_IMPORTED, exclude=True, repr=False)
+    channel: str
+    listings_key: str
+    sha256: str
+    rows: int = Field(ge=0)
+    source: Literal["api", "sheet"] = "api"
+
+
+class RecordedLine(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sku: str = Field(min_length=1)
+    quantity: int = Field(ge=0)
+    problem: Literal["unknown_sku"] | None = None
+
+
+class OrderRecorded(Event):
+    """Insights stored an order's new lines (with any problem such as ``unknown_sku``)."""
+
+    subject: str = Field(default=subjects.ORDER_RECORDED, exclude=True, repr=False)
+    order_id: str
+    channel: str
+    shipped_at: AwareDatetime
+    lines: list[RecordedLine] = Field(min_length=1)
+
+
+ChannelActionName = Literal["pause", "unpause", "delist", "reprice", "push", "pull"]
+ActionOutcome = Literal["dry_run", "succeeded", "failed", "deferred", "timed_out"]
+
+
+class ChannelActed(Event):
+    """A channel plugin acted (or, in dry-run, recorded what it would send) on an insight:
+    the audit row. ``request`` is the exact request (method, url, body) without credentials;
+    ``status_after`` and ``price_after`` are the listing's state once the marketplace accepted
+    it (None when nothing changed)."""
+
+    subject: str = Field(default=subjects.CHANNEL_ACTED, exclude=True, repr=False)
+    action_id: str
+    insight_id: str
+    channel: str
+    sku: str
+    action: ChannelActionName
+    outcome: ActionOutcome
+    dry_run: bool
+    request: dict[str, object] = Field(default_factory=dict)
+    answer: str | None = Field(default=None, max_length=2000)
+    duration_ms: int = Field(ge=0)
+    status_after: ProductStatus | None = None
+    price_after: Decimal | None = None
+    artifact_key: str | None = None
+
+
+ReallocationState = Literal["open", "claimed", "done", "withdrawn"]
+
+
+class ReallocationChanged(Event):
+    """An entry of the reallocation list opened, was claimed, done or withdrawn. ``target``
+    is None for stock a channel pushed (offered to any channel)."""
+
+    subject: str = Field(default=subjects.REALLOCATION_CHANGED, exclude=True, repr=False)
+    entry_id: str
+    origin: str
+    target: str | None
+    sku: str
+    quantity: int = Field(ge=0)
+    reason: str
+    state: ReallocationState
+    claimed_by: str | None = None
+
+
+class ReallocationClaimRequested(Event):
+    """A channel (pull) asks to claim an entry; insights claims it at most once."""
+
+    subject: str = Field(default=subjects.REALLOCATION_CLAIM_REQUESTED, exclude=True, repr=False)
+    entry_id: str
+    channel: str
 
 
 EVENT_TYPES: dict[str, type[Event]] = {
@@ -174,6 +275,12 @@ EVENT_TYPES: dict[str, type[Event]] = {
     subjects.SHIPSTATION_NOTIFIED: ShipstationNotified,
     subjects.ORDER_SHIPPED: OrderShipped,
     subjects.INSIGHT_GENERATED: InsightGenerated,
+    subjects.TENANT_CONFIGURED: TenantConfigured,
+    subjects.LISTINGS_IMPORTED: ListingsImported,
+    subjects.ORDER_RECORDED: OrderRecorded,
+    subjects.CHANNEL_ACTED: ChannelActed,
+    subjects.REALLOCATION_CHANGED: ReallocationChanged,
+    subjects.REALLOCATION_CLAIM_REQUESTED: ReallocationClaimRequested,
 }
 
 

@@ -12,6 +12,12 @@ RUN_FAILED: Final = "run.failed"
 SHIPSTATION_NOTIFIED: Final = "shipstation.notified"
 ORDER_SHIPPED: Final = "order.shipped"
 INSIGHT_GENERATED: Final = "insight.generated"
+TENANT_CONFIGURED: Final = "tenant.configured"
+LISTINGS_IMPORTED: Final = "listings.imported"
+ORDER_RECORDED: Final = "order.recorded"
+CHANNEL_ACTED: Final = "channel.acted"
+REALLOCATION_CHANGED: Final = "reallocation.changed"
+REALLOCATION_CLAIM_REQUESTED: Final = "reallocation.claim_requested"
 
 PIPELINE_SUBJECTS: Final[tuple[str, ...]] = (
     RUN_REQUESTED,
@@ -22,6 +28,12 @@ PIPELINE_SUBJECTS: Final[tuple[str, ...]] = (
     SHIPSTATION_NOTIFIED,
     ORDER_SHIPPED,
     INSIGHT_GENERATED,
+    TENANT_CONFIGURED,
+    LISTINGS_IMPORTED,
+    ORDER_RECORDED,
+    CHANNEL_ACTED,
+    REALLOCATION_CHANGED,
+    REALLOCATION_CLAIM_REQUESTED,
 )
 
 DEAD_LETTER_PREFIX: Final = "dlq"
