@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 UV := $(PYTHON) -m uv
 export UV_PYTHON_DOWNLOADS := never
-PACKAGES := -p relay_shared -p relay_gateway -p relay_ingest -p relay_normalize -p relay_pricing -p relay_insights -p relay_sheets -p relay_cli
+PACKAGES := -p relay_shared -p relay_gateway -p relay_ingest -p relay_normalize -p relay_pricing -p relay_insights -p relay_sheets -p relay_channels -p relay_cli
 
 .PHONY: help setup demo up test lint format asyncapi bench clean
 

@@ -1,0 +1,1 @@
+"""Channels: marketplace plugins (amazon, ebay, woot) that act on insights."""
