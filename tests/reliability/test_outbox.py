@@ -2,7 +2,8 @@
 NATS: every pending event is published exactly once, in the order written, by two drainers
 side by side; a crash between commit and publish leaves the event pending until the periodic
 drain publishes it; a crash between publish and marking re-publishes it with the same
-``Nats-Msg-Id``, which the server drops, so a consumer sees it once. Every service schema holds
+``Nats-Msg-Id``, which the server drops, so a consumer sees it once; published rows past their
+retention are purged (by the periodic drain), pending ones never. Every service schema holds
 the same ``outbox`` table."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -250,6 +251,65 @@ async def test_every_service_schema_has_the_same_outbox(rig: Rig, unique_id: str
     assert {service: shape == shapes["insights"] for service, shape in shapes.items()} == {
         service: True for service in MIGRATIONS
     }
+
+
+async def _age(pool: asyncpg.Pool, event: Event, *, published_days_ago: float | None) -> None:
+    """Make ``event``'s row look published that long ago (None: still pending, written a month
+    ago)."""
+    await pool.execute(
+        "UPDATE outbox SET created_at = now() - interval '30 days',"
+        " published_at = now() - make_interval(secs => $2::float8 * 86400) WHERE event_id = $1",
+        event.event_id,
+        published_days_ago,
+    )
+
+
+async def _kept(pool: asyncpg.Pool) -> list[str]:
+    return [r["event_id"] for r in await pool.fetch("SELECT event_id FROM outbox ORDER BY id")]
+
+
+async def test_purge_deletes_only_the_rows_published_past_the_retention(
+    rig: Rig, pool: asyncpg.Pool, unique_id: str
+) -> None:
+    old, just_old, young, pending = (_requested(f"t-{unique_id}", n) for n in range(4))
+    outbox = Outbox(pool)
+    await _commit(pool, [old, just_old, young, pending])
+    assert await outbox.drain(rig.bus.publish) == 4
+    await _age(pool, old, published_days_ago=8.0)
+    await _age(pool, just_old, published_days_ago=7.001)
+    await _age(pool, young, published_days_ago=6.999)
+    await _age(pool, pending, published_days_ago=None)
+
+    assert await outbox.purge(timedelta(days=7)) == 2
+    assert await _kept(pool) == [young.event_id, pending.event_id]
+    assert await outbox.pending() == 1
+    assert await outbox.purge(timedelta(days=7)) == 0
+
+
+async def test_the_periodic_drain_publishes_and_purges_past_the_retention(
+    rig: Rig, pool: asyncpg.Pool, unique_id: str
+) -> None:
+    old, young, late = (_requested(f"t-{unique_id}", n) for n in range(3))
+    durable = await _consumer(rig, f"purge-{unique_id}")
+    outbox = Outbox(pool)
+    await _commit(pool, [old, young])
+    assert await outbox.drain(rig.bus.publish) == 2
+    await _age(pool, old, published_days_ago=3.0)
+    await _age(pool, young, published_days_ago=1.0)
+    await _commit(pool, [late])
+
+    async def only_late_is_kept() -> bool:
+        return await _kept(pool) == [young.event_id, late.event_id]
+
+    async with outbox.draining(rig.bus.publish, interval_s=0.05, retention_days=2.0):
+        await wait_until(only_late_is_kept, 10.0, "the periodic drain's purge")
+        await wait_until(_nothing_pending(outbox), 10.0, "the periodic drain")
+
+    assert [msg_id for msg_id, _ in await _seen(rig, durable)] == [
+        old.event_id,
+        young.event_id,
+        late.event_id,
+    ]
 
 
 def _nothing_pending(outbox: Outbox) -> Callable[[], Awaitable[bool]]:

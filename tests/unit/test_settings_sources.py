@@ -125,3 +125,11 @@ def test_the_delivery_policy_defaults_are_the_same_everywhere() -> None:
     assert policy == DeliveryPolicy(17.0, 5, 1.0, 3.0)
     assert [policy.delay_for(d) for d in range(1, 5)] == [1.0, 2.0, 3.0, 3.0]
     assert policy.heartbeat_s == pytest.approx(17 / 3)
+
+
+def test_every_service_reads_how_its_outbox_is_drained_and_kept() -> None:
+    env = {"APP_OUTBOX_INTERVAL_S": "0.5", "APP_OUTBOX_RETENTION_DAYS": "3"}
+    for settings in (CommonSettings.from_env(env), IngestSettings.from_env(env)):
+        assert (settings.outbox_interval_s, settings.outbox_retention_days) == (0.5, 3.0)
+    defaults = GatewaySettings()
+    assert (defaults.outbox_interval_s, defaults.outbox_retention_days) == (2.0, 7.0)

@@ -2,7 +2,14 @@
 
 Migrations are the ``NNN_name.sql`` files of a package (``relay_<service>.migrations``),
 applied in order at start under an advisory lock (replicas may start together) and recorded in
-``<schema>.schema_migrations``. An applied file is never edited: a change is a new file.
+``<schema>.schema_migrations`` with the checksum of their text. An applied file is never
+edited: a change is a new file.
+
+A definition every service shares is written once in ``relay_shared`` and included where a
+migration needs it with a line ``\\include <module>`` (:data:`INCLUDES`: the outbox table,
+``\\include relay_shared.outbox``). The line is replaced by the definition's text before the
+migration is checksummed and run, so a migration that spelled the definition out before it moved
+here keeps its checksum.
 """
 
 from __future__ import annotations
@@ -11,13 +18,19 @@ import hashlib
 import re
 from dataclasses import dataclass
 from importlib import resources
+from typing import Final
 
 import asyncpg
 import structlog
 
+from relay_shared import outbox
+
 log = structlog.get_logger(__name__)
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+_INCLUDE = re.compile(r"^\\include (\S+)$", re.MULTILINE)
+#: What a migration may include, by the module that owns it.
+INCLUDES: Final[dict[str, str]] = {"relay_shared.outbox": outbox.TABLE_SQL}
 
 
 class MigrationError(RuntimeError):
@@ -35,13 +48,26 @@ class Migration:
         return hashlib.sha256(self.sql.encode()).hexdigest()
 
 
+def expand_includes(name: str, text: str) -> str:
+    """``text`` with each ``\\include <module>`` line replaced by that module's definition."""
+
+    def definition(match: re.Match[str]) -> str:
+        module = match.group(1)
+        if module not in INCLUDES:
+            raise MigrationError(f"{name}: \\include {module}: no such definition {list(INCLUDES)}")
+        return INCLUDES[module].removesuffix("\n")
+
+    return _INCLUDE.sub(definition, text)
+
+
 def load_migrations(package: str) -> list[Migration]:
     found: list[Migration] = []
     for entry in resources.files(package).iterdir():
         match = _MIGRATION_NAME.match(entry.name)
         if match is None:
             continue
-        found.append(Migration(int(match.group(1)), entry.name, entry.read_text("utf-8")))
+        sql = expand_includes(f"{package}/{entry.name}", entry.read_text("utf-8"))
+        found.append(Migration(int(match.group(1)), entry.name, sql))
     found.sort(key=lambda m: m.version)
     versions = [m.version for m in found]
     if len(set(versions)) != len(versions):

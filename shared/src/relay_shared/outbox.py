@@ -1,11 +1,14 @@
 """Publishing after a state change: the transactional outbox, one mechanism for every service.
 
-Each service schema holds one ``outbox`` table (created by the service's own migration, the
-same shape everywhere). A handler writes the events its change causes with :meth:`Outbox.add`
-on the connection, and in the transaction, of the change itself, so the state and its events
-commit or vanish together; after the commit it calls :meth:`Outbox.drain`. What a crash left
-pending between commit and drain is published by the periodic drain
-(:meth:`Outbox.draining`, started where the service starts), or by the next handler's drain.
+Each service schema holds one ``outbox`` table, defined once here (:data:`TABLE_SQL`); a
+service's migration creates it with the line ``\\include relay_shared.outbox``, which the
+migration runner (:mod:`relay_shared.database`) replaces with that definition. A handler
+writes the events its change causes with :meth:`Outbox.add` on the connection, and in the
+transaction, of the change itself, so the state and its events commit or vanish together;
+after the commit it calls :meth:`Outbox.drain`. What a crash left pending between commit and
+drain is published by the periodic drain (:meth:`Outbox.draining`, started where the service
+starts, every ``outbox_interval_s`` of :class:`~relay_shared.settings.CommonSettings`), or by
+the next handler's drain.
 
 Draining publishes the pending rows in ``id`` order (the order they were written), marking each
 published in the batch's transaction right after the bus stored it. Drainers of one schema
@@ -13,8 +16,10 @@ published in the batch's transaction right after the bus stored it. Drainers of 
 so each row is published by one of them, in order. When a publish or the commit fails, the
 batch's rows stay pending and are published again later with the same ``Nats-Msg-Id`` (the
 event id, deterministic): the server drops the repeats inside its duplicate window, and the
-consumers are idempotent beyond it. The rows stay after publishing: an event written again
-(``ON CONFLICT (event_id) DO NOTHING``) is not published twice.
+consumers are idempotent beyond it. The rows stay after publishing, so an event written again
+(``ON CONFLICT (event_id) DO NOTHING``) is not published twice, until the periodic drain purges
+them ``outbox_retention_days`` after they were published (far beyond any redelivery; an event
+written again after that is published again, and its consumers are idempotent).
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
+from datetime import timedelta
+from typing import Protocol
 
 import asyncpg
 import structlog
@@ -32,9 +39,31 @@ from relay_shared.events import EVENT_TYPES, Event
 
 PublishFn = Callable[[Event], Awaitable[bool]]
 
-#: Seconds between two periodic drains (a settings field once the services' settings allow).
-DRAIN_INTERVAL_S = 2.0
+
+class Publisher(Protocol):
+    """What handlers publish through (the service's :class:`~relay_shared.bus.EventBus`):
+    True when the bus stored the event, False when it dropped it as a repeat."""
+
+    async def publish(self, event: Event) -> bool: ...
+
+
 BATCH_SIZE = 100
+#: How long published rows are kept (the default of ``outbox_retention_days``).
+RETENTION_DAYS = 7.0
+#: How often the periodic drain purges published rows past their retention.
+PURGE_EVERY = timedelta(hours=1)
+#: The ``outbox`` table of every service schema (the same shape everywhere).
+TABLE_SQL = """\
+CREATE TABLE outbox (
+    id            bigserial   PRIMARY KEY,
+    event_id      text        NOT NULL UNIQUE,
+    subject       text        NOT NULL,
+    payload       text        NOT NULL,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    published_at  timestamptz
+);
+CREATE INDEX outbox_pending ON outbox (id) WHERE published_at IS NULL;
+"""
 #: The advisory lock drainers of one schema take turns under (keyed by the schema's name).
 _LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('relay.outbox:' || current_schema(), 0))"
 
@@ -92,13 +121,32 @@ class Outbox:
         )
         return count
 
-    async def drain_forever(self, publish: PublishFn, interval_s: float = DRAIN_INTERVAL_S) -> None:
+    async def purge(self, retention: timedelta) -> int:
+        """Delete the rows published more than ``retention`` ago; how many were deleted."""
+        status: str = await self._pool.execute(
+            "DELETE FROM outbox WHERE published_at < now() - $1::interval", retention
+        )
+        return int(status.rsplit(" ", 1)[-1])
+
+    async def drain_forever(
+        self, publish: PublishFn, interval_s: float, retention_days: float = RETENTION_DAYS
+    ) -> None:
         """Drain every ``interval_s`` until cancelled (the first round after one interval, when
-        the service's broker is connected); a failed round is logged, the next one retries."""
+        the service's broker is connected), and in the first round and then every
+        :data:`PURGE_EVERY` purge the rows published more than ``retention_days`` ago; a failed
+        round is logged, the next one retries."""
+        retention = timedelta(days=retention_days)
+        purge_due = 0.0
+        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(interval_s)
             try:
                 published = await self.drain(publish)
+                if loop.time() >= purge_due:
+                    purged = await self.purge(retention)
+                    purge_due = loop.time() + PURGE_EVERY.total_seconds()
+                    if purged:
+                        log.info("outbox.purged", purged=purged)
             except Exception as exc:
                 # Last resort: the drain must outlive a bad round (a dependency down, or
                 # something unexpected, logged with its trace); the next round retries.
@@ -112,10 +160,10 @@ class Outbox:
 
     @asynccontextmanager
     async def draining(
-        self, publish: PublishFn, interval_s: float = DRAIN_INTERVAL_S
+        self, publish: PublishFn, interval_s: float, retention_days: float = RETENTION_DAYS
     ) -> AsyncIterator[None]:
         """:meth:`drain_forever` in the background while the block runs."""
-        task = asyncio.create_task(self.drain_forever(publish, interval_s))
+        task = asyncio.create_task(self.drain_forever(publish, interval_s, retention_days))
         try:
             yield
         finally:

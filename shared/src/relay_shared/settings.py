@@ -37,6 +37,7 @@ from pydantic_settings import (
 from pydantic_settings.sources.utils import parse_env_vars
 
 from relay_shared.bus.delivery import DeliverySettings
+from relay_shared.outbox import RETENTION_DAYS
 
 ENV_PREFIX = "APP_"
 FILE_SUFFIX = "_FILE"
@@ -127,8 +128,9 @@ def secrets_dir(environ: Mapping[str, str]) -> Path | None:
 
 
 class CommonSettings(BaseSettings, DeliverySettings):
-    """What every service needs: where the bus, the database and the bucket are, and how its
-    consumers redeliver (:class:`~relay_shared.bus.delivery.DeliverySettings`)."""
+    """What every service needs: where the bus, the database and the bucket are, how its
+    consumers redeliver (:class:`~relay_shared.bus.delivery.DeliverySettings`), and how often
+    its outbox is drained and how long published rows stay (:mod:`relay_shared.outbox`)."""
 
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, env_ignore_empty=True, frozen=True, extra="ignore"
@@ -148,6 +150,8 @@ class CommonSettings(BaseSettings, DeliverySettings):
     s3_secret_access_key: str | None = None
     state_dir: Path = Path(".relay")
     log_level: str = "INFO"
+    outbox_interval_s: float = Field(default=2.0, gt=0)
+    outbox_retention_days: float = Field(default=RETENTION_DAYS, gt=0)
 
     @classmethod
     def settings_customise_sources(

@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import FrameType
 from typing import TextIO
 
 import structlog
@@ -26,6 +26,7 @@ from relay_cli.stack.endpoints import ENV_STATE_DIR
 from relay_cli.stack.environment import DEFAULT_HTTP_PORT
 from relay_cli.stack.errors import ProcessExitedError, StackError
 from relay_cli.stack.health import wait_for_http_ok
+from relay_cli.stack.lifetime import HeldByBlock
 from relay_cli.stack.ports import LOCALHOST, free_port
 from relay_cli.stack.processes import (
     DEFAULT_STOP_GRACE,
@@ -61,7 +62,7 @@ class StopRequested(BaseException):
         self.signal_name = signal.Signals(signum).name
 
 
-class _StopSignals:
+class _StopSignals(HeldByBlock):
     """SIGINT/SIGTERM raise :class:`StopRequested` once; later ones are only logged so a
     second Ctrl-C cannot interrupt the orderly shutdown."""
 
@@ -76,17 +77,11 @@ class _StopSignals:
         self.stopping = True
         raise StopRequested(signum)
 
-    def __enter__(self) -> _StopSignals:
+    def _on_enter(self) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             self._previous[sig] = signal.signal(sig, self._handle)
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def _on_exit(self) -> None:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)  # type: ignore[arg-type]
 

@@ -47,7 +47,11 @@ class IngestApp(WorkerApp[IngestSettings, IngestHandlerObjects]):
             open_resources(
                 self.settings, schema="ingest", migrations="relay_ingest.migrations", s3=True
             ) as resources,
-            Outbox(resources.pool).draining(self.bus.publish),
+            Outbox(resources.pool).draining(
+                self.bus.publish,
+                self.settings.outbox_interval_s,
+                self.settings.outbox_retention_days,
+            ),
         ):
             runs = IngestHandlers(
                 store=resources.store,

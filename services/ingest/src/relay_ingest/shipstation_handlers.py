@@ -18,11 +18,11 @@ from typing import Any, Protocol
 import structlog
 
 from relay_ingest.adapters.shipstation_api import Credentials
+from relay_ingest.adapters.shipstation_shipments import ShipmentDecision
 from relay_ingest.domain.shipments import (
     MAX_PAGES,
     SHIPMENT_RESOURCES,
     MalformedShipmentsError,
-    Outcome,
     Shipment,
     decide,
     order_shipped,
@@ -32,8 +32,8 @@ from relay_ingest.domain.shipments import (
 )
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.errors import PermanentError
-from relay_shared.events import Event, OrderShipped, ShipstationNotified
-from relay_shared.outbox import Outbox
+from relay_shared.events import ShipstationNotified
+from relay_shared.outbox import Outbox, Publisher
 from relay_shared.secrets_box import SecretsBox, SecretsBoxError
 from relay_shared.shipstation_urls import ResourceUrlRefusedError, check_resource_url
 
@@ -46,23 +46,10 @@ class ShipmentsSource(Protocol):
 
 
 class ShipmentsLedger(Protocol):
-    async def record(
-        self,
-        tenant_id: str,
-        shipment_id: str,
-        order_id: str,
-        store_id: str | None,
-        outcome: Outcome,
-        event_id: str,
-        announce: OrderShipped | None,
-    ) -> bool: ...
+    async def record(self, decision: ShipmentDecision) -> bool: ...
 
     @property
     def outbox(self) -> Outbox: ...
-
-
-class OrderPublisher(Protocol):
-    async def publish(self, event: Event) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -83,7 +70,7 @@ class ShipstationHandlers:
     box: SecretsBox | None
     source: ShipmentsSource
     ledger: ShipmentsLedger
-    bus: OrderPublisher
+    bus: Publisher
     url_policy: UrlPolicy
 
     async def on_notified(self, event: ShipstationNotified) -> None:
@@ -138,15 +125,8 @@ class ShipstationHandlers:
         announce = None
         if outcome == "emit":
             announce = order_shipped(event, shipment, store_channels[shipment.store_id or ""])
-        announced = await self.ledger.record(
-            event.tenant_id,
-            shipment.shipment_id,
-            shipment.order_id,
-            shipment.store_id,
-            outcome,
-            event_id,
-            announce,
-        )
+        decision = ShipmentDecision(event.tenant_id, shipment, outcome, event_id, announce)
+        announced = await self.ledger.record(decision)
         if announced or announce is None:
             log.info(
                 "shipstation.shipment_skipped",

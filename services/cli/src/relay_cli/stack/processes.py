@@ -9,7 +9,6 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 
 import structlog
 
@@ -17,6 +16,7 @@ from relay_cli.services import SERVICES
 from relay_cli.stack.child_process import ChildProcess
 from relay_cli.stack.endpoints import StackEndpoints
 from relay_cli.stack.environment import DEFAULT_HTTP_PORT, service_env
+from relay_cli.stack.lifetime import HeldByBlock
 
 _log = structlog.get_logger(__name__)
 
@@ -31,7 +31,7 @@ def serve_command(name: str) -> list[str]:
     return [sys.executable, "-m", "relay_cli", "serve", name]
 
 
-class ServiceProcesses:
+class ServiceProcesses(HeldByBlock):
     """Start, stop, kill and restart named service processes.
 
     A process that exits without ``stop``/``kill`` being asked for is reported by
@@ -158,16 +158,8 @@ class ServiceProcesses:
             _log.info("services_stopped", returncodes=codes)
         return codes
 
-    def __enter__(self) -> ServiceProcesses:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop_all()
+    def _on_exit(self) -> dict[str, int]:
+        return self.stop_all()
 
     def _grace(self, grace: float | None) -> float:
         return self.stop_grace if grace is None else grace

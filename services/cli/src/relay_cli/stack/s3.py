@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,8 +11,8 @@ from botocore.exceptions import ClientError
 from botocore.session import get_session
 
 from relay_cli.stack.child_process import ChildProcess
-from relay_cli.stack.ports import LOCALHOST, accepts_connections, free_port
-from relay_cli.stack.readiness import wait_until
+from relay_cli.stack.ports import LOCALHOST, accepts_connections
+from relay_cli.stack.server import EmbeddedServer
 
 _log = structlog.get_logger(__name__)
 
@@ -63,48 +62,29 @@ def ensure_bucket(
         client.close()
 
 
-class MotoServer:
+class MotoServer(EmbeddedServer):
     """``python -m moto.server`` on ``host:port``. Its data lives in memory only."""
 
+    process_name = "moto"
+    log_name = "s3"
+
     def __init__(self, log_path: Path, *, port: int | None = None, host: str = LOCALHOST) -> None:
-        self.host = host
-        self.port = port if port is not None else free_port(host)
-        self._log_path = log_path
-        self._process: ChildProcess | None = None
+        super().__init__(log_path, port=port, host=host)
 
     @property
     def endpoint_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    @property
-    def process(self) -> ChildProcess | None:
-        return self._process
-
     def launch(self) -> None:
         argv = [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)]
-        self._process = ChildProcess("moto", argv, self._log_path)
+        self._process = ChildProcess(self.process_name, argv, self._log_path)
         self._process.start()
 
-    def wait_ready(self, timeout: float = 60.0) -> float:
-        if self._process is None:
-            raise RuntimeError("moto was not launched")
-        took = wait_until(
-            lambda: accepts_connections(self.host, self.port),
-            what=f"S3 (moto) on {self.endpoint_url}",
-            timeout=timeout,
-            alive=self._process.check_alive,
-        )
-        _log.info("s3_ready", endpoint_url=self.endpoint_url, seconds=took)
-        return took
+    def _answers(self) -> bool:
+        return accepts_connections(self.host, self.port)
 
-    def start(self, timeout: float = 60.0) -> float:
-        self.launch()
-        return self.wait_ready(timeout)
+    def _describe(self) -> str:
+        return f"S3 (moto) on {self.endpoint_url}"
 
-    def stop(self, grace: float = 10.0) -> None:
-        if self._process is not None:
-            self._process.stop(signal.SIGTERM, grace)
-            _log.info("s3_stopped", endpoint_url=self.endpoint_url)
-
-    def is_running(self) -> bool:
-        return self._process is not None and self._process.is_running()
+    def _log_fields(self) -> dict[str, str]:
+        return {"endpoint_url": self.endpoint_url}

@@ -4,11 +4,26 @@ that records the decision: :mod:`relay_shared.outbox`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import asyncpg
 
-from relay_ingest.domain.shipments import Outcome
+from relay_ingest.domain.shipments import Outcome, Shipment
 from relay_shared.events import OrderShipped
 from relay_shared.outbox import Outbox
+
+
+@dataclass(frozen=True)
+class ShipmentDecision:
+    """What ingest decided on one of a tenant's shipments; ``announce`` is the
+    ``order.shipped`` of an emitted one (``event_id`` is its id, recorded whatever the
+    outcome)."""
+
+    tenant_id: str
+    shipment: Shipment
+    outcome: Outcome
+    event_id: str
+    announce: OrderShipped | None
 
 
 class ShipmentsRepository:
@@ -16,19 +31,11 @@ class ShipmentsRepository:
         self._pool = pool
         self.outbox = Outbox(pool)
 
-    async def record(
-        self,
-        tenant_id: str,
-        shipment_id: str,
-        order_id: str,
-        store_id: str | None,
-        outcome: Outcome,
-        event_id: str,
-        announce: OrderShipped | None,
-    ) -> bool:
+    async def record(self, decision: ShipmentDecision) -> bool:
         """Record the decision on a shipment and, when it is emitted, write its ``announce``
         event to the outbox and mark it announced (one transaction). True when it was
         already announced (then nothing changes: an announced shipment is final)."""
+        shipment = decision.shipment
         async with self._pool.acquire() as conn, conn.transaction():
             recorded = await conn.fetchval(
                 "INSERT INTO shipstation_shipments"
@@ -38,21 +45,21 @@ class ShipmentsRepository:
                 " outcome = EXCLUDED.outcome, store_id = EXCLUDED.store_id"
                 " WHERE shipstation_shipments.announced_at IS NULL"
                 " RETURNING true",
-                tenant_id,
-                shipment_id,
-                order_id,
-                store_id,
-                outcome,
-                event_id,
+                decision.tenant_id,
+                shipment.shipment_id,
+                shipment.order_id,
+                shipment.store_id,
+                decision.outcome,
+                decision.event_id,
             )
             if recorded is None:
                 return True
-            if announce is not None:
-                await Outbox.add(conn, announce)
+            if decision.announce is not None:
+                await Outbox.add(conn, decision.announce)
                 await conn.execute(
                     "UPDATE shipstation_shipments SET announced_at = now()"
                     " WHERE tenant_id = $1 AND shipment_id = $2",
-                    tenant_id,
-                    shipment_id,
+                    decision.tenant_id,
+                    shipment.shipment_id,
                 )
         return False

@@ -68,12 +68,4 @@ CREATE INDEX insights_resolved ON insights (tenant_id, resolved_at) WHERE status
 
 -- Transactional outbox: events written with the change that caused them, published after
 -- commit (and on start); the event id is the Nats-Msg-Id, so a re-publish is dropped.
-CREATE TABLE outbox (
-    id            bigserial   PRIMARY KEY,
-    event_id      text        NOT NULL UNIQUE,
-    subject       text        NOT NULL,
-    payload       text        NOT NULL,
-    created_at    timestamptz NOT NULL DEFAULT now(),
-    published_at  timestamptz
-);
-CREATE INDEX outbox_pending ON outbox (id) WHERE published_at IS NULL;
+\include relay_shared.outbox

@@ -1,15 +1,7 @@
 -- Transactional outbox (relay_shared.outbox): events written with the change that caused them,
 -- published after commit (and by the periodic drain); the event id is the Nats-Msg-Id, so a
 -- re-publish is dropped. The same shape in every service schema.
-CREATE TABLE outbox (
-    id            bigserial   PRIMARY KEY,
-    event_id      text        NOT NULL UNIQUE,
-    subject       text        NOT NULL,
-    payload       text        NOT NULL,
-    created_at    timestamptz NOT NULL DEFAULT now(),
-    published_at  timestamptz
-);
-CREATE INDEX outbox_pending ON outbox (id) WHERE published_at IS NULL;
+\include relay_shared.outbox
 
 -- A merge's event is now written to the outbox with its outcome (one transaction), which sets
 -- announced_at. An event recorded but not yet published before this migration moves to the
