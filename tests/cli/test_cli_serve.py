@@ -59,7 +59,15 @@ def test_module_without_main_is_rejected() -> None:
 
 def test_service_modules_follow_the_naming_rule() -> None:
     assert dict(SERVICE_MODULES) == {name: f"relay_{name}.app" for name in SERVICES}
-    assert SERVICES == ("gateway", "ingest", "normalize", "pricing", "insights", "sheets")
+    assert SERVICES == (
+        "gateway",
+        "ingest",
+        "normalize",
+        "pricing",
+        "insights",
+        "sheets",
+        "channels",
+    )
 
 
 def test_serve_rejects_unknown_service(capsys: pytest.CaptureFixture[str]) -> None:

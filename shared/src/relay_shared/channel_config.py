@@ -10,6 +10,21 @@ Decisions where the spec is silent:
 - ``allocation`` defaults to the whole merged quantity (``share_pct: 100, buffer: 0``).
 - ``insights`` (a channel's subscriptions) defaults to none; ``actions`` to doing nothing.
 - ``sheets.backend: google`` needs ``sheets.google``.
+
+Channel plugins (:mod:`relay_shared.channel_plugins`):
+- A channel names its plugin with ``plugin:``; without it the plugin is the one named like
+  the channel (``amazon``, ``ebay``, ``woot``), if any. A channel without a plugin may exist
+  (its products and insights are kept) but may configure no action and no credentials.
+- Configuring an action (``actions``), or subscribing (``insights``) to a kind, that the
+  plugin does not support is a problem at that path; so is ``plugin:`` naming no plugin.
+- ``account`` holds the plugin's non-secret account fields (Amazon: ``seller_id``,
+  ``marketplace_id``; they appear in the audited requests) and ``currency`` (default: the
+  tenant's ``default_currency``). A dry-run without them records the request with
+  ``{seller_id}``-style placeholders; once ``dry_run`` is false they are required.
+- ``credentials`` holds the plugin's secrets (Amazon: ``lwa_client_id``,
+  ``lwa_client_secret``, ``refresh_token``; eBay: ``client_id``, ``client_secret``,
+  ``refresh_token``). Every value is sealed at rest (:mod:`relay_shared.secrets_box`); they
+  are required once ``dry_run`` is false and the channel has an action.
 """
 
 from __future__ import annotations
@@ -17,10 +32,18 @@ from __future__ import annotations
 import math
 import re
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
+from relay_shared.channel_plugins import ActionName, PluginSpec, plugin_spec
 from relay_shared.tenant_config import (
     ConfigError,
     ConfigProblem,
@@ -67,13 +90,49 @@ class ChannelActions(_Model):
     slow_mover: SlowMoverAction | None = None
     reallocation: Literal["push", "pull", "none"] = "none"
 
+    def configured(self) -> frozenset[ActionName]:
+        """The plugin actions this configuration asks for (``pause`` implies ``unpause``)."""
+        found: set[ActionName] = set()
+        if self.out_of_stock == "pause":
+            found |= {"pause", "unpause"}
+        elif self.out_of_stock == "delist":
+            found.add("delist")
+        if self.slow_mover is not None:
+            found.add("reprice")
+        if self.reallocation != "none":
+            found.add(self.reallocation)
+        return frozenset(found)
+
+
+class AccountConfig(_Model):
+    """A channel's marketplace account: not secret (the values appear in requests)."""
+
+    seller_id: str | None = Field(default=None, min_length=1, max_length=64)
+    marketplace_id: str | None = Field(default=None, min_length=1, max_length=64)
+    #: the listing's currency; default: the tenant's ``default_currency``
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+
+
+CredentialName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+CredentialValue = Annotated[str, StringConstraints(min_length=1, max_length=8192)]
+
 
 class ChannelConfig(_Model):
     enabled: bool = True
+    plugin: str | None = Field(default=None, min_length=1, max_length=40)
     allocation: AllocationConfig = Field(default_factory=AllocationConfig)
     insights: list[InsightKind] = Field(default_factory=list)
     actions: ChannelActions = Field(default_factory=ChannelActions)
+    account: AccountConfig = Field(default_factory=AccountConfig)
+    credentials: dict[CredentialName, CredentialValue] = Field(default_factory=dict)
     dry_run: bool = True
+
+    def plugin_name(self, channel: str) -> str:
+        """The plugin this channel uses: ``plugin:`` or the channel's own name."""
+        return self.plugin or channel
+
+    def plugin_for(self, channel: str) -> PluginSpec | None:
+        return plugin_spec(self.plugin_name(channel))
 
     @field_validator("insights")
     @classmethod
@@ -152,4 +211,76 @@ def _cross_field_problems(sections: ChannelSections) -> list[ConfigProblem]:
     ]
     if sections.sheets.backend == "google" and sections.sheets.google is None:
         problems.append(ConfigProblem("sheets.google", "is required for the google backend"))
+    for name, channel in sections.channels.items():
+        problems.extend(plugin_problems(name, channel))
+    return problems
+
+
+def plugin_problems(name: str, channel: ChannelConfig) -> list[ConfigProblem]:
+    """What the channel's plugin cannot do of what the channel configures."""
+    path = f"channels.{name}"
+    spec = channel.plugin_for(name)
+    wanted = channel.actions.configured()
+    if spec is None:
+        if channel.plugin is not None:
+            return [ConfigProblem(f"{path}.plugin", _no_plugin(channel.plugin))]
+        problems = []
+        if wanted:
+            problems.append(ConfigProblem(f"{path}.actions", _no_plugin(name)))
+        if channel.credentials:
+            problems.append(ConfigProblem(f"{path}.credentials", _no_plugin(name)))
+        return problems
+    problems = [
+        ConfigProblem(f"{path}.insights[{index}]", f"plugin {spec.name} does not act on {kind}")
+        for index, kind in enumerate(channel.insights)
+        if kind not in spec.kinds
+    ]
+    problems.extend(_action_problems(path, channel.actions, spec))
+    problems.extend(_account_problems(path, channel, spec, needed=bool(wanted)))
+    return problems
+
+
+def _no_plugin(name: str) -> str:
+    return f"no channel plugin is named {name!r} (amazon, ebay, woot); name one with plugin:"
+
+
+def _action_problems(path: str, actions: ChannelActions, spec: PluginSpec) -> list[ConfigProblem]:
+    checks: list[tuple[str, ActionName | None]] = [
+        ("out_of_stock", None if actions.out_of_stock == "none" else actions.out_of_stock),
+        ("slow_mover", None if actions.slow_mover is None else "reprice"),
+        ("reallocation", None if actions.reallocation == "none" else actions.reallocation),
+    ]
+    return [
+        ConfigProblem(f"{path}.actions.{key}", f"plugin {spec.name} does not support {action}")
+        for key, action in checks
+        if action is not None and action not in spec.actions
+    ]
+
+
+def _account_problems(
+    path: str, channel: ChannelConfig, spec: PluginSpec, *, needed: bool
+) -> list[ConfigProblem]:
+    """Unknown credentials; with actions configured and ``dry_run`` false, the account
+    fields and credentials the plugin needs."""
+    account = channel.account.model_dump()
+    problems = [
+        ConfigProblem(f"{path}.account.{field}", f"is required by plugin {spec.name}")
+        for field in spec.account_fields
+        if needed and not channel.dry_run and account.get(field) is None
+    ]
+    problems.extend(
+        ConfigProblem(
+            f"{path}.credentials.{key}",
+            f"is not a credential of plugin {spec.name}"
+            f" ({', '.join(spec.credential_fields) or 'it takes none'})",
+        )
+        for key in sorted(channel.credentials)
+        if key not in spec.credential_fields
+    )
+    if needed and not channel.dry_run:
+        problems.extend(
+            ConfigProblem(f"{path}.credentials.{field}", "is required when dry_run is false")
+            for field in spec.credential_fields
+            if field not in channel.credentials
+        )
     return problems

@@ -1,4 +1,5 @@
-"""Tenant secrets sealed at rest (ShipStation's webhook token, API key and API secret).
+"""Tenant secrets sealed at rest (ShipStation's webhook token, API key and API secret, and
+every value of a channel's ``channels.<name>.credentials``, the marketplace credentials).
 
 The gateway seals a tenant's secrets before a config version is stored (its database and the
 immutable copy in the bucket that other services read); a service that needs one (ingest's
@@ -26,6 +27,9 @@ _INFO: Final = b"tenant-config-secrets"
 SECRET_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
     "shipstation": ("webhook_token", "api_key", "api_secret"),
 }
+#: Every value of ``channels.<name>.credentials`` is a secret (the names vary by plugin).
+CHANNELS_SECTION: Final = "channels"
+CHANNEL_CREDENTIALS: Final = "credentials"
 
 
 class SecretsBoxError(ValueError):
@@ -69,7 +73,25 @@ class SecretsBox:
             result[section] = {
                 key: self._sealed(item) if key in fields else item for key, item in values.items()
             }
+        channels = result.get(CHANNELS_SECTION)
+        if isinstance(channels, dict):
+            result[CHANNELS_SECTION] = {
+                name: self._channel_sealed(channel) for name, channel in channels.items()
+            }
         return result
+
+    def _channel_sealed(self, channel: object) -> object:
+        if not isinstance(channel, dict):
+            return channel
+        credentials = channel.get(CHANNEL_CREDENTIALS)
+        if not isinstance(credentials, dict):
+            return channel
+        sealed = {key: self._sealed(item) for key, item in credentials.items()}
+        return {**channel, CHANNEL_CREDENTIALS: sealed}
+
+    def open_all(self, sealed: Mapping[str, str]) -> dict[str, str]:
+        """The plaintext of every sealed value of a mapping (a channel's credentials)."""
+        return {key: self.open(value) for key, value in sealed.items()}
 
     def _sealed(self, item: object) -> object:
         if isinstance(item, str) and not is_sealed(item):

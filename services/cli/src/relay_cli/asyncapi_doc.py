@@ -14,7 +14,15 @@ from typing import Any
 
 from faststream.specification import AsyncAPI
 
-DOCUMENTED_SERVICES = ("gateway", "ingest", "normalize", "pricing", "insights", "sheets")
+DOCUMENTED_SERVICES = (
+    "gateway",
+    "ingest",
+    "normalize",
+    "pricing",
+    "insights",
+    "sheets",
+    "channels",
+)
 DEFAULT_PATH = Path("shared/asyncapi.json")
 
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-SERVICES: tuple[str, ...] = ("gateway", "ingest", "normalize", "pricing", "insights", "sheets")
+SERVICES: tuple[str, ...] = (
+    "gateway",
+    "ingest",
+    "normalize",
+    "pricing",
+    "insights",
+    "sheets",
+    "channels",
+)
 
 #: The service whose HTTP port is published (``APP_HTTP_PORT``) and probed for readiness.
 HTTP_SERVICE = "gateway"
