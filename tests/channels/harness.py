@@ -168,8 +168,10 @@ def insight(
     kind: str = "out_of_stock",
     status: str = "open",
     quantity: int = 0,
+    quantity_now: int | None = None,
 ) -> InsightGenerated:
     insight_id = f"ins-{tenant}-{channel}-{sku}-{kind}"
+    now = {} if quantity_now is None else {"quantity_now": quantity_now}
     return InsightGenerated(
         event_id=f"{subjects.INSIGHT_GENERATED}:{insight_id}:{status}",
         occurred_at=T0,
@@ -181,7 +183,7 @@ def insight(
         kind=kind,  # type: ignore[arg-type]
         status=status,  # type: ignore[arg-type]
         since=T0,
-        detail={"quantity": quantity},
+        detail={"quantity": quantity, **now},
     )
 
 

@@ -22,7 +22,9 @@ def _sections(channels: dict[str, Any]) -> ChannelSections:
     return ChannelSections.model_validate({"channels": channels})
 
 
-def _insight(channel: str, kind: str, status: str = "open") -> InsightGenerated:
+def _insight(
+    channel: str, kind: str, status: str = "open", quantity_now: int = 3
+) -> InsightGenerated:
     return InsightGenerated(
         event_id="e",
         occurred_at=T0,
@@ -34,6 +36,7 @@ def _insight(channel: str, kind: str, status: str = "open") -> InsightGenerated:
         kind=kind,
         status=status,
         since=T0,  # type: ignore[arg-type]
+        detail={"quantity_now": quantity_now} if status == "resolved" else {},
     )
 
 
@@ -64,6 +67,11 @@ def test_an_insight_causes_the_configured_actions(
 ) -> None:
     planned = insight_actions(_insight("ebay", kind, status), _sections({"ebay": EBAY}))
     assert [p.action for p in planned] == actions
+
+
+def test_an_out_of_stock_resolved_without_stock_does_not_unpause() -> None:
+    delisted = _insight("ebay", "out_of_stock", "resolved", quantity_now=0)
+    assert insight_actions(delisted, _sections({"ebay": EBAY})) == []
 
 
 def test_a_channel_acts_only_on_what_it_subscribes_to_and_while_enabled() -> None:

@@ -248,7 +248,8 @@ async def test_a_restock_unpauses_with_the_channel_quantity(
     sections["amazon"]["allocation"] = {"share_pct": 50, "buffer": 1}
     await start_tenant(service, tenant, sections, [f"{a},9,20.00,"])
 
-    await publish(service.client, service.stream, insight(tenant, "amazon", a, status="resolved"))
+    restocked = insight(tenant, "amazon", a, status="resolved", quantity_now=9)
+    await publish(service.client, service.stream, restocked)
     (event,) = await acted(service, tenant, 1)
 
     assert (event["action"], event["outcome"], event["status_after"]) == (

@@ -208,6 +208,22 @@ async def test_order_subtracts_once_and_records_unknown_skus(
         ("O-1", "A-1", "ebay", 4, SHIPPED, None, event_id),
         ("O-1", "Z-9", "ebay", 1, SHIPPED, "unknown_sku", event_id),
     ]
+    recorded = await collect(
+        client, STREAM, subjects.ORDER_RECORDED, until=lambda e: e["tenant_id"] == tenant
+    )
+    assert {k: v for k, v in recorded[-1].items() if k != "event_id"} == {
+        "schema_version": 1,
+        "occurred_at": "2026-03-01T13:00:00Z",
+        "tenant_id": tenant,
+        "correlation_id": f"corr-{event_id}",
+        "order_id": "O-1",
+        "channel": "ebay",
+        "shipped_at": "2026-03-01T13:00:00Z",
+        "lines": [
+            {"sku": "A-1", "quantity": 4, "problem": None},
+            {"sku": "Z-9", "quantity": 1, "problem": "unknown_sku"},
+        ],
+    }
 
 
 async def test_a_resent_order_records_and_sells_only_its_new_lines(
@@ -247,12 +263,15 @@ async def test_a_resent_order_records_and_sells_only_its_new_lines(
 
     assert [tuple(r) for r in await db.fetch(ORDER_LINES, tenant)] == expected_lines
     assert (await products(db, tenant))[3:5] == expected_ebay
-    assert (
-        await db.fetchval(
-            "SELECT count(*) FROM outbox WHERE payload::jsonb ->> 'tenant_id' = $1", tenant
-        )
-        == 5
+    subjects_written = await db.fetch(
+        "SELECT subject, count(*) FROM outbox WHERE payload::jsonb ->> 'tenant_id' = $1"
+        " GROUP BY subject ORDER BY subject",
+        tenant,
     )
+    assert [tuple(r) for r in subjects_written] == [
+        (subjects.INSIGHT_GENERATED, 5),
+        (subjects.ORDER_RECORDED, 2),
+    ]
 
 
 async def test_restocking_resolves_open_insights(
@@ -267,10 +286,13 @@ async def test_restocking_resolves_open_insights(
     await publish(client, STREAM, offers_merged(tenant, "run-2", key, later))
 
     events = await insight_events(client, tenant, 5)
-    zero, run_2 = {"quantity": 0}, "corr-run-2"
+    run_2 = "corr-run-2"
+    # a resolution carries the product's state when it ended: a restock, not a pause
+    amazon = {"quantity": 0, "status_now": "active", "quantity_now": 3}
+    ebay = {"quantity": 0, "status_now": "active", "quantity_now": 2}
     assert events[3:] == [
-        insight(tenant, first, "amazon", "C-3", "resolved", later, zero, 2, correlation=run_2),
-        insight(tenant, first, "ebay", "C-3", "resolved", later, zero, 2, correlation=run_2),
+        insight(tenant, first, "amazon", "C-3", "resolved", later, amazon, 2, correlation=run_2),
+        insight(tenant, first, "ebay", "C-3", "resolved", later, ebay, 2, correlation=run_2),
     ]
     rows = await db.fetch(
         "SELECT channel, sku, status, resolved_at, transitions FROM insights"

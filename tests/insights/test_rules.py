@@ -48,10 +48,11 @@ def product(
     )
 
 
-def test_out_of_stock_is_an_active_product_at_zero() -> None:
+def test_out_of_stock_is_an_active_or_paused_product_at_zero() -> None:
     assert is_out_of_stock(product(quantity=0))
     assert not is_out_of_stock(product(quantity=1))
-    assert not is_out_of_stock(product(quantity=0, status="paused"))
+    assert is_out_of_stock(product(quantity=0, status="paused"))
+    assert not is_out_of_stock(product(quantity=1, status="paused"))
     assert not is_out_of_stock(product(quantity=0, status="delisted"))
 
 

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from relay_insights.adapters.database import InsightsDatabase
 from relay_insights.handlers import InsightsHandlers
+from relay_insights.scheduler import DailyScheduler
 from relay_insights.settings import InsightsSettings
+from relay_shared.clock import clock_from_setting
 from relay_shared.config_store import TenantConfigStore
-from relay_shared.events import InsightGenerated, OffersMerged, OrderShipped
+from relay_shared.events import (
+    ChannelActed,
+    InsightGenerated,
+    ListingsImported,
+    OffersMerged,
+    OrderRecorded,
+    OrderShipped,
+    ReallocationChanged,
+    ReallocationClaimRequested,
+    TenantConfigured,
+)
 from relay_shared.outbox import Outbox
 from relay_shared.runtime import open_resources
 from relay_shared.worker_app import WorkerApp
@@ -18,20 +32,27 @@ SETTINGS_TYPE = InsightsSettings
 
 
 class InsightsApp(WorkerApp[InsightsSettings, InsightsHandlers]):
-    """Consumes offers.merged and order.shipped; emits insight.generated through an outbox.
+    """Consumes offers.merged, order.shipped, listings.imported, channel.acted,
+    reallocation.claim_requested and tenant.configured; emits insight.generated,
+    order.recorded and reallocation.changed through an outbox, and runs the daily evaluation.
     Owns schema ``insights``."""
 
     service = "insights"
 
     def __init__(self, settings: InsightsSettings) -> None:
-        super().__init__(settings, emits=[InsightGenerated])
+        super().__init__(settings, emits=[InsightGenerated, OrderRecorded, ReallocationChanged])
         self.consume(OffersMerged, InsightsHandlers.on_offers_merged)
         self.consume(OrderShipped, InsightsHandlers.on_order_shipped)
+        self.consume(ListingsImported, InsightsHandlers.on_listings_imported)
+        self.consume(ChannelActed, InsightsHandlers.on_channel_acted)
+        self.consume(ReallocationClaimRequested, InsightsHandlers.on_claim_requested)
+        self.consume(TenantConfigured, InsightsHandlers.on_tenant_configured)
 
     @asynccontextmanager
     async def open_handlers(self) -> AsyncIterator[InsightsHandlers]:
-        """Open the pool (migrated) and the bucket, build the handlers, and keep draining the
-        outbox in the background (on start, and every ``outbox_interval_s``)."""
+        """Open the pool (migrated) and the bucket, build the handlers, keep draining the
+        outbox in the background (on start, and every ``outbox_interval_s``) and run the
+        daily scheduler (every ``evaluate_tick_s``)."""
         async with open_resources(
             self.settings, schema="insights", migrations="relay_insights.migrations", s3=True
         ) as resources:
@@ -41,9 +62,18 @@ class InsightsApp(WorkerApp[InsightsSettings, InsightsHandlers]):
                 database=InsightsDatabase(resources.pool),
                 outbox=Outbox(resources.pool),
                 bus=self.bus,
+                clock=clock_from_setting(self.settings.clock_offset_file),
+                batch_size=self.settings.evaluate_batch_size,
             )
+            scheduler = DailyScheduler(handlers, self.settings.evaluate_tick_s)
             async with handlers.outbox.draining(self.bus.publish, self.settings.outbox_interval_s):
-                yield handlers
+                ticking = asyncio.create_task(scheduler.run_forever())
+                try:
+                    yield handlers
+                finally:
+                    ticking.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await ticking
 
 
 def create_app(settings: InsightsSettings | None = None) -> InsightsApp:

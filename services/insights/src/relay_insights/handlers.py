@@ -1,25 +1,46 @@
-"""Insights' handlers: load → decide → save (with the outbox) → emit."""
+"""Insights' handlers: load → decide → save (with the outbox) → emit.
+
+Every evaluation on a change runs as of the event's time, never before the tenant's last
+daily evaluation (a clock moved ahead for a test or demo does not go back for an event
+stamped by the real clock).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import asyncio
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 import structlog
 
+from relay_insights.adapters import listings as listings_db
+from relay_insights.adapters import reallocation as reallocation_db
+from relay_insights.adapters import schedules
 from relay_insights.adapters.database import InsightsDatabase, TenantState, TenantUnit
 from relay_insights.domain.allocation import allocate
 from relay_insights.domain.merged_feed import MergedOffer, parse_merged_csv
-from relay_insights.domain.orders import apply_sales, order_lines
-from relay_insights.domain.rules import conditions
-from relay_insights.domain.transitions import insight_event, plan_transitions
-from relay_shared import keys
+from relay_insights.domain.orders import OrderLine, apply_sales, order_lines
+from relay_insights.domain.reallocation import changed_event, push_entry
+from relay_insights.evaluation import DEFAULT_BATCH, Evaluation, evaluate
+from relay_shared import keys, subjects
 from relay_shared.channel_config import InsightsConfig
+from relay_shared.clock import Clock, SystemClock
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.errors import PermanentError
-from relay_shared.events import Event, OffersMerged, OrderShipped
+from relay_shared.events import (
+    ChannelActed,
+    Event,
+    ListingsImported,
+    OffersMerged,
+    OrderRecorded,
+    OrderShipped,
+    ReallocationClaimRequested,
+    RecordedLine,
+    TenantConfigured,
+)
+from relay_shared.listings import Listings, ListingsError, parse_listings
 from relay_shared.merged_feed import MergedFeedError
 from relay_shared.outbox import Outbox
 from relay_shared.storage import ObjectStore
@@ -32,12 +53,18 @@ class Publisher(Protocol):
 
 
 @dataclass(frozen=True)
-class Evaluation:
-    """What triggers an evaluation: the event (for ids and correlation) and the as-of time."""
+class TenantRules:
+    """A tenant's rules and timezone (its latest known config), and its last daily as-of."""
 
-    trigger: str
-    correlation_id: str
-    as_of: datetime
+    config: InsightsConfig
+    timezone: str
+    last_as_of: datetime | None
+
+    def evaluation(self, event: Event) -> Evaluation:
+        as_of = event.occurred_at
+        if self.last_as_of is not None and self.last_as_of > as_of:
+            as_of = self.last_as_of
+        return Evaluation(event.event_id, event.correlation_id, as_of, self.config, self.timezone)
 
 
 @dataclass
@@ -47,12 +74,24 @@ class InsightsHandlers:
     database: InsightsDatabase
     outbox: Outbox
     bus: Publisher
+    clock: Clock = SystemClock()  # noqa: RUF009 - stateless, shared safely
+    batch_size: int = DEFAULT_BATCH
 
     async def on_offers_merged(self, event: OffersMerged) -> None:
         """Set every enabled channel's quantities from the merged feed, then evaluate."""
         sections = await self.configs.load_channel_sections(event.tenant_id, event.config_version)
+        config = await self.configs.load(event.tenant_id, event.config_version)
         offers = await self._merged_offers(keys.tenant_key(event.tenant_id, event.merged_key))
         skus = [offer.sku for offer in offers]
+        await schedules.note_tenant(
+            self.database.pool,
+            event.tenant_id,
+            self.clock.now(),
+            event.config_version,
+            config.timezone,
+            sections.insights.evaluate_daily_at,
+        )
+        rules = await self.rules(event.tenant_id, event.config_version)
         async with self.database.tenant(event.tenant_id) as unit:
             if await unit.claim_event(event.event_id):
                 state = await unit.tenant_state()
@@ -64,14 +103,15 @@ class InsightsHandlers:
                     await unit.save_tenant_state(
                         TenantState(event.config_version, event.run_id, event.occurred_at)
                     )
-                    await _evaluate(unit, skus, sections.insights, _evaluation(event))
+                    await evaluate(unit, rules.evaluation(event), skus, self.batch_size)
                 else:
                     log.info("offers_merged.stale", applied_run=state.run_id)
         await self.publish_pending()
 
     async def on_order_shipped(self, event: OrderShipped) -> None:
-        """Record the order's new lines, take them off the channel's stock, evaluate."""
-        insights_config = await self._latest_insights_config(event.tenant_id)
+        """Record the order's new lines (announced with order.recorded), take them off the
+        channel's stock, evaluate."""
+        rules = await self.rules(event.tenant_id)
         items = [(item.sku, item.quantity) for item in event.items]
         async with self.database.tenant(event.tenant_id) as unit:
             listed = {
@@ -81,6 +121,8 @@ class InsightsHandlers:
             }
             lines = order_lines(event.order_id, event.channel, items, event.shipped_at, listed)
             recorded = await unit.insert_order_lines(lines, event.event_id)
+            if recorded:
+                await Outbox.add(unit.conn, order_recorded(event, recorded))
             for line in recorded:
                 if line.problem is not None:
                     log.warning(
@@ -93,19 +135,108 @@ class InsightsHandlers:
             sold = apply_sales(recorded, listed)
             await unit.upsert_products(sold, event.occurred_at)
             skus = sorted({p.sku for p in sold})
-            await _evaluate(unit, skus, insights_config, _evaluation(event))
+            await evaluate(unit, rules.evaluation(event), skus, self.batch_size)
         await self.publish_pending()
+
+    async def on_listings_imported(self, event: ListingsImported) -> None:
+        """Set the channel's products from its listings file (once per file), evaluate."""
+        listings = await self._listings(event)
+        rules = await self.rules(event.tenant_id)
+        async with self.database.tenant(event.tenant_id) as unit:
+            if await unit.claim_event(event.event_id):
+                skus = await listings_db.import_listings(
+                    unit.conn, event.tenant_id, event.channel, listings, event.occurred_at
+                )
+                await evaluate(unit, rules.evaluation(event), skus, self.batch_size)
+                log.info("listings.imported", channel=event.channel, rows=len(listings))
+        await self.publish_pending()
+
+    async def on_channel_acted(self, event: ChannelActed) -> None:
+        """A succeeded action: the listing's status and price follow (the rules then see a
+        paused listing as paused); a push offers the channel's stock to the reallocation
+        list. Dry runs, failures and deferrals change nothing here."""
+        if event.outcome != "succeeded":
+            return
+        rules = await self.rules(event.tenant_id)
+        async with self.database.tenant(event.tenant_id) as unit:
+            if await unit.claim_event(event.event_id):
+                at = rules.evaluation(event).as_of
+                product = await unit.follow_action(
+                    event.channel, event.sku, event.status_after, event.price_after, at
+                )
+                if event.action == "push" and product is not None:
+                    await self._push(unit, event, product.quantity, at)
+                if product is not None:
+                    await evaluate(unit, rules.evaluation(event), [event.sku], self.batch_size)
+        await self.publish_pending()
+
+    async def on_claim_requested(self, event: ReallocationClaimRequested) -> None:
+        """Claim the entry for the pulling channel: at most once, whoever races (the UPDATE
+        that finds it open wins); a refused claim changes nothing."""
+        async with self.database.transaction() as conn:
+            claimed = await reallocation_db.claim(
+                conn, event.tenant_id, event.entry_id, event.channel, event.occurred_at
+            )
+            if claimed is not None:
+                await Outbox.add(
+                    conn, changed_event(event.tenant_id, claimed, event.correlation_id)
+                )
+        if claimed is None:
+            log.info("reallocation.claim_refused", entry_id=event.entry_id, channel=event.channel)
+        await self.publish_pending()
+
+    async def on_tenant_configured(self, event: TenantConfigured) -> None:
+        """Know the tenant (its daily schedule starts now) and its latest config version."""
+        timezone, daily_at = "UTC", InsightsConfig().evaluate_daily_at
+        if event.config_version is not None:
+            config = await self.configs.load(event.tenant_id, event.config_version)
+            sections = await self.configs.load_channel_sections(
+                event.tenant_id, event.config_version
+            )
+            timezone, daily_at = config.timezone, sections.insights.evaluate_daily_at
+        await schedules.note_tenant(
+            self.database.pool,
+            event.tenant_id,
+            self.clock.now(),
+            event.config_version,
+            timezone,
+            daily_at,
+        )
+
+    async def rules(self, tenant_id: str, version: int | None = None) -> TenantRules:
+        """The rules of the tenant's latest known config (defaults before any)."""
+        schedule = await schedules.schedule_of(self.database.pool, tenant_id)
+        if version is None and schedule is not None:
+            version = schedule.config_version
+        if version is None:
+            state = await self.database.tenant_state(tenant_id)
+            version = None if state is None else state.config_version
+        last_as_of = None if schedule is None else schedule.last_as_of
+        if version is None:
+            return TenantRules(InsightsConfig(), "UTC", last_as_of)
+        config = await self.configs.load(tenant_id, version)
+        sections = await self.configs.load_channel_sections(tenant_id, version)
+        return TenantRules(sections.insights, config.timezone, last_as_of)
 
     async def publish_pending(self) -> int:
         """Publish what the outbox holds (this handler's events, and any left by a crash)."""
         return await self.outbox.drain(self.bus.publish)
 
-    async def _latest_insights_config(self, tenant_id: str) -> InsightsConfig:
-        """The rules' settings of the tenant's latest merged config (defaults before any)."""
-        state = await self.database.tenant_state(tenant_id)
-        if state is None:
-            return InsightsConfig()
-        return (await self.configs.load_channel_sections(tenant_id, state.config_version)).insights
+    async def _push(self, unit: TenantUnit, event: ChannelActed, stock: int, at: datetime) -> None:
+        wanted = event.request.get("quantity")
+        quantity = wanted if isinstance(wanted, int) and 0 <= wanted <= stock else stock
+        entry = push_entry(event.action_id, event.channel, event.sku, quantity, at)
+        for created in await reallocation_db.open_entries(unit.conn, unit.tenant_id, [entry]):
+            await Outbox.add(
+                unit.conn, changed_event(unit.tenant_id, created, event.correlation_id)
+            )
+
+    async def _listings(self, event: ListingsImported) -> Listings:
+        data = await self.store.get_bytes(keys.tenant_key(event.tenant_id, event.listings_key))
+        try:
+            return await asyncio.to_thread(parse_listings, data)
+        except ListingsError as exc:
+            raise PermanentError(str(exc), code="invalid_listings", key=event.listings_key) from exc
 
     async def _merged_offers(self, key: str) -> list[MergedOffer]:
         data = await self.store.get_bytes(key)
@@ -115,26 +246,16 @@ class InsightsHandlers:
             raise PermanentError(str(exc), code="invalid_merged_feed", key=key) from exc
 
 
-def _evaluation(event: Event) -> Evaluation:
-    return Evaluation(event.event_id, event.correlation_id, event.occurred_at)
-
-
-async def _evaluate(
-    unit: TenantUnit, skus: Collection[str], config: InsightsConfig, evaluation: Evaluation
-) -> None:
-    """Evaluate the rules for every channel's listing of ``skus``; store the transitions and
-    their events (outbox) in the unit's transaction."""
-    if not skus:
-        return
-    products = await unit.products(skus)
-    holding = conditions(products, evaluation.as_of, config)
-    transitions = plan_transitions(
-        unit.tenant_id,
-        await unit.open_insights(skus),
-        holding,
-        {p.key for p in products},
-        evaluation.as_of,
-        evaluation.trigger,
+def order_recorded(event: OrderShipped, recorded: list[OrderLine]) -> OrderRecorded:
+    """The order's newly recorded lines (a re-sent order records none, announces nothing)."""
+    digest = hashlib.sha256(event.event_id.encode()).hexdigest()[:32]
+    return OrderRecorded(
+        event_id=f"{subjects.ORDER_RECORDED}:{event.tenant_id}:{digest}",
+        occurred_at=event.occurred_at,
+        tenant_id=event.tenant_id,
+        correlation_id=event.correlation_id,
+        order_id=event.order_id,
+        channel=event.channel,
+        shipped_at=event.shipped_at,
+        lines=[RecordedLine(sku=r.sku, quantity=r.quantity, problem=r.problem) for r in recorded],
     )
-    events = [insight_event(t, unit.tenant_id, evaluation.correlation_id) for t in transitions]
-    await unit.record_transitions(transitions, events)

@@ -1,5 +1,7 @@
 """Insights' settings (``APP_*``)."""
 
+from pathlib import Path
+
 from pydantic import Field
 
 from relay_shared.settings import CommonSettings
@@ -7,4 +9,10 @@ from relay_shared.settings import CommonSettings
 
 class InsightsSettings(CommonSettings):
     service_name: str = "insights"
-    outbox_interval_s: float = Field(default=2.0, gt=0)
+    #: how often the scheduler looks for tenants whose daily evaluation is due
+    evaluate_tick_s: float = Field(default=30.0, gt=0)
+    #: products evaluated per batch (the daily evaluation streams a tenant's products)
+    evaluate_batch_size: int = Field(default=20_000, ge=100)
+    #: TEST/DEMO ONLY: a file holding an offset in seconds added to the scheduler's clock,
+    #: re-read on every tick (relay_shared.clock.OffsetFileClock); never set in production
+    clock_offset_file: Path | None = None

@@ -66,7 +66,8 @@ def _wanted(event: InsightGenerated, config: ChannelConfig) -> list[ActionName]:
     push: list[ActionName] = ["push"] if actions.reallocation == "push" else []
     if event.kind == "out_of_stock":
         if event.status == "resolved":
-            return ["unpause"] if actions.out_of_stock == "pause" else []
+            restocked = _int(event.detail.get("quantity_now")) > 0
+            return ["unpause"] if actions.out_of_stock == "pause" and restocked else []
         return [] if actions.out_of_stock == "none" else [actions.out_of_stock]
     if event.status != "open":
         return []
@@ -119,3 +120,11 @@ def _plan(
         action=action,
         dry_run=config.dry_run,
     )
+
+
+def _int(value: object) -> int:
+    """A detail value as an int (0 when absent or not a number)."""
+    try:
+        return int(str(value))
+    except ValueError:
+        return 0

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from relay_gateway.domain.insights import REALLOCATION_KIND, Insight
+from relay_gateway.domain.insights import Insight
 from relay_gateway.domain.pagination import Cursor
 from relay_shared.events import InsightGenerated
 
@@ -20,8 +20,6 @@ class InsightQuery:
     channels: frozenset[str] | None
     limit: int
     after: Cursor | None
-    #: also match a reallocation entry's target channel
-    or_target: bool = False
 
 
 def _insight(row: asyncpg.Record) -> Insight:
@@ -67,31 +65,15 @@ class InsightsRepository:
         rows = await self._pool.fetch(
             "SELECT * FROM channel_insights WHERE tenant_id = $1 AND status = $2"
             " AND ($3::text IS NULL OR kind = $3)"
-            " AND ($4::text[] IS NULL OR channel = ANY($4)"
-            "      OR ($5 AND detail->>'target_channel' = ANY($4)))"
-            " AND ($6::timestamptz IS NULL OR (since, insight_id) < ($6, $7))"
-            " ORDER BY since DESC, insight_id DESC LIMIT $8",
+            " AND ($4::text[] IS NULL OR channel = ANY($4))"
+            " AND ($5::timestamptz IS NULL OR (since, insight_id) < ($5, $6))"
+            " ORDER BY since DESC, insight_id DESC LIMIT $7",
             query.tenant_id,
             query.status,
             query.kind,
             channels,
-            query.or_target,
             None if query.after is None else query.after.at,
             None if query.after is None else query.after.item_id,
             query.limit,
         )
         return [_insight(row) for row in rows]
-
-    async def reallocation(self, query: InsightQuery) -> list[Insight]:
-        """The open reallocation candidates whose origin or target is visible."""
-        return await self.page(
-            InsightQuery(
-                query.tenant_id,
-                "open",
-                REALLOCATION_KIND,
-                query.channels,
-                query.limit,
-                query.after,
-                or_target=True,
-            )
-        )

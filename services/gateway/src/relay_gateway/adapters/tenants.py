@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +11,8 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from relay_gateway.domain.roles import Role
+from relay_shared.events import Event
+from relay_shared.outbox import Outbox
 
 
 @dataclass(frozen=True)
@@ -51,9 +53,14 @@ class TenantsRepository:
         self._pool = pool
 
     async def create(
-        self, tenant: Tenant, key_id: str, key_hash: str, roles: frozenset[Role]
+        self,
+        tenant: Tenant,
+        key_id: str,
+        key_hash: str,
+        roles: frozenset[Role],
+        events: Sequence[Event] = (),
     ) -> None:
-        """The tenant and its first (owner) key, together."""
+        """The tenant and its first (owner) key, together, with ``events`` in the outbox."""
         async with self._pool.acquire() as conn, conn.transaction():
             inserted = await conn.fetchval(
                 "INSERT INTO tenants (tenant_id, name, channels) VALUES ($1, $2, $3)"
@@ -65,6 +72,7 @@ class TenantsRepository:
             if inserted is None:
                 raise TenantExistsError(tenant.tenant_id)
             await _insert_key(conn, key_id, tenant.tenant_id, key_hash, roles)
+            await Outbox.add(conn, *events)
 
     async def get(self, tenant_id: str) -> Tenant | None:
         row = await self._pool.fetchrow("SELECT * FROM tenants WHERE tenant_id = $1", tenant_id)
@@ -132,6 +140,7 @@ class TenantsRepository:
         config: dict[str, Any],
         created_by: str,
         store: Callable[[int], Awaitable[str]],
+        announce: Callable[[int], Sequence[Event]] = lambda _version: (),
     ) -> int:
         """The next version of the tenant's config. ``store(version)`` writes the immutable
         copy to S3 before the version becomes visible here, so a recorded version is always
@@ -154,6 +163,7 @@ class TenantsRepository:
             await conn.execute(
                 "UPDATE tenants SET config_version = $2 WHERE tenant_id = $1", tenant_id, version
             )
+            await Outbox.add(conn, *announce(version))
         return version
 
     async def ping(self) -> None:

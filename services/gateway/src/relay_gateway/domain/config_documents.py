@@ -4,7 +4,7 @@ stored version."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -113,3 +113,21 @@ def _without_secrets(document: Mapping[str, Any]) -> dict[str, Any]:
 def find_vendor(config: TenantConfig, vendor_id: str) -> VendorConfig | None:
     """The vendor ``vendor_id`` of ``config``, None if it has none."""
     return next((vendor for vendor in config.vendors if vendor.vendor_id == vendor_id), None)
+
+
+def with_tenant_channels(document: dict[str, Any], channels: Sequence[str]) -> dict[str, Any]:
+    """A copy of ``document`` where every channel of the tenant (named at its creation) has a
+    section: one the config leaves out gets ``{}``, the defaults (enabled, allocation 100 %,
+    buffer 0, no subscriptions, no actions, dry-run). Channels the config adds stay."""
+    sections = document.get("channels")
+    merged = dict(sections) if isinstance(sections, dict) else {}
+    for channel in channels:
+        merged.setdefault(channel, {})
+    return {**document, "channels": merged}
+
+
+def configured_channels(document: Mapping[str, Any], channels: Sequence[str]) -> list[str]:
+    """Every channel of the tenant: those named at its creation plus those the config adds."""
+    sections = document.get("channels")
+    added = sections.keys() if isinstance(sections, dict) else ()
+    return sorted({*channels, *added})

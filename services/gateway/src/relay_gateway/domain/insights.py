@@ -1,9 +1,8 @@
-"""The insights read model's rules (pure): which channels a principal may see, and the
-reallocation entry an open ``reallocation_candidate`` insight stands for."""
+"""The insights read model's rules (pure): which channels a principal may see. (The
+reallocation list is a read model of its own, fed by ``reallocation.changed``.)"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -12,7 +11,6 @@ from relay_gateway.domain.roles import Principal
 
 KINDS: Final = ("out_of_stock", "slow_mover", "aged", "reallocation_candidate")
 INSIGHT_STATUSES: Final = ("open", "resolved")
-REALLOCATION_KIND: Final = "reallocation_candidate"
 
 
 class ChannelDeniedError(Exception):
@@ -34,18 +32,6 @@ class Insight:
     detail: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class ReallocationEntry:
-    insight_id: str
-    sku: str
-    origin_channel: str
-    target_channel: str
-    reason: str
-    target_reason: str | None
-    quantity: int
-    since: datetime
-
-
 def visible_channels(principal: Principal, requested: str | None) -> frozenset[str] | None:
     """The channels to show: the requested one (if allowed), else every allowed one;
     None means every channel (a principal without a ``channels`` claim)."""
@@ -55,25 +41,3 @@ def visible_channels(principal: Principal, requested: str | None) -> frozenset[s
             raise ChannelDeniedError(requested)
         return frozenset({requested})
     return allowed
-
-
-def reallocation_entry(insight: Insight) -> ReallocationEntry | None:
-    """The entry of an open reallocation candidate; None for anything else or a detail
-    missing the origin, target or quantity."""
-    if insight.kind != REALLOCATION_KIND or insight.status != "open":
-        return None
-    detail: Mapping[str, Any] = insight.detail
-    target, quantity = detail.get("target_channel"), detail.get("quantity")
-    if not isinstance(target, str) or not isinstance(quantity, int):
-        return None
-    target_reason = detail.get("target_reason")
-    return ReallocationEntry(
-        insight_id=insight.insight_id,
-        sku=insight.sku,
-        origin_channel=str(detail.get("origin_channel") or insight.channel),
-        target_channel=target,
-        reason=str(detail.get("reason") or ""),
-        target_reason=target_reason if isinstance(target_reason, str) else None,
-        quantity=quantity,
-        since=insight.since,
-    )

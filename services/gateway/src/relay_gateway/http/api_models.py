@@ -199,20 +199,3 @@ class InsightList(_Response):
     tenant_id: str
     insights: list[InsightOut]
     next_cursor: str | None
-
-
-class ReallocationEntryOut(_Response):
-    insight_id: str
-    sku: str
-    origin_channel: str
-    target_channel: str
-    reason: str
-    target_reason: str | None
-    quantity: int
-    since: datetime
-
-
-class ReallocationList(_Response):
-    tenant_id: str
-    entries: list[ReallocationEntryOut]
-    next_cursor: str | None

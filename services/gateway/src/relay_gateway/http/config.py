@@ -27,8 +27,10 @@ from relay_gateway.http.errors import (
 )
 from relay_gateway.http.responses import respond
 from relay_gateway.http.routing import Body, Route
+from relay_gateway.http.tenants import publish_pending, tenant_configured
 from relay_shared import keys
 from relay_shared.channel_config import parse_channel_sections
+from relay_shared.events import TenantConfigured
 from relay_shared.tenant_config import (
     ConfigError,
     ConfigProblem,
@@ -122,15 +124,22 @@ async def put_config(call: Call) -> web.Response:
         raise UnsupportedMediaTypeError("send application/yaml or application/json")
     raw = await read_limited(call.request, MAX_CONFIG_BYTES)
     document = _load_config(media_type(call.request), raw, tenant)
+    channels = config_documents.configured_channels(document, tenant.channels)
     previous = await context.tenants.config(tenant.tenant_id)
     document = _sealed(context, _carried(document, previous))
+    # the version other services read: every tenant channel has a section (defaults if none)
+    shared = config_documents.with_tenant_channels(document, tenant.channels)
 
     async def save(version: int) -> str:
-        return await context.configs.save(tenant.tenant_id, version, document)
+        return await context.configs.save(tenant.tenant_id, version, shared)
+
+    def announce(version: int) -> list[TenantConfigured]:
+        return [tenant_configured(tenant, channels, version, call.correlation_id)]
 
     version = await context.tenants.add_config_version(
-        tenant.tenant_id, document, call.principal.subject, save
+        tenant.tenant_id, document, call.principal.subject, save, announce
     )
+    await publish_pending(call)
     return respond(ConfigSaved(tenant_id=tenant.tenant_id, config_version=version), 201)
 
 

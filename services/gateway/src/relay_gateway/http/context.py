@@ -7,8 +7,11 @@ from dataclasses import dataclass
 from aiohttp import web
 from nats.aio.client import Client as NatsClient
 
+from relay_gateway.adapters.announcements import Announcements
 from relay_gateway.adapters.insights import InsightsRepository
+from relay_gateway.adapters.orders import OrdersRepository
 from relay_gateway.adapters.rate_limiter import RateLimiter
+from relay_gateway.adapters.reallocation import ReallocationRepository
 from relay_gateway.adapters.receipts import ReceiptsRepository
 from relay_gateway.adapters.runs import RunsRepository
 from relay_gateway.adapters.tenants import TenantsRepository
@@ -36,6 +39,9 @@ class GatewayContext:
     rate_limiter: RateLimiter
     box: SecretsBox | None
     insights: InsightsRepository
+    orders: OrdersRepository
+    reallocation: ReallocationRepository
+    announcements: Announcements
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Insights and the reallocation list, read from the gateway's own read model.
+"""Insights, read from the gateway's own read model (fed by ``insight.generated``).
 
 Channel-scoped: a principal whose token carries a ``channels`` claim sees only those
 channels; asking for another one is 403.
@@ -14,19 +14,13 @@ from relay_gateway.domain.insights import (
     KINDS,
     ChannelDeniedError,
     Insight,
-    reallocation_entry,
     visible_channels,
 )
 from relay_gateway.domain.pagination import INSIGHT_PAGES, Cursor, InvalidCursorError
 from relay_gateway.domain.query_params import bounded_int
 from relay_gateway.domain.roles import Principal, Role
 from relay_gateway.http.access import Call
-from relay_gateway.http.api_models import (
-    InsightList,
-    InsightOut,
-    ReallocationEntryOut,
-    ReallocationList,
-)
+from relay_gateway.http.api_models import InsightList, InsightOut
 from relay_gateway.http.errors import BadRequestError, ForbiddenError, UnprocessableError
 from relay_gateway.http.responses import respond
 from relay_gateway.http.routing import Route
@@ -92,24 +86,6 @@ async def list_insights(call: Call) -> web.Response:
     )
 
 
-async def list_reallocation(call: Call) -> web.Response:
-    tenant = call.tenant
-    query = _query(call.request, call.principal, tenant.tenant_id)
-    found = await call.context.insights.reallocation(query)
-    entries = [reallocation_entry(insight) for insight in found[: query.limit - 1]]
-    return respond(
-        ReallocationList(
-            tenant_id=tenant.tenant_id,
-            entries=[
-                ReallocationEntryOut.model_validate(entry, from_attributes=True)
-                for entry in entries
-                if entry is not None
-            ],
-            next_cursor=_next_cursor(found, query.limit - 1),
-        )
-    )
-
-
 TENANT = "/v1/tenants/{tenant_id}"
 PAGING = (("limit", "integer"), ("cursor", "string"))
 ROUTES = [
@@ -123,16 +99,5 @@ ROUTES = [
         returns=InsightList,
         errors=(400, 422),
         query=(("kind", "string"), ("channel", "string"), ("status", "string"), *PAGING),
-    ),
-    Route(
-        method="GET",
-        path=f"{TENANT}/reallocation",
-        handler=list_reallocation,
-        summary="The reallocation list: open reallocation candidates (origin → target)",
-        role=Role.VIEWER,
-        ok=200,
-        returns=ReallocationList,
-        errors=(400, 422),
-        query=(("channel", "string"), *PAGING),
     ),
 ]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import structlog
 from aiohttp import web
 
 from relay_gateway.adapters.tenants import Tenant, TenantExistsError
 from relay_gateway.domain.api_keys import hash_api_key, new_api_key, new_key_id
 from relay_gateway.domain.roles import GrantError, Principal, Role, check_grant, parse_roles
 from relay_gateway.domain.tokens import issue_token
+from relay_gateway.handlers import DISPATCH_FAILURES
 from relay_gateway.http.access import Call
 from relay_gateway.http.api_models import (
     ApiKeyCreated,
@@ -29,7 +31,35 @@ from relay_gateway.http.errors import (
 )
 from relay_gateway.http.responses import respond
 from relay_gateway.http.routing import Body, Route
+from relay_shared import subjects
+from relay_shared.events import TenantConfigured, stage_event_id
 from relay_shared.tenant_config import ConfigProblem
+
+log = structlog.get_logger(__name__)
+
+
+def tenant_configured(
+    tenant: Tenant, channels: list[str], version: int | None, correlation_id: str
+) -> TenantConfigured:
+    """The tenant was created (``version`` None) or got config ``version``; ``channels`` are
+    all of its channels. Deterministic id: one event per tenant version."""
+    return TenantConfigured(
+        event_id=stage_event_id(subjects.TENANT_CONFIGURED, tenant.tenant_id, str(version or 0)),
+        occurred_at=datetime.now(UTC),
+        tenant_id=tenant.tenant_id,
+        correlation_id=correlation_id,
+        name=tenant.name,
+        channels=channels,
+        config_version=version,
+    )
+
+
+async def publish_pending(call: Call) -> None:
+    """Drain the gateway's outbox now; what fails is left to the periodic drain."""
+    try:
+        await call.context.dispatcher.publish_pending()
+    except DISPATCH_FAILURES as exc:
+        log.warning("gateway.outbox_drain_deferred", error=repr(exc))
 
 
 def tenant_out(tenant: Tenant) -> TenantOut:
@@ -45,12 +75,14 @@ async def create_tenant(call: Call) -> web.Response:
     body, _ = await read_model(call.request, CreateTenant)
     tenant = Tenant(body.tenant_id, body.name, sorted(set(body.channels)), None)
     api_key = new_api_key()
+    created = tenant_configured(tenant, tenant.channels, None, call.correlation_id)
     try:
         await call.context.tenants.create(
-            tenant, new_key_id(), hash_api_key(api_key), frozenset({Role.OWNER})
+            tenant, new_key_id(), hash_api_key(api_key), frozenset({Role.OWNER}), [created]
         )
     except TenantExistsError as exc:
         raise ConflictError("the tenant exists", code="tenant_exists") from exc
+    await publish_pending(call)
     return respond(TenantCreated(tenant=tenant_out(tenant), api_key=api_key), 201)
 
 

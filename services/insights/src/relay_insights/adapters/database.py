@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -20,7 +21,7 @@ import asyncpg
 from relay_insights.domain.orders import OrderLine
 from relay_insights.domain.products import Product
 from relay_insights.domain.transitions import OpenInsight, Transition
-from relay_shared.events import InsightGenerated
+from relay_shared.events import Event
 from relay_shared.outbox import Outbox
 
 Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
@@ -45,6 +46,16 @@ class InsightsDatabase:
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _lock_key(tenant_id))
             yield TenantUnit(conn, tenant_id)
 
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self._pool
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """A plain transaction (no tenant lock): for single-statement atomic changes."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            yield conn
+
     async def tenant_state(self, tenant_id: str) -> TenantState | None:
         async with self._pool.acquire() as conn:
             return await TenantUnit(conn, tenant_id).tenant_state()
@@ -56,6 +67,11 @@ class TenantUnit:
     def __init__(self, conn: Connection, tenant_id: str) -> None:
         self._conn = conn
         self.tenant_id = tenant_id
+
+    @property
+    def conn(self) -> Connection:
+        """The unit's connection, in its transaction (for the other query modules)."""
+        return self._conn
 
     async def claim_event(self, event_id: str) -> bool:
         """Record ``event_id`` as processed; False when it already was."""
@@ -134,55 +150,137 @@ class TenantUnit:
 
     async def open_insights(self, skus: Collection[str]) -> list[OpenInsight]:
         rows = await self._conn.fetch(
-            "SELECT insight_id, channel, sku, kind, opened_at, transitions, detail FROM insights"
+            f"SELECT {_INSIGHT_COLUMNS} FROM insights"
             " WHERE tenant_id = $1 AND status = 'open' AND sku = ANY($2::text[])"
             " ORDER BY sku, channel, kind",
             self.tenant_id,
             list(skus),
         )
-        return [
-            OpenInsight(
-                insight_id=row["insight_id"],
-                channel=row["channel"],
-                sku=row["sku"],
-                kind=row["kind"],
-                opened_at=row["opened_at"],
-                transitions=row["transitions"],
-                detail=json.loads(row["detail"]),
-            )
-            for row in rows
-        ]
+        return [_open_insight(row) for row in rows]
 
     async def record_transitions(
-        self, transitions: Sequence[Transition], events: Sequence[InsightGenerated]
+        self, transitions: Sequence[Transition], events: Sequence[Event]
     ) -> None:
-        """Store the insights' new states and their events in the outbox (same transaction)."""
-        for transition in transitions:
-            if transition.status == "open":
-                await self._open(transition)
-            else:
-                await self._conn.execute(
-                    "UPDATE insights SET status = 'resolved', resolved_at = $2, transitions = $3"
-                    " WHERE insight_id = $1 AND status = 'open'",
-                    transition.insight_id,
-                    transition.at,
-                    transition.number,
-                )
+        """Store the insights' new states (openings copied in, resolutions in one update) and
+        their events in the outbox (same transaction)."""
+        opened = [t for t in transitions if t.status == "open"]
+        resolved = [t for t in transitions if t.status == "resolved"]
+        if opened:
+            await self._conn.copy_records_to_table(
+                "insights",
+                columns=_OPEN_COLUMNS,
+                records=[_open_record(self.tenant_id, t) for t in opened],
+            )
+        if resolved:
+            await self._conn.execute(
+                "UPDATE insights AS i SET status = 'resolved', resolved_at = $2,"
+                " transitions = u.number FROM unnest($1::text[], $3::int[]) AS u(id, number)"
+                " WHERE i.insight_id = u.id AND i.status = 'open'",
+                [t.insight_id for t in resolved],
+                resolved[0].at,
+                [t.number for t in resolved],
+            )
         await Outbox.add(self._conn, *events)
 
-    async def _open(self, transition: Transition) -> None:
-        await self._conn.execute(
-            "INSERT INTO insights (insight_id, tenant_id, channel, sku, kind, status, opened_at,"
-            " detail, transitions) VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $8)",
-            transition.insight_id,
-            self.tenant_id,
-            transition.channel,
-            transition.sku,
-            transition.kind,
-            transition.at,
-            json.dumps(transition.detail, sort_keys=True),
-            transition.number,
+    async def product_batches(
+        self, skus: Collection[str] | None, size: int
+    ) -> AsyncIterator[list[Product]]:
+        """The tenant's products (of ``skus``, or all), in sku order, in batches of about
+        ``size`` that never split a sku's channels (titles left out: the rules need none)."""
+        query = (
+            "SELECT channel, sku, NULL::text AS title, price, quantity, status, listed_date,"
+            " last_sold_at FROM products WHERE tenant_id = $1"
+            " AND ($2::text[] IS NULL OR sku = ANY($2::text[])) ORDER BY sku, channel"
         )
+        cursor = await self._conn.cursor(
+            query, self.tenant_id, None if skus is None else list(skus)
+        )
+        carry: list[Product] = []
+        while True:
+            rows = await cursor.fetch(size)
+            batch = carry + [_product(row) for row in rows]
+            if len(rows) < size:
+                if batch:
+                    yield batch
+                return
+            cut = len(batch)
+            while cut > 0 and batch[cut - 1].sku == batch[-1].sku:
+                cut -= 1
+            carry = batch[cut:]
+            if cut:
+                yield batch[:cut]
+
+    async def follow_action(
+        self, channel: str, sku: str, status: str | None, price: Decimal | None, at: datetime
+    ) -> Product | None:
+        """The listing's status and price as the marketplace accepted them (None keeps
+        what it was); the product after, None when the channel does not list the sku."""
+        row = await self._conn.fetchrow(
+            "UPDATE products SET status = COALESCE($4, status), price = COALESCE($5, price),"
+            " updated_at = $6 WHERE tenant_id = $1 AND channel = $2 AND sku = $3"
+            f" RETURNING {_PRODUCT_COLUMNS}",
+            self.tenant_id,
+            channel,
+            sku,
+            status,
+            price,
+            at,
+        )
+        return None if row is None else _product(row)
+
+    async def purge_resolved(self, before: datetime) -> int:
+        """Delete the tenant's insights resolved before ``before``; how many."""
+        deleted = await self._conn.fetchval(
+            "WITH gone AS (DELETE FROM insights WHERE tenant_id = $1 AND status = 'resolved'"
+            " AND resolved_at < $2 RETURNING 1) SELECT count(*) FROM gone",
+            self.tenant_id,
+            before,
+        )
+        return int(deleted or 0)
+
+
+_INSIGHT_COLUMNS = "insight_id, channel, sku, kind, opened_at, transitions, detail, announced"
+_OPEN_COLUMNS = [
+    "insight_id",
+    "tenant_id",
+    "channel",
+    "sku",
+    "kind",
+    "status",
+    "opened_at",
+    "detail",
+    "transitions",
+    "announced",
+]
+
+
+def _open_record(tenant_id: str, t: Transition) -> tuple[Any, ...]:
+    detail = json.dumps(t.detail, sort_keys=True)
+    return (
+        t.insight_id,
+        tenant_id,
+        t.channel,
+        t.sku,
+        t.kind,
+        "open",
+        t.at,
+        detail,
+        t.number,
+        t.announced,
+    )
+
+
+def _open_insight(row: Any) -> OpenInsight:
+    return OpenInsight(
+        insight_id=row["insight_id"],
+        channel=row["channel"],
+        sku=row["sku"],
+        kind=row["kind"],
+        opened_at=row["opened_at"],
+        transitions=row["transitions"],
+        announced=row["announced"],
+        raw_detail=row["detail"],
+    )
 
 
 def _product(row: Any) -> Product:

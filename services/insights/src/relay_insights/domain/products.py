@@ -10,7 +10,7 @@ from typing import Literal
 ProductStatus = Literal["active", "paused", "delisted"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Product:
     channel: str
     sku: str

@@ -21,7 +21,7 @@ from relay_shared.channel_config import InsightKind, InsightsConfig
 DetailValue = str | int | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Condition:
     """A rule that holds for a product at the evaluation time."""
 
@@ -31,14 +31,19 @@ class Condition:
     detail: dict[str, DetailValue] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReallocationTarget:
     channel: str
     reason: str  # out_of_stock | recent_sale
 
 
+#: A listing Relay paused for lack of stock is still out of stock: its insight stays open until
+#: a restock resolves it (and the channel unpauses), so pausing never ends the insight itself.
+STOCKED_STATUSES = ("active", "paused")
+
+
 def is_out_of_stock(product: Product) -> bool:
-    return product.status == "active" and product.quantity == 0
+    return product.status in STOCKED_STATUSES and product.quantity == 0
 
 
 def sold_since(product: Product, cutoff: datetime) -> bool:
@@ -82,34 +87,59 @@ def reallocation_target(
 def conditions(
     products: Sequence[Product], as_of: datetime, config: InsightsConfig
 ) -> list[Condition]:
-    """Every rule that holds for ``products`` (all channels' listings of the skus evaluated)."""
+    """Every rule that holds for ``products`` (all channels' listings of the skus evaluated).
+
+    The same rules as :func:`is_out_of_stock`, :func:`is_slow_mover`, :func:`is_aged` and
+    :func:`reallocation_target`, with the cutoffs computed once (a daily evaluation runs this
+    over every product of a tenant)."""
+    slow_cutoff = as_of - timedelta(days=config.slow_after_days)
+    aged_cutoff = as_of - timedelta(days=config.aged_after_days)
     by_sku: dict[str, list[Product]] = {}
     for product in products:
         by_sku.setdefault(product.sku, []).append(product)
     found: list[Condition] = []
     for product in products:
-        found.extend(_product_conditions(product, by_sku[product.sku], as_of, config))
+        if product.quantity == 0:
+            if product.status in STOCKED_STATUSES:
+                found.append(
+                    Condition(product.channel, product.sku, "out_of_stock", {"quantity": 0})
+                )
+            continue
+        slow = (
+            product.status == "active"
+            and product.listed_date <= slow_cutoff
+            and (product.last_sold_at is None or product.last_sold_at <= slow_cutoff)
+        )
+        aged = product.listed_date < aged_cutoff
+        if slow or aged:
+            found.extend(_slow_or_aged(product, by_sku[product.sku], slow, aged, as_of, config))
     return found
 
 
-def _product_conditions(
-    product: Product, same_sku: Sequence[Product], as_of: datetime, config: InsightsConfig
+def _slow_or_aged(
+    product: Product,
+    same_sku: Sequence[Product],
+    slow: bool,
+    aged: bool,
+    as_of: datetime,
+    config: InsightsConfig,
 ) -> list[Condition]:
     found: list[Condition] = []
-    quantity: dict[str, DetailValue] = {"quantity": product.quantity}
     listed = _iso(product.listed_date)
-    if is_out_of_stock(product):
-        found.append(Condition(product.channel, product.sku, "out_of_stock", quantity))
-    slow = is_slow_mover(product, as_of, config.slow_after_days)
-    aged = is_aged(product, as_of, config.aged_after_days)
     if slow:
-        detail = {**quantity, "listed_date": listed, "last_sold_at": _iso(product.last_sold_at)}
+        detail = {
+            "quantity": product.quantity,
+            "listed_date": listed,
+            "last_sold_at": _iso(product.last_sold_at),
+        }
         found.append(Condition(product.channel, product.sku, "slow_mover", detail))
     if aged:
-        detail = {**quantity, "listed_date": listed}
+        detail = {"quantity": product.quantity, "listed_date": listed}
         found.append(Condition(product.channel, product.sku, "aged", detail))
-    target = reallocation_target(product, same_sku, as_of, config.slow_after_days)
-    if (slow or aged) and target is not None:
+    target = None
+    if len(same_sku) > 1:
+        target = reallocation_target(product, same_sku, as_of, config.slow_after_days)
+    if target is not None:
         detail = {
             "origin_channel": product.channel,
             "target_channel": target.channel,

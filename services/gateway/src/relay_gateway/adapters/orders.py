@@ -1,0 +1,76 @@
+"""The recorded order lines read model (schema ``gateway``), fed by ``order.recorded``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from relay_gateway.domain.pagination import Cursor
+from relay_shared.events import OrderRecorded
+
+
+@dataclass(frozen=True)
+class OrderLineView:
+    order_id: str
+    sku: str
+    channel: str
+    quantity: int
+    shipped_at: datetime
+    problem: str | None
+    line_id: str
+
+
+@dataclass(frozen=True)
+class OrderQuery:
+    tenant_id: str
+    problem: str | None
+    channels: frozenset[str] | None
+    limit: int
+    after: Cursor | None
+
+
+class OrdersRepository:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def record(self, event: OrderRecorded) -> None:
+        """Insert the event's lines; a line already recorded is left as it is."""
+        await self._pool.executemany(
+            "INSERT INTO recorded_order_lines (tenant_id, order_id, sku, channel, quantity,"
+            " shipped_at, problem, event_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            " ON CONFLICT (tenant_id, order_id, sku) DO NOTHING",
+            [
+                (
+                    event.tenant_id,
+                    event.order_id,
+                    line.sku,
+                    event.channel,
+                    line.quantity,
+                    event.shipped_at,
+                    line.problem,
+                    event.event_id,
+                )
+                for line in event.lines
+            ],
+        )
+
+    async def page(self, query: OrderQuery) -> list[OrderLineView]:
+        """Newest shipment first; ``query.limit`` lines after the cursor position."""
+        channels = None if query.channels is None else sorted(query.channels)
+        rows = await self._pool.fetch(
+            "SELECT order_id, sku, channel, quantity, shipped_at, problem, line_id"
+            " FROM recorded_order_lines WHERE tenant_id = $1"
+            " AND ($2::text IS NULL OR problem = $2)"
+            " AND ($3::text[] IS NULL OR channel = ANY($3))"
+            " AND ($4::timestamptz IS NULL OR (shipped_at, line_id) < ($4, $5))"
+            " ORDER BY shipped_at DESC, line_id DESC LIMIT $6",
+            query.tenant_id,
+            query.problem,
+            channels,
+            None if query.after is None else query.after.at,
+            None if query.after is None else query.after.item_id,
+            query.limit,
+        )
+        return [OrderLineView(**dict(row)) for row in rows]

@@ -1,0 +1,82 @@
+"""The reallocation list (schema ``insights``): entries opened, withdrawn and claimed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from relay_insights.adapters.database import Connection
+from relay_insights.domain.reallocation import Entry
+
+_COLUMNS = "entry_id, origin, target, sku, quantity, reason, state, claimed_by, changed_at"
+
+
+def _entry(row: Any) -> Entry:
+    return Entry(**dict(row))
+
+
+async def open_entries(conn: Connection, tenant_id: str, entries: list[Entry]) -> list[Entry]:
+    """Insert ``entries`` (open), in one statement; those that were new."""
+    if not entries:
+        return []
+    ids = await conn.fetch(
+        f"INSERT INTO reallocation (tenant_id, {_COLUMNS}) SELECT $1, * FROM unnest($2::text[],"
+        " $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[], $9::text[],"
+        " $10::timestamptz[]) ON CONFLICT (tenant_id, entry_id) DO NOTHING RETURNING entry_id",
+        tenant_id,
+        [e.entry_id for e in entries],
+        [e.origin for e in entries],
+        [e.target for e in entries],
+        [e.sku for e in entries],
+        [e.quantity for e in entries],
+        [e.reason for e in entries],
+        [e.state for e in entries],
+        [e.claimed_by for e in entries],
+        [e.changed_at for e in entries],
+    )
+    created = {row["entry_id"] for row in ids}
+    return [entry for entry in entries if entry.entry_id in created]
+
+
+async def withdraw(
+    conn: Connection, tenant_id: str, entry_ids: list[str], at: datetime
+) -> list[Entry]:
+    """Withdraw the entries still open among ``entry_ids``; those withdrawn."""
+    if not entry_ids:
+        return []
+    rows = await conn.fetch(
+        "UPDATE reallocation SET state = 'withdrawn', changed_at = $3"
+        " WHERE tenant_id = $1 AND entry_id = ANY($2::text[]) AND state = 'open'"
+        f" RETURNING {_COLUMNS}",
+        tenant_id,
+        entry_ids,
+        at,
+    )
+    return [_entry(row) for row in rows]
+
+
+async def entry(conn: Connection, tenant_id: str, entry_id: str) -> Entry | None:
+    row = await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM reallocation WHERE tenant_id = $1 AND entry_id = $2",
+        tenant_id,
+        entry_id,
+    )
+    return None if row is None else _entry(row)
+
+
+async def claim(
+    conn: Connection, tenant_id: str, entry_id: str, channel: str, at: datetime
+) -> Entry | None:
+    """Claim an open entry for ``channel``, atomically: the one UPDATE that finds it open
+    wins; every other (a second pull, another replica) finds it claimed and gets None."""
+    row = await conn.fetchrow(
+        "UPDATE reallocation SET state = 'claimed', claimed_by = $3, changed_at = $4"
+        " WHERE tenant_id = $1 AND entry_id = $2 AND state = 'open'"
+        "   AND origin <> $3 AND (target IS NULL OR target = $3)"
+        f" RETURNING {_COLUMNS}",
+        tenant_id,
+        entry_id,
+        channel,
+        at,
+    )
+    return None if row is None else _entry(row)
