@@ -94,7 +94,7 @@ async def consume_backlog(bus: Bus, app: SheetsApp, last_seq: int) -> WriterStat
     """Run sheets until it has acked everything up to ``last_seq``; its writer's counters."""
     async with running([app]):
         await wait_consumed(bus.client, STREAM, DURABLE, last_seq, wait_s=60.0)
-        return app.handlers.writer.stats
+        return app.handlers[0].writers.xlsx.stats
 
 
 async def test_a_backlog_of_orders_lands_exactly_with_few_saves(

@@ -101,7 +101,9 @@ async def test_out_of_stock_reaches_the_channel_sheet_and_resolves(
     key = await put_merged(object_store, tenant, "run-2", ["A-1,8,12.00,Widget,v1,"])
     await publish(client, STREAM, offers_merged(tenant, "run-2", key, T0 + timedelta(days=1)))
 
-    resolved = ["out_of_stock", "A-1", "resolved", "2026-03-02T12:00:00Z", '{"quantity": 0}']
+    # the resolution says what ended it: restocked to 3 (ebay's max_qty), still active
+    detail = '{"quantity": 0, "quantity_now": 3, "status_now": "active"}'
+    resolved = ["out_of_stock", "A-1", "resolved", "2026-03-02T12:00:00Z", detail]
     await wait_for_tab(workbook, [header, resolved])
     # Listings come from sheets' own offers.merged consumer, which may trail the insight.
     restocked = ["A-1", "Widget", 3, 12.0, "active", "2026-03-01T12:00:00Z", "2026-03-01T13:00:00Z"]

@@ -2,33 +2,48 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from relay_shared.config_store import TenantConfigStore
-from relay_shared.events import InsightGenerated, OffersMerged, OrderShipped
+from relay_shared.events import (
+    ChannelActed,
+    InsightGenerated,
+    ListingsImported,
+    OffersMerged,
+    OrderShipped,
+    ReallocationChanged,
+    SheetSynced,
+    TenantConfigured,
+)
+from relay_shared.outbox import Outbox
 from relay_shared.runtime import open_resources
 from relay_shared.worker_app import WorkerApp
 from relay_sheets.adapters.coalescing_writer import CoalescingWriter
+from relay_sheets.adapters.database import SheetsDatabase
+from relay_sheets.adapters.folder_lock import hold_folder_lock
+from relay_sheets.adapters.google_wiring import GoogleParts, google_parts
+from relay_sheets.adapters.sync_state import GOOGLE, XLSX, BackendWriters, RecordedBackend
+from relay_sheets.adapters.upload_scanner import UploadScanner
 from relay_sheets.adapters.xlsx_backend import XlsxBackend
+from relay_sheets.folder_handlers import FolderHandlers
 from relay_sheets.handlers import SheetsHandlers
 from relay_sheets.settings import SheetsSettings
 
 SETTINGS_TYPE = SheetsSettings
 
 
-class SheetsApp(WorkerApp[SheetsSettings, SheetsHandlers]):
-    """Keeps each channel's workbook current from the bus.
-
-    The xlsx backend keeps its state in the workbooks themselves (idempotent by key), so
-    sheets opens no database schema yet; the Google backend will keep its sync state in
-    schema ``sheets``.
-    """
+class SheetsApp(WorkerApp[SheetsSettings, tuple[SheetsHandlers, FolderHandlers]]):
+    """Keeps each channel's workbook current from the bus, on the tenant's backend (xlsx
+    workbooks on disk, or Google spreadsheets in a shared drive); owns schema ``sheets``
+    (folders, spreadsheets and their sync state), reported as ``sheet.synced``."""
 
     service = "sheets"
 
     def __init__(self, settings: SheetsSettings) -> None:
-        super().__init__(settings)
+        super().__init__(settings, emits=[SheetSynced, ListingsImported])
         # A merged feed sets cells outright (last one wins): one at a time, in stream order.
         self.consume(OffersMerged, SheetsHandlers.on_offers_merged)
         # Orders and insights commute (keyed, only-forward upserts): many at once, so that
@@ -36,21 +51,78 @@ class SheetsApp(WorkerApp[SheetsSettings, SheetsHandlers]):
         workers = settings.consumer_workers
         self.consume(OrderShipped, SheetsHandlers.on_order_shipped, max_workers=workers)
         self.consume(InsightGenerated, SheetsHandlers.on_insight_generated, max_workers=workers)
+        self.consume(
+            ReallocationChanged, SheetsHandlers.on_reallocation_changed, max_workers=workers
+        )
+        self.consume(TenantConfigured, FolderHandlers.on_tenant_configured)
+        self.consume(ChannelActed, FolderHandlers.on_channel_acted)
 
     @asynccontextmanager
-    async def open_handlers(self) -> AsyncIterator[SheetsHandlers]:
+    async def open_handlers(self) -> AsyncIterator[tuple[SheetsHandlers, FolderHandlers]]:
         settings = self.settings
-        writer = CoalescingWriter(
-            XlsxBackend(settings.sheets_dir),
+        async with AsyncExitStack() as stack:
+            res = await stack.enter_async_context(
+                open_resources(
+                    settings, schema="sheets", migrations="relay_sheets.migrations", s3=True
+                )
+            )
+            if settings.sheets_dir_lock:
+                await stack.enter_async_context(hold_folder_lock(res.pool, settings.sheets_dir))
+            database = SheetsDatabase(res.pool)
+            google = google_parts(settings, database)
+            writers = await stack.enter_async_context(self._writers(database, google).closing())
+            configs = TenantConfigStore(res.store)
+            outbox = Outbox(res.pool)
+            await stack.enter_async_context(
+                outbox.draining(self.bus.publish, settings.outbox_interval_s)
+            )
+            if google is not None:
+                scanner = UploadScanner(
+                    google.api, database, res.store, max_rows=settings.upload_max_rows
+                )
+                await stack.enter_async_context(_scanning(scanner, settings.google_scan_interval_s))
+            yield (
+                SheetsHandlers(res.store, configs, writers, database),
+                FolderHandlers(
+                    database,
+                    configs,
+                    res.store,
+                    writers,
+                    None if google is None else google.drive,
+                    settings.sheets_dir,
+                ),
+            )
+
+    def _writers(self, database: SheetsDatabase, google: GoogleParts | None) -> BackendWriters:
+        settings = self.settings
+        xlsx = CoalescingWriter(
+            RecordedBackend(XlsxBackend(settings.sheets_dir), database, XLSX),
             linger_s=settings.write_linger_s,
             min_interval_s=settings.write_min_interval_s,
             max_batch=settings.write_max_batch,
         )
-        async with open_resources(settings, schema=None, migrations=None, s3=True) as res:
-            try:
-                yield SheetsHandlers(res.store, TenantConfigStore(res.store), writer)
-            finally:
-                await writer.aclose()
+        google_writer = None
+        if google is not None:
+            google_writer = CoalescingWriter(
+                RecordedBackend(google.backend, database, GOOGLE),
+                linger_s=settings.google_write_linger_s,
+                min_interval_s=settings.google_write_min_interval_s,
+                max_batch=settings.write_max_batch,
+            )
+        limits = {XLSX: settings.xlsx_max_feed_rows, GOOGLE: settings.google_max_feed_rows}
+        return BackendWriters(database, xlsx, google_writer, max_feed_rows=limits)
+
+
+@asynccontextmanager
+async def _scanning(scanner: UploadScanner, interval_s: float) -> AsyncIterator[None]:
+    """Scan the channel folders for uploaded spreadsheets in the background."""
+    task = asyncio.create_task(scanner.scan_forever(interval_s))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def create_app(settings: SheetsSettings | None = None) -> SheetsApp:

@@ -14,28 +14,39 @@ import structlog
 from relay_shared import keys
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.errors import PermanentError
-from relay_shared.events import InsightGenerated, OffersMerged, OrderShipped
+from relay_shared.events import (
+    InsightGenerated,
+    OffersMerged,
+    OrderShipped,
+    ReallocationChanged,
+)
 from relay_shared.merged_feed import MergedFeed, MergedFeedError, read_merged_feed
 from relay_shared.storage import ObjectStore
 from relay_sheets.adapters.backend import SheetEdit, WorkbookView
-from relay_sheets.adapters.coalescing_writer import CoalescingWriter
+from relay_sheets.adapters.database import SheetsDatabase
+from relay_sheets.adapters.sync_state import BackendWriters
 from relay_sheets.domain.grid import WorksheetUpsert
 from relay_sheets.domain.layout import (
     CHANNEL_WORKSHEETS,
+    FEED_SUMMARY,
     INSIGHTS,
     LISTINGS,
     ORDERS,
+    REALLOCATION,
     SpreadsheetRef,
     UnsafeNameError,
     channel_spreadsheet,
     merged_feed_layout,
     merged_feed_spreadsheet,
+    reallocation_spreadsheet,
 )
 from relay_sheets.domain.records import (
+    feed_summary_changes,
     insight_change_for,
     listing_changes,
     merged_feed_changes,
     order_changes_by_key,
+    reallocation_change,
 )
 
 log = structlog.get_logger(__name__)
@@ -48,14 +59,23 @@ _CHANNEL_ENSURED = tuple(WorksheetUpsert(layout, []) for layout in CHANNEL_WORKS
 class SheetsHandlers:
     store: ObjectStore
     configs: TenantConfigStore
-    writer: CoalescingWriter
+    writers: BackendWriters
+    database: SheetsDatabase
 
     async def on_offers_merged(self, event: OffersMerged) -> None:
-        """The root "Merged feed" workbook and each enabled channel's Listings."""
+        """The root "Merged feed" workbook and each enabled channel's Listings, on the
+        backend the event's config version names (remembered for the tenant's orders)."""
         sections = await self.configs.load_channel_sections(event.tenant_id, event.config_version)
-        if sections.sheets.backend != "xlsx":
-            log.warning("sheets.backend_unavailable", backend=sections.sheets.backend)
-            return
+        google = sections.sheets.google
+        await self.database.save_backend(
+            event.tenant_id,
+            event.config_version,
+            sections.sheets.backend,
+            google.shared_drive_id if google else None,
+            google.share_with if google else [],
+        )
+        self.writers.forget(event.tenant_id)
+        writer = self.writers.writer(sections.sheets.backend)
         # Every spreadsheet named first: a name that cannot be one fails the message before
         # anything is written.
         root_ref = _root_ref(event.tenant_id)
@@ -64,25 +84,43 @@ class SheetsHandlers:
             for name, channel in sections.enabled_channels().items()
         ]
         feed = await self._merged_feed(keys.tenant_key(event.tenant_id, event.merged_key))
-        root = WorksheetUpsert(merged_feed_layout(feed.columns), merged_feed_changes(feed))
-        writes = [self.writer.submit(root_ref, _fixed([root]))]
+        limit = self.writers.max_feed_rows(sections.sheets.backend)
+        fits = len(feed.rows) <= limit
+        if fits:
+            root = WorksheetUpsert(merged_feed_layout(feed.columns), merged_feed_changes(feed))
+        else:
+            changes = feed_summary_changes(feed, event.run_id, event.occurred_at, limit)
+            root = WorksheetUpsert(FEED_SUMMARY, changes)
+            log.warning("sheets.feed_too_long", rows=len(feed.rows), limit=limit)
+        writes = [writer.submit(root_ref, _fixed([root]))]
         for ref, channel in channels:
-            changes = listing_changes(feed, channel.allocation, event.occurred_at)
+            changes = listing_changes(feed, channel.allocation, event.occurred_at, append=fits)
             upserts = [*_CHANNEL_ENSURED, WorksheetUpsert(LISTINGS, changes)]
-            writes.append(self.writer.submit(ref, _fixed(upserts)))
+            writes.append(writer.submit(ref, _fixed(upserts)))
         await _all(writes)
 
     async def on_order_shipped(self, event: OrderShipped) -> None:
         """Orders rows for the order's new lines and, in the same write, Listings quantity
         and last_sold_at of the skus the sheet lists."""
         ref = _channel_ref(event.tenant_id, event.channel)
-        await self.writer.submit(ref, partial(_order_edit, event))
+        writer = await self.writers.for_tenant(event.tenant_id)
+        await writer.submit(ref, partial(_order_edit, event))
 
     async def on_insight_generated(self, event: InsightGenerated) -> None:
         """The Insights row of (kind, sku), updated in place."""
         ref = _channel_ref(event.tenant_id, event.channel)
-        if not await self.writer.submit(ref, partial(_insight_edit, event)):
+        writer = await self.writers.for_tenant(event.tenant_id)
+        if not await writer.submit(ref, partial(_insight_edit, event)):
             log.info("insight.stale", insight_id=event.insight_id, status=event.status)
+
+    async def on_reallocation_changed(self, event: ReallocationChanged) -> None:
+        """The entry's row of the tenant's root "Reallocation" spreadsheet, updated in place."""
+        try:
+            ref = reallocation_spreadsheet(event.tenant_id)
+        except UnsafeNameError as exc:
+            raise _unsafe(exc) from exc
+        writer = await self.writers.for_tenant(event.tenant_id)
+        await writer.submit(ref, partial(_reallocation_edit, event))
 
     async def _merged_feed(self, key: str) -> MergedFeed:
         data = await self.store.get_bytes(key)
@@ -107,6 +145,11 @@ def _insight_edit(event: InsightGenerated, view: WorkbookView) -> list[Worksheet
     if change is None:
         return []
     return [*_CHANNEL_ENSURED, WorksheetUpsert(INSIGHTS, [change])]
+
+
+def _reallocation_edit(event: ReallocationChanged, view: WorkbookView) -> list[WorksheetUpsert]:
+    change = reallocation_change(event, view.find(REALLOCATION, (event.entry_id,)))
+    return [WorksheetUpsert(REALLOCATION, [] if change is None else [change])]
 
 
 def _fixed(upserts: list[WorksheetUpsert]) -> SheetEdit:

@@ -6,6 +6,31 @@ Writes are coalesced per workbook (see ``adapters.coalescing_writer``): a save w
 when ``APP_WRITE_MAX_BATCH`` wait). ``APP_CONSUMER_WORKERS`` messages of ``order.shipped`` and
 ``insight.generated`` are handled at once, so up to that many share one save: it must cover
 the message rate × the time one save of the largest workbook takes, or sheets falls behind.
+
+The Google backend (a tenant with ``sheets.backend: google``) authenticates with the service
+account in ``APP_SERVICE_ACCOUNT_FILE`` and coalesces writes per spreadsheet with its own
+``APP_GOOGLE_WRITE_*`` delays; every request passes a client-side limiter of
+``APP_GOOGLE_REQUESTS_PER_MINUTE_PER_USER`` (Google: 60) and ``..._PER_PROJECT`` (300) in any
+60 s. A 429 or 5xx is retried in process ``APP_GOOGLE_MAX_ATTEMPTS`` times with a back-off of
+``min(2^n + jitter, 64)`` seconds, then the message is nak'ed with a delay (transient); each
+attempt is bounded by ``APP_GOOGLE_CALL_TIMEOUT_S``. ``APP_GOOGLE_API_URL`` (tests, demo)
+sends every Google request to that server instead (a local fake): the service account's
+``token_uri`` must point there too.
+
+Every ``APP_GOOGLE_SCAN_INTERVAL_S`` the Google channel folders are listed for spreadsheets
+the merchant uploaded (``modifiedTime`` since the last scan): one with a sku column and at
+most ``APP_UPLOAD_MAX_ROWS`` data rows becomes the channel's listings (``listings.imported``).
+
+A merged feed longer than ``APP_XLSX_MAX_FEED_ROWS`` (xlsx's 1,048,575 data rows) or
+``APP_GOOGLE_MAX_FEED_ROWS`` (50,000: one flush is one ``values:batchUpdate``, whose body must
+stay a few MB; a spreadsheet holds 10,000,000 cells at most) is not
+written row by row: the root spreadsheet's Summary tab says so (rows, limit, run; the full feed
+is the run's artifact), the Merged feed tab keeps the last feed that fit, and channel Listings
+only update the skus they already list.
+
+The xlsx folder has one writer: at start the service takes a Postgres advisory lock keyed by
+the folder's absolute path (works across nodes sharing one database) and refuses to start
+when another process holds it (``APP_SHEETS_DIR_LOCK``: off only for tests of one process).
 """
 
 from pathlib import Path
@@ -21,6 +46,20 @@ class SheetsSettings(CommonSettings):
     write_linger_s: float = Field(default=0.1, ge=0)
     write_min_interval_s: float = Field(default=1.0, ge=0)
     write_max_batch: int = Field(default=1000, ge=1)
+    outbox_interval_s: float = Field(default=2.0, gt=0)
+    service_account_file: Path | None = None
+    google_api_url: str | None = None
+    google_requests_per_minute_per_user: int = Field(default=60, ge=1)
+    google_requests_per_minute_per_project: int = Field(default=300, ge=1)
+    google_write_linger_s: float = Field(default=2.0, ge=0)
+    google_write_min_interval_s: float = Field(default=5.0, ge=0)
+    google_max_attempts: int = Field(default=5, ge=1, le=20)
+    google_call_timeout_s: float = Field(default=30.0, gt=0)
+    google_scan_interval_s: float = Field(default=60.0, gt=0)
+    upload_max_rows: int = Field(default=20_000, ge=1)
+    xlsx_max_feed_rows: int = Field(default=1_048_575, ge=1, le=1_048_575)
+    google_max_feed_rows: int = Field(default=50_000, ge=1, le=1_000_000)
+    sheets_dir_lock: bool = True
 
     @property
     def sheets_dir(self) -> Path:

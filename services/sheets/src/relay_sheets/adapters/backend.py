@@ -1,4 +1,4 @@
-"""The port every sheet backend implements (xlsx now; Google Sheets later)."""
+"""The port every sheet backend implements (``xlsx_backend`` and ``google_backend``)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """Which spreadsheets and worksheets exist, and their managed columns.
 
-Per tenant: ``<tenant>/Merged feed`` (the latest merged inventory) and, per channel,
+Per tenant: ``<tenant>/Merged feed`` (the latest merged inventory), ``<tenant>/Reallocation``
+(the reallocation list) and, per channel,
 ``<tenant>/<channel>/Inventory – <channel>`` with worksheets Listings, Orders and Insights.
 The managed columns are the first columns of a worksheet, in this order; the merchant may add
 columns to their right and rows below.
@@ -18,6 +19,8 @@ from dataclasses import dataclass
 from relay_shared.identifiers import CHANNEL_PATTERN, TENANT_ID_PATTERN, matches
 
 MERGED_FEED = "Merged feed"
+REALLOCATION_TITLE = "Reallocation"
+ROOT_TITLES = (MERGED_FEED, REALLOCATION_TITLE)
 CHANNEL_TITLE_PREFIX = "Inventory – "
 
 
@@ -60,8 +63,8 @@ class SpreadsheetRef:
             raise UnsafeNameError("tenant", self.tenant_id, TENANT_ID_PATTERN)
         if self.channel is not None and not matches(CHANNEL_PATTERN, self.channel):
             raise UnsafeNameError("channel", self.channel, CHANNEL_PATTERN)
-        expected = MERGED_FEED if self.channel is None else CHANNEL_TITLE_PREFIX + self.channel
-        if self.title != expected:
+        expected = ROOT_TITLES if self.channel is None else (CHANNEL_TITLE_PREFIX + self.channel,)
+        if self.title not in expected:
             raise ValueError(f"{self.title[:100]!r} is not the title of this spreadsheet")
 
     @property
@@ -83,6 +86,21 @@ INSIGHTS = WorksheetLayout(
     "Insights", ("kind", "sku", "status", "since", "detail"), ("kind", "sku")
 )
 CHANNEL_WORKSHEETS = (LISTINGS, ORDERS, INSIGHTS)
+REALLOCATION = WorksheetLayout(
+    REALLOCATION_TITLE,
+    (
+        "entry_id",
+        "origin",
+        "target",
+        "sku",
+        "quantity",
+        "reason",
+        "state",
+        "claimed_by",
+        "updated_at",
+    ),
+    ("entry_id",),
+)
 
 
 def channel_spreadsheet(tenant_id: str, channel: str) -> SpreadsheetRef:
@@ -92,6 +110,14 @@ def channel_spreadsheet(tenant_id: str, channel: str) -> SpreadsheetRef:
 
 def merged_feed_spreadsheet(tenant_id: str) -> SpreadsheetRef:
     return SpreadsheetRef(tenant_id, None, MERGED_FEED)
+
+
+#: The root spreadsheet's note when a merged feed is too long for it (see ``records``).
+FEED_SUMMARY = WorksheetLayout("Summary", ("field", "value"), ("field",))
+
+
+def reallocation_spreadsheet(tenant_id: str) -> SpreadsheetRef:
+    return SpreadsheetRef(tenant_id, None, REALLOCATION_TITLE)
 
 
 def merged_feed_layout(columns: tuple[str, ...]) -> WorksheetLayout:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from relay_shared.channel_config import AllocationConfig
-from relay_shared.events import InsightGenerated, OrderShipped
+from relay_shared.events import InsightGenerated, OrderShipped, ReallocationChanged
 from relay_shared.merged_feed import MergedFeed
 from relay_sheets.domain.grid import Cell, RowChange, iso, key_text
 from relay_sheets.domain.merged_feed import sheet_row
@@ -28,11 +28,34 @@ def merged_feed_changes(feed: MergedFeed) -> list[RowChange]:
     ]
 
 
+def feed_summary_changes(
+    feed: MergedFeed, run_id: str, as_of: datetime, limit: int
+) -> list[RowChange]:
+    """The root's Summary rows for a merged feed longer than ``limit`` rows (a spreadsheet
+    cannot hold it: Google's 10,000,000 cells, xlsx's 1,048,576 rows, and a sheet that long
+    is of no use to a person). The "Merged feed" tab keeps the last feed that fit; the full
+    feed is the run's artifact."""
+    text = (
+        f"the merged feed of run {run_id} has {len(feed.rows):,} rows, above the {limit:,} this"
+        " spreadsheet takes: the Merged feed tab shows the last feed that fit, channel Listings"
+        f" updated the skus they list; download the full feed from GET /v1/runs/{run_id}/artifacts"
+    )
+    values: dict[str, Cell] = {
+        "status": text,
+        "run_id": run_id,
+        "rows": len(feed.rows),
+        "limit": limit,
+        "as_of": iso(as_of),
+    }
+    return [RowChange((field,), {"value": value}) for field, value in values.items()]
+
+
 def listing_changes(
-    feed: MergedFeed, allocation: AllocationConfig, as_of: datetime
+    feed: MergedFeed, allocation: AllocationConfig, as_of: datetime, *, append: bool = True
 ) -> list[RowChange]:
     """Listings after a merged feed: quantity (the channel's allocation), and title and price
-    when the feed has them; a new sku is appended as active, listed ``as_of``."""
+    when the feed has them; a new sku is appended as active, listed ``as_of`` (unless
+    ``append`` is False: a feed too long for a sheet only updates the skus it lists)."""
     changes = []
     for row in map(sheet_row, feed.rows):
         merged_qty = row["quantity_available"]
@@ -49,6 +72,7 @@ def listing_changes(
                 key=(key_text(row["sku"]),),
                 values=values,
                 insert_values={"status": "active", "listed_date": iso(as_of)},
+                append=append,
             )
         )
     return changes
@@ -125,3 +149,23 @@ def _shows_later(row: Row, since: str | None) -> bool:
     if not isinstance(shown, str) or since is None:
         return False
     return shown > since or (shown == since and row.get("status") == "resolved")
+
+
+def reallocation_change(event: ReallocationChanged, shown: Row | None) -> RowChange | None:
+    """The Reallocation row of the entry moved to the event's state, unless the row already
+    shows a later change (``updated_at``, the event's time)."""
+    updated = iso(event.occurred_at)
+    current = None if shown is None else shown.get("updated_at")
+    if isinstance(current, str) and updated is not None and current > updated:
+        return None
+    values: dict[str, Cell] = {
+        "origin": event.origin,
+        "target": event.target,
+        "sku": event.sku,
+        "quantity": event.quantity,
+        "reason": event.reason,
+        "state": event.state,
+        "claimed_by": event.claimed_by,
+        "updated_at": updated,
+    }
+    return RowChange((event.entry_id,), values)
