@@ -221,4 +221,6 @@ def expected_run_keys(tenant_id: str, run_id: str, vendors: Iterable[str]) -> se
     for vendor in vendors:
         expected.add(keys.normalized_key(tenant_id, vendor, run_id))
         expected.add(keys.findings_key(tenant_id, vendor, run_id))
+        # normalize's record of the vendor's last normalized feed (unchanged-feed check)
+        expected.add(f"tenants/{tenant_id}/normalized/{vendor}/last.json")
     return expected

@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from relay_ingest.adapters.run_feeds import RunFeedsRepository
+from relay_ingest.drop_handlers import DropHandlers
+from relay_ingest.drop_wiring import open_drop_handlers
 from relay_ingest.handlers import IngestHandlers
 from relay_ingest.settings import IngestSettings
 from relay_ingest.shipstation_handlers import ShipstationHandlers
@@ -17,6 +19,7 @@ from relay_shared.events import (
     RunFailed,
     RunRequested,
     ShipstationNotified,
+    TenantConfigured,
 )
 from relay_shared.outbox import Outbox
 from relay_shared.runtime import open_resources
@@ -24,22 +27,25 @@ from relay_shared.worker_app import WorkerApp
 
 SETTINGS_TYPE = IngestSettings
 
-#: Ingest's two jobs: pinning a run's feeds, and fetching ShipStation shipments.
-IngestHandlerObjects = tuple[IngestHandlers, ShipstationHandlers]
+#: Ingest's jobs: pinning a run's feeds, fetching ShipStation shipments, picking up drops.
+IngestHandlerObjects = tuple[IngestHandlers, ShipstationHandlers, DropHandlers]
 
 
 class IngestApp(WorkerApp[IngestSettings, IngestHandlerObjects]):
-    """Consumes run.requested and shipstation.notified; emits feed.received, run.failed and
-    order.shipped. Owns schema ``ingest`` and S3 ``inbound/``."""
+    """Consumes run.requested, shipstation.notified and tenant.configured (which vendors'
+    inbound prefixes it watches for drops, its run schedule); emits feed.received, run.failed,
+    order.shipped and run.requested (scheduled runs).
+    Owns schema ``ingest`` and S3 ``inbound/``."""
 
     service = "ingest"
 
     def __init__(self, settings: IngestSettings) -> None:
-        super().__init__(settings, emits=[FeedReceived, RunFailed, OrderShipped])
+        super().__init__(settings, emits=[FeedReceived, RunFailed, OrderShipped, RunRequested])
         self.consume(
             RunRequested, IngestHandlers.on_run_requested, IngestHandlers.on_run_request_failed
         )
         self.consume(ShipstationNotified, ShipstationHandlers.on_notified)
+        self.consume(TenantConfigured, DropHandlers.on_tenant_configured)
 
     @asynccontextmanager
     async def open_handlers(self) -> AsyncIterator[IngestHandlerObjects]:
@@ -59,8 +65,11 @@ class IngestApp(WorkerApp[IngestSettings, IngestHandlerObjects]):
                 run_feeds=RunFeedsRepository(resources.pool),
                 bus=self.bus,
             )
-            async with open_shipstation_handlers(self.settings, resources, self.bus) as fetch:
-                yield runs, fetch
+            async with (
+                open_shipstation_handlers(self.settings, resources, self.bus) as fetch,
+                open_drop_handlers(self.settings, resources, self.bus) as dropped,
+            ):
+                yield runs, fetch, dropped
 
 
 def create_app(settings: IngestSettings | None = None) -> IngestApp:

@@ -6,6 +6,12 @@ and secret (see :mod:`relay_shared.secrets_box`); ``APP_SHIPSTATION_HOSTS`` (a r
 ``APP_SHIPSTATION_ALLOW_HTTP`` say where those credentials may be sent, exactly as the gateway
 checks a notification's ``resource_url``; ``APP_SHIPSTATION_REQUESTS_PER_MIN``,
 ``APP_SHIPSTATION_MAX_WAIT_S`` and ``APP_SHIPSTATION_TIMEOUT_S`` bound its calls.
+
+Bucket drops (:mod:`relay_ingest.drop_wiring`): ``APP_INBOUND_POLL_S`` is the poll's interval
+(0: no poll), ``APP_INBOUND_POLL_CONCURRENCY`` how many tenants it lists at once,
+``APP_BUCKET_EVENTS_SUBJECT`` the NATS subject MinIO publishes its bucket
+notifications to (empty: none). ``APP_SCHEDULE_TICK_S``: how often scheduled runs are looked
+for (0: never).
 """
 
 from pydantic import Field, SecretStr
@@ -22,3 +28,7 @@ class IngestSettings(CommonSettings):
     shipstation_requests_per_min: int = Field(default=40, ge=1)
     shipstation_max_wait_s: float = Field(default=120.0, gt=0)
     shipstation_timeout_s: float = Field(default=30.0, gt=0)
+    inbound_poll_s: float = Field(default=15.0, ge=0)
+    inbound_poll_concurrency: int = Field(default=16, ge=1, le=256)
+    bucket_events_subject: str = ""
+    schedule_tick_s: float = Field(default=15.0, ge=0)

@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Protocol
 
 import polars as pl
+import structlog
+from pydantic import ValidationError
 
 from relay_normalize.domain import (
     DEFAULT_LIMITS,
@@ -39,6 +41,14 @@ from relay_normalize.domain import (
     normalize_feed,
     write_offers_csv,
 )
+from relay_normalize.domain.read.feed_source import feed_digest
+from relay_normalize.domain.unchanged import (
+    LastNormalized,
+    inputs_fingerprint,
+    last_normalized_key,
+    reusable,
+    stale_problem,
+)
 from relay_shared import keys, subjects
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.errors import NotFoundError, PermanentError, RelayError
@@ -46,6 +56,7 @@ from relay_shared.events import (
     FeedReceived,
     RowsNormalized,
     VendorCounts,
+    VendorStatus,
     run_scope,
     stage_event_id,
 )
@@ -53,6 +64,31 @@ from relay_shared.findings import Finding
 from relay_shared.storage import ObjectStore
 from relay_shared.tenant_config import TenantConfig, VendorConfig
 from relay_shared.vendor_report import VendorReport
+
+
+@dataclass(frozen=True)
+class StagedFeed:
+    """A feed staged for normalizing: its file, its SKU map, and their fingerprints."""
+
+    path: Path
+    sku_map: bytes | None
+    sha256: str
+    inputs: str
+
+    def remember(
+        self, event: FeedReceived, scope: str, normalized_key: str, report: VendorReport
+    ) -> LastNormalized:
+        return LastNormalized(
+            feed_sha256=self.sha256,
+            inputs=self.inputs,
+            scope_id=scope,
+            normalized_key=normalized_key,
+            findings_key=keys.findings_key(event.tenant_id, event.vendor_id, scope),
+            counts=report.stats,
+        )
+
+
+log = structlog.get_logger(__name__)
 
 
 class Publisher(Protocol):
@@ -73,16 +109,28 @@ class NormalizeHandlers:
         vendor = _vendor(config, event.vendor_id)
         scope = run_scope(event.run_id, event.event_id)
         normalized_key: str | None = None
+        remembered: LastNormalized | None = None
         if event.key is None:
             report = missing_feed_report(event.vendor_id)
         else:
+            await self._check_fresh(event, event.key, vendor)
             with tempfile.TemporaryDirectory(prefix="relay-normalize-") as folder:
-                feed = await self._normalize(event, event.key, config, vendor, Path(folder))
+                staged = await self._stage(event, event.key, config, vendor, Path(folder))
+                if await self._report_unchanged(event, scope, staged):
+                    return
+                feed = await self._normalize(event, staged, config, vendor)
                 report = feed.report()
                 if feed.offers is not None:
                     normalized_key = keys.normalized_key(event.tenant_id, event.vendor_id, scope)
                     await self._store_offers(normalized_key, feed.offers, Path(folder))
+                    remembered = staged.remember(event, scope, normalized_key, report)
         await self._report(event, scope, report, normalized_key)
+        if remembered is not None and report.status == "ok":
+            await self.store.put_bytes(
+                last_normalized_key(event.tenant_id, event.vendor_id),
+                remembered.model_dump_json().encode(),
+                content_type="application/json",
+            )
 
     async def _store_offers(self, key: str, offers: pl.DataFrame, folder: Path) -> None:
         """The normalized CSV, written to a file by polars and uploaded from it in parts (the
@@ -105,8 +153,37 @@ class NormalizeHandlers:
         )
         await self._report(event, run_scope(event.run_id, event.event_id), report, None)
 
+    async def _report_unchanged(self, event: FeedReceived, scope: str, staged: StagedFeed) -> bool:
+        """When the feed equals the vendor's last normalized one (:mod:`.domain.unchanged`):
+        report that feed's result under this scope with status ``unchanged``; True if so."""
+        last_key = last_normalized_key(event.tenant_id, event.vendor_id)
+        try:
+            stored = LastNormalized.model_validate_json(await self.store.get_bytes(last_key))
+        except NotFoundError:
+            return False
+        except ValidationError:
+            log.warning("normalize.last_normalized_unreadable", key=last_key)
+            return False
+        last = reusable(stored, staged.sha256, staged.inputs, scope)
+        if last is None or not await self.store.exists(last.normalized_key):
+            return False  # changed, or its rows expired: normalize it again
+        try:
+            previous = VendorReport.model_validate_json(
+                await self.store.get_bytes(last.findings_key)
+            )
+        except NotFoundError:
+            return False
+        await self._report(event, scope, previous, last.normalized_key, status="unchanged")
+        return True
+
     async def _report(
-        self, event: FeedReceived, scope: str, report: VendorReport, normalized_key: str | None
+        self,
+        event: FeedReceived,
+        scope: str,
+        report: VendorReport,
+        normalized_key: str | None,
+        *,
+        status: VendorStatus | None = None,
     ) -> None:
         findings_key = keys.findings_key(event.tenant_id, event.vendor_id, scope)
         await self.store.put_bytes(
@@ -122,7 +199,7 @@ class NormalizeHandlers:
                 scope_id=scope,
                 vendor_id=event.vendor_id,
                 config_version=event.config_version,
-                status=report.status,
+                status=status or report.status,
                 normalized_key=normalized_key,
                 findings_key=findings_key,
                 counts=report.stats,
@@ -132,17 +209,28 @@ class NormalizeHandlers:
             )
         )
 
-    async def _normalize(
+    async def _check_fresh(self, event: FeedReceived, key: str, vendor: VendorConfig) -> None:
+        """A feed older than the vendor's ``freshness_max_age_h`` at the run's as-of fails
+        with ``stale_feed`` (a required vendor fails the run; an optional one is left out)."""
+        if vendor.freshness_max_age_h is None:
+            return
+        listed = [item for item in await self.store.list_objects(key) if item.key == key]
+        if not listed:
+            return  # gone: staging reports missing_feed
+        problem = stale_problem(listed[0].last_modified, event.as_of, vendor.freshness_max_age_h)
+        if problem is not None:
+            raise PermanentError(problem, code="stale_feed", vendor_id=vendor.vendor_id)
+
+    async def _stage(
         self,
         event: FeedReceived,
         key: str,
         config: TenantConfig,
         vendor: VendorConfig,
         folder: Path,
-    ) -> NormalizedFeed:
-        """Streams the inbound file at ``key`` (the event's) into ``folder`` and normalizes it
-        from there (the engine reads files in chunks: a feed is never whole in memory as
-        bytes)."""
+    ) -> StagedFeed:
+        """Streams the inbound file at ``key`` (the event's) into ``folder`` (a feed is never
+        whole in memory as bytes) with the vendor's SKU map, and fingerprints them."""
         feed_path = folder / "feed"
         map_key = _sku_map_key(event.tenant_id, vendor)  # checked before anything is read
         try:
@@ -150,14 +238,21 @@ class NormalizeHandlers:
         except NotFoundError as exc:
             raise PermanentError(f"inbound file {key} is gone", code="missing_feed") from exc
         sku_map = None if map_key is None else await self._sku_map(map_key, folder / "map.csv")
+        digest = await asyncio.to_thread(feed_digest, feed_path)
+        return StagedFeed(feed_path, sku_map, digest, inputs_fingerprint(config, vendor, sku_map))
+
+    async def _normalize(
+        self, event: FeedReceived, staged: StagedFeed, config: TenantConfig, vendor: VendorConfig
+    ) -> NormalizedFeed:
+        """Normalizes the staged feed (the engine reads the file in chunks)."""
         # The engine is CPU-bound (polars releases the GIL): keep the event loop responsive.
         return await asyncio.to_thread(
             normalize_feed,
-            feed_path,
+            staged.path,
             config=config,
             vendor_id=vendor.vendor_id,
             as_of=event.as_of,
-            sku_map=sku_map,
+            sku_map=staged.sku_map,
             with_csv=False,
             limits=self.limits,
         )

@@ -21,6 +21,7 @@ from relay_shared.tenant_config.models import (
     TenantConfig,
     VendorConfig,
 )
+from relay_shared.tenant_config.schedule import ScheduleConfig, cron_problem, next_run_after
 from relay_shared.tenant_config.validation import (
     ConfigError,
     ConfigProblem,
@@ -47,13 +48,16 @@ __all__ = [
     "ParserConfig",
     "PricingConfig",
     "RoundingConfig",
+    "ScheduleConfig",
     "SkuConfig",
     "SkuMapConfig",
     "SortKey",
     "TenantConfig",
     "VendorConfig",
+    "cron_problem",
     "cross_field_problems",
     "format_path",
+    "next_run_after",
     "parse_tenant_config",
     "validation_problems",
 ]

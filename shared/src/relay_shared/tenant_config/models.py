@@ -10,7 +10,8 @@ Decisions where the spec is silent:
 - ``parser.defaults`` values may be written as text or whole numbers; they are kept as text
   and cleaned like a cell of the feed.
 - ``output.columns`` must name canonical fields (plus ``price``), without repeats.
-- ``inbound`` is kept loose (``type`` + ``s3_prefix``); the ingest service owns its meaning.
+- ``inbound`` is kept loose (``type``, ``s3_prefix``, ``watch``); the ingest service owns its
+  meaning.
 
 Hostile input (a config is written by a tenant owner, read by every service):
 - ids have the shapes of :mod:`relay_shared.identifiers` (a vendor id becomes part of S3
@@ -49,6 +50,7 @@ from relay_shared.tenant_config.bounds import (
     check_cents,
     is_text_encoding,
 )
+from relay_shared.tenant_config.schedule import ScheduleConfig
 
 CanonicalField = Literal[
     "sku",
@@ -107,8 +109,13 @@ class _Model(BaseModel):
 
 
 class InboundConfig(_Model):
+    """Where the services look for a vendor's feeds. ``watch: true``: a file dropped under
+    ``tenants/{t}/inbound/{vendor}/`` (by any S3 client) is picked up by ingest by itself, as
+    a one-vendor update, without an API call (bucket notifications or the inbound poll)."""
+
     type: Literal["s3"] = "s3"
     s3_prefix: Text | None = None
+    watch: bool = False
 
 
 class ParserConfig(_Model):
@@ -199,6 +206,7 @@ class VendorConfig(_Model):
     inbound: InboundConfig | None = None
     parser: ParserConfig
     sku_map: SkuMapConfig | None = None
+    freshness_max_age_h: Decimal | None = Field(default=None, gt=0, le=MAX_DAYS * 24)
 
     @field_validator("vendor_id")
     @classmethod
@@ -336,6 +344,7 @@ class TenantConfig(_Model):
     sku: SkuConfig = Field(default_factory=SkuConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
     shipstation: ShipstationConfig | None = None
+    schedule: ScheduleConfig | None = None
     channels: dict[str, Any] | None = None
     insights: dict[str, Any] | None = None
     sheets: dict[str, Any] | None = None

@@ -135,6 +135,11 @@ def cross_field_problems(config: TenantConfig) -> list[ConfigProblem]:
             problems.append(
                 ConfigProblem(f"merge.priority[{index}]", f"unknown vendor {vendor_id!r}")
             )
+    if config.schedule is not None:
+        for index, vendor_id in enumerate(config.schedule.wait_for_vendors):
+            if vendor_id not in seen:
+                path = f"schedule.wait_for_vendors[{index}]"
+                problems.append(ConfigProblem(path, f"unknown vendor {vendor_id[:64]!r}"))
     if len(set(config.merge.priority)) != len(config.merge.priority):
         problems.append(ConfigProblem("merge.priority", "a vendor must not be listed twice"))
     pricing = config.pricing

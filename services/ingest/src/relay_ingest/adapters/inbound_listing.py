@@ -1,0 +1,72 @@
+"""S3 adapter: one ``ListObjectsV2`` page of a tenant's inbound prefix (with ETags, which the
+shared object store's listing does not return), counting the calls it makes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from aiobotocore.session import get_session
+from botocore.config import Config
+
+from relay_ingest.domain.drops import BucketObject
+from relay_shared.storage import S3Settings
+
+#: S3's largest page.
+PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class ListedPage:
+    objects: list[BucketObject]
+    truncated: bool
+
+
+class InboundListing:
+    """Lists one page per call; ``calls`` counts them (the poll's cost, for the benchmark)."""
+
+    def __init__(self, client: Any, bucket: str, page_size: int = PAGE_SIZE) -> None:
+        self._s3 = client
+        self.bucket = bucket
+        self.page_size = page_size
+        self.calls = 0
+
+    async def page(self, prefix: str, start_after: str | None) -> ListedPage:
+        args: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix, "MaxKeys": self.page_size}
+        if start_after is not None:
+            args["StartAfter"] = start_after
+        self.calls += 1
+        response = await self._s3.list_objects_v2(**args)
+        objects = [
+            BucketObject(
+                key=item["Key"],
+                etag=str(item.get("ETag", "")),
+                size=int(item["Size"]),
+                last_modified=item["LastModified"],
+            )
+            for item in response.get("Contents", [])
+        ]
+        return ListedPage(objects, bool(response.get("IsTruncated")))
+
+
+@asynccontextmanager
+async def open_inbound_listing(settings: S3Settings) -> AsyncIterator[InboundListing]:
+    config = Config(
+        signature_version="s3v4",
+        s3={"addressing_style": "path"},
+        retries={"max_attempts": 3, "mode": "standard"},
+        connect_timeout=5,
+        read_timeout=30,
+        max_pool_connections=32,
+    )
+    async with get_session().create_client(
+        "s3",
+        region_name=settings.region,
+        endpoint_url=settings.endpoint_url,
+        aws_access_key_id=settings.access_key_id,
+        aws_secret_access_key=settings.secret_access_key,
+        config=config,
+    ) as client:
+        yield InboundListing(client, settings.bucket)
