@@ -45,6 +45,11 @@ bench: setup
 	$(UV) run --frozen python tests/bench/bench_engine.py --scale 1
 	$(UV) run --frozen python tests/bench/bench_engine.py --scale 5
 	$(UV) run --frozen python tests/bench/bench_webhook.py --seconds 60 --rate 100
+	$(UV) run --frozen python tests/bench/bench_telemetry.py --rows 200000 --repeat 2
+	$(UV) run --frozen python -m tests.bench.bench_sheets_google --orders 5000 --rate 100
+	$(UV) run --frozen python tests/bench/bench_channels.py --insights 1000
+	$(UV) run --frozen python tests/bench/bench_insights_daily.py --products 100000 --channels 3
+	$(UV) run --frozen python tests/bench/bench_bucket_poll.py --tenants 100 --vendors 5
 
 clean:
 	rm -rf .relay out bench-out .pytest_cache .mypy_cache .ruff_cache

@@ -91,7 +91,7 @@ def test_kubernetes_gateway_service_and_probe() -> None:
     assert service["spec"]["selector"] == {"app.kubernetes.io/name": "relay-gateway"}
     [gateway] = [d for d in _deployments(docs) if d["metadata"]["name"] == "relay-gateway"]
     [container] = gateway["spec"]["template"]["spec"]["containers"]
-    assert container["readinessProbe"]["httpGet"]["path"] == "/v1/health"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/v1/ready"
     assert {"name": "APP_HTTP_PORT", "value": "8080"} in container["env"]
 
 

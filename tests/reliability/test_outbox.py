@@ -247,6 +247,7 @@ async def test_every_service_schema_has_the_same_outbox(rig: Rig, unique_id: str
         ("payload", "text", "NO", False),
         ("created_at", "timestamp with time zone", "NO", True),
         ("published_at", "timestamp with time zone", "YES", False),
+        ("traceparent", "text", "YES", False),
     ]
     assert {service: shape == shapes["insights"] for service, shape in shapes.items()} == {
         service: True for service in MIGRATIONS

@@ -122,6 +122,7 @@ async def apply_migrations(pool: asyncpg.Pool, schema: str, package: str) -> lis
                         migration.checksum,
                     )
                 applied_now.append(migration.name)
+            await outbox.upgrade_table(conn, schema)
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", lock_key)
     if applied_now:

@@ -16,7 +16,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from relay_shared import subjects
 
-VendorStatus = Literal["ok", "failed", "skipped", "missing"]
+#: ``unchanged``: the feed equals the vendor's last normalized one and was not normalized again.
+VendorStatus = Literal["ok", "failed", "skipped", "missing", "unchanged"]
 
 
 class Event(BaseModel):
@@ -266,6 +267,23 @@ class ReallocationClaimRequested(Event):
     channel: str
 
 
+class SheetSynced(Event):
+    """The sync state of one spreadsheet the sheets service writes (``channel`` None: the
+    tenant's root): ``ok`` with the last write, or ``failed`` with a permanent problem (the
+    file was deleted or unshared, ...). ``seq`` orders the reports of one spreadsheet."""
+
+    subject: str = Field(default=subjects.SHEET_SYNCED, exclude=True, repr=False)
+    channel: str | None
+    title: str
+    backend: Literal["xlsx", "google"]
+    file_id: str | None = None
+    state: Literal["ok", "failed"]
+    problem_code: str | None = None
+    problem: str | None = Field(default=None, max_length=2000)
+    synced_at: AwareDatetime | None = None
+    seq: int = Field(ge=1)
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     subjects.RUN_REQUESTED: RunRequested,
     subjects.FEED_RECEIVED: FeedReceived,
@@ -281,6 +299,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     subjects.CHANNEL_ACTED: ChannelActed,
     subjects.REALLOCATION_CHANGED: ReallocationChanged,
     subjects.REALLOCATION_CLAIM_REQUESTED: ReallocationClaimRequested,
+    subjects.SHEET_SYNCED: SheetSynced,
 }
 
 

@@ -20,6 +20,13 @@ consumers are idempotent beyond it. The rows stay after publishing, so an event 
 (``ON CONFLICT (event_id) DO NOTHING``) is not published twice, until the periodic drain purges
 them ``outbox_retention_days`` after they were published (far beyond any redelivery; an event
 written again after that is published again, and its consumers are idempotent).
+
+Traces: a row keeps the W3C ``traceparent`` of the span that wrote it (column ``traceparent``,
+NULL when tracing is off), and the drain publishes it inside that context, so the event's
+NATS headers continue the trace of the request or message that caused it, whichever task or
+replica drains it. The column is added to an existing table by :func:`upgrade_table` (run by
+the migration runner after a schema's own migrations; :data:`TABLE_SQL` stays unchanged so
+applied migrations keep their checksums).
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from relay_shared.bus.failures import is_transient
 from relay_shared.events import EVENT_TYPES, Event
+from relay_shared.tracing import annotate_span, continued_from, current_traceparent
 
 PublishFn = Callable[[Event], Awaitable[bool]]
 
@@ -64,10 +72,32 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_pending ON outbox (id) WHERE published_at IS NULL;
 """
+#: What :func:`upgrade_table` adds to a schema's ``outbox`` table (idempotent, forward-only).
+UPGRADE_COLUMNS = {"traceparent": "text"}
 #: The advisory lock drainers of one schema take turns under (keyed by the schema's name).
 _LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('relay.outbox:' || current_schema(), 0))"
 
 log = structlog.get_logger(__name__)
+
+
+async def upgrade_table(
+    conn: asyncpg.Connection | PoolConnectionProxy[asyncpg.Record], schema: str
+) -> None:
+    """Add the columns of :data:`UPGRADE_COLUMNS` that ``schema``'s ``outbox`` table lacks
+    (nothing when the schema has no outbox)."""
+    present = {
+        row["column_name"]
+        for row in await conn.fetch(
+            "SELECT column_name FROM information_schema.columns"
+            " WHERE table_schema = $1 AND table_name = 'outbox'",
+            schema,
+        )
+    }
+    if not present:
+        return
+    for column, sql_type in UPGRADE_COLUMNS.items():
+        if column not in present:
+            await conn.execute(f'ALTER TABLE "{schema}".outbox ADD COLUMN {column} {sql_type}')
 
 
 class Outbox:
@@ -81,12 +111,23 @@ class Outbox:
     async def add(
         conn: asyncpg.Connection | PoolConnectionProxy[asyncpg.Record], *events: Event
     ) -> None:
-        """Write ``events`` on ``conn``, inside the caller's transaction; an event already
-        written (same event id) is left as it is."""
+        """Write ``events`` on ``conn``, inside the caller's transaction, with the current
+        span's ``traceparent`` (the span is tagged with the first event's tenant, run and
+        correlation ids); an event already written (same event id) is left as it is."""
+        traceparent = current_traceparent()
+        if traceparent is not None and events:
+            first = events[0]
+            annotate_span(
+                {
+                    "tenant_id": first.tenant_id,
+                    "run_id": getattr(first, "run_id", None),
+                    "correlation_id": first.correlation_id,
+                }
+            )
         await conn.executemany(
-            "INSERT INTO outbox (event_id, subject, payload) VALUES ($1, $2, $3)"
-            " ON CONFLICT (event_id) DO NOTHING",
-            [(e.event_id, e.subject, e.model_dump_json()) for e in events],
+            "INSERT INTO outbox (event_id, subject, payload, traceparent)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING",
+            [(e.event_id, e.subject, e.model_dump_json(), traceparent) for e in events],
         )
 
     async def drain(self, publish: PublishFn) -> int:
@@ -102,13 +143,14 @@ class Outbox:
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(_LOCK)
             rows = await conn.fetch(
-                "SELECT id, subject, payload FROM outbox WHERE published_at IS NULL"
-                " ORDER BY id LIMIT $1 FOR UPDATE",
+                "SELECT id, subject, payload, traceparent FROM outbox"
+                " WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE",
                 self._batch_size,
             )
             for row in rows:
                 event = EVENT_TYPES[row["subject"]].model_validate_json(row["payload"])
-                await publish(event)
+                with continued_from(row["traceparent"]):
+                    await publish(event)
                 await conn.execute(
                     "UPDATE outbox SET published_at = now() WHERE id = $1", row["id"]
                 )

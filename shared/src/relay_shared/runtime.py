@@ -8,20 +8,29 @@ them to :func:`run_worker` together with an async context manager that opens its
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 import structlog
 from faststream.nats import NatsBroker
+from nats.aio.client import Client
 
 from relay_shared.bus.streams import StreamSettings, ensure_streams
 from relay_shared.database import apply_migrations, create_pool
+from relay_shared.dependencies import reaching
+from relay_shared.health import CURRENT_READINESS, Check, Readiness, serving_operations
+from relay_shared.metrics import ServiceMetrics
 from relay_shared.settings import CommonSettings
 from relay_shared.storage import ObjectStore, S3Settings, open_object_store
+from relay_shared.telemetry import library_logger
 
 log = structlog.get_logger(__name__)
+#: How long a starting service waits for NATS before it reports it unreachable and exits (the
+#: broker itself reconnects forever once connected).
+NATS_START_TIMEOUT_S = 15.0
 
 
 def stream_settings(settings: CommonSettings) -> StreamSettings:
@@ -44,15 +53,42 @@ def s3_settings(settings: CommonSettings) -> S3Settings:
     )
 
 
-def new_broker(settings: CommonSettings) -> NatsBroker:
-    """A broker that reconnects forever: a NATS restart must not kill a worker."""
+def new_broker(settings: CommonSettings, *, middlewares: Sequence[Any] = ()) -> NatsBroker:
+    """A broker that reconnects forever (a NATS restart must not kill a worker), logging
+    through the JSON logs (:func:`~relay_shared.telemetry.library_logger`), with the given
+    FastStream middlewares (telemetry: :func:`broker_middlewares`)."""
     return NatsBroker(
         settings.nats_url,
         name=f"relay-{settings.service_name}",
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,
         connect_timeout=5,
+        middlewares=tuple(middlewares),
+        logger=library_logger(),
     )
+
+
+def broker_middlewares(settings: CommonSettings, metrics: ServiceMetrics | None) -> list[Any]:
+    """FastStream's NATS tracing middleware when tracing is on (``OTEL_EXPORTER_OTLP_ENDPOINT``),
+    its Prometheus middleware when ``metrics`` are collected."""
+    middlewares: list[Any] = []
+    if settings.otel_exporter_otlp_endpoint:
+        from faststream.nats.opentelemetry import NatsTelemetryMiddleware
+
+        middlewares.append(NatsTelemetryMiddleware())
+    if metrics is not None:
+        middlewares.append(metrics.broker_middleware())
+    return middlewares
+
+
+async def connect_broker(broker: NatsBroker, settings: CommonSettings) -> Client:
+    """The broker's first connection, bounded by :data:`NATS_START_TIMEOUT_S` (a service
+    that cannot reach NATS at start says so and exits)."""
+    async with reaching("NATS", settings.nats_url):
+        try:
+            return await asyncio.wait_for(broker.connect(), NATS_START_TIMEOUT_S)
+        except TimeoutError as exc:
+            raise TimeoutError(f"no answer within {NATS_START_TIMEOUT_S:g} s") from exc
 
 
 class ResourceNotOpenedError(RuntimeError):
@@ -83,38 +119,95 @@ class Resources:
 async def open_resources(
     settings: CommonSettings, *, schema: str | None, migrations: str | None, s3: bool
 ) -> AsyncIterator[Resources]:
-    """Open the service's pool (migrated) and object store; close them on exit."""
+    """Open the service's pool (migrated) and object store; close them on exit. A server
+    that cannot be reached raises :class:`~relay_shared.dependencies.DependencyUnreachableError`;
+    what was opened becomes a readiness check of the running worker (if any)."""
+    readiness = CURRENT_READINESS.get()
     pool: asyncpg.Pool | None = None
     if schema is not None:
-        pool = await create_pool(settings.database_url, schema)
+        async with reaching("Postgres", settings.database_url):
+            pool = await create_pool(settings.database_url, schema)
         if migrations is not None:
             await apply_migrations(pool, schema, migrations)
     try:
+        if pool is not None and readiness is not None:
+            readiness.add("postgres", _pinger(pool))
         if s3:
             async with open_object_store(s3_settings(settings)) as store:
-                await store.ensure_bucket()
+                async with reaching("S3", settings.s3_endpoint_url or "the AWS endpoint"):
+                    await store.ensure_bucket()
+                if readiness is not None:
+                    readiness.add("s3", store.ping)
                 yield Resources(pool_or_none=pool, store_or_none=store)
         else:
             yield Resources(pool_or_none=pool, store_or_none=None)
     finally:
+        if readiness is not None:
+            readiness.remove("postgres")
+            readiness.remove("s3")
         if pool is not None:
             await pool.close()
+
+
+def _pinger(pool: asyncpg.Pool) -> Check:
+    async def ping() -> None:
+        await pool.fetchval("SELECT 1")
+
+    return ping
+
+
+@dataclass
+class Operations:
+    """A worker's metrics and readiness, served on ``APP_METRICS_PORT`` (see
+    :mod:`relay_shared.health`) with the durable consumers it watches."""
+
+    metrics: ServiceMetrics
+    durables: list[str] = field(default_factory=list)
+    readiness: Readiness = field(default_factory=Readiness)
 
 
 async def run_worker(
     broker: NatsBroker,
     settings: CommonSettings,
     wiring: AbstractAsyncContextManager[object],
+    operations: Operations | None = None,
 ) -> None:
-    """Open resources (``wiring``), declare the streams, start consuming; run until
+    """Serve the operations port (when ``operations`` are given and ``APP_METRICS_PORT`` is
+    set), open resources (``wiring``), declare the streams, start consuming; run until
     cancelled, then stop consuming before closing resources."""
-    async with wiring:
-        connection = await broker.connect()
+    async with AsyncExitStack() as stack:
+        if operations is not None:
+            CURRENT_READINESS.set(operations.readiness)
+            await stack.enter_async_context(
+                serving_operations(
+                    operations.metrics,
+                    operations.readiness,
+                    settings.metrics_host,
+                    settings.metrics_port,
+                )
+            )
+        await stack.enter_async_context(wiring)
+        connection = await connect_broker(broker, settings)
         await ensure_streams(connection.jetstream(), stream_settings(settings))
         await broker.start()
+        if operations is not None:
+            _watch_consumers(operations, connection, settings.nats_stream)
         log.info("service.started", nats=settings.nats_url)
         try:
             await asyncio.Event().wait()
         finally:
             await broker.stop()
             log.info("service.stopped")
+
+
+def _watch_consumers(operations: Operations, connection: Client, stream: str) -> None:
+    """Consumer lag on ``/metrics``, and ready while every durable consumer can be read."""
+    operations.metrics.watch_consumers(connection.jetstream, stream, operations.durables)
+
+    async def consumers_exist() -> None:
+        js = connection.jetstream()
+        for durable in operations.durables:
+            await js.consumer_info(stream, durable)
+
+    operations.readiness.add("nats", consumers_exist)
+    operations.readiness.started = True

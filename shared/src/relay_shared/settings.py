@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Self
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -152,6 +152,16 @@ class CommonSettings(BaseSettings, DeliverySettings):
     log_level: str = "INFO"
     outbox_interval_s: float = Field(default=2.0, gt=0)
     outbox_retention_days: float = Field(default=RETENTION_DAYS, gt=0)
+    #: A worker's ``/metrics``, ``/healthz`` and ``/readyz`` port (0: not served; the gateway
+    #: serves them on its HTTP port). Its Prometheus metrics are collected only when served.
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+    metrics_host: str = "0.0.0.0"  # a container's probes and scrapes come from outside
+    #: Where spans go by OTLP/HTTP, read under the standard name ``OTEL_EXPORTER_OTLP_ENDPOINT``
+    #: (unset: tracing off; :mod:`relay_shared.tracing`).
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("otel_exporter_otlp_endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT"),
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -18,6 +18,7 @@ ORDER_RECORDED: Final = "order.recorded"
 CHANNEL_ACTED: Final = "channel.acted"
 REALLOCATION_CHANGED: Final = "reallocation.changed"
 REALLOCATION_CLAIM_REQUESTED: Final = "reallocation.claim_requested"
+SHEET_SYNCED: Final = "sheet.synced"
 
 PIPELINE_SUBJECTS: Final[tuple[str, ...]] = (
     RUN_REQUESTED,
@@ -34,6 +35,7 @@ PIPELINE_SUBJECTS: Final[tuple[str, ...]] = (
     CHANNEL_ACTED,
     REALLOCATION_CHANGED,
     REALLOCATION_CLAIM_REQUESTED,
+    SHEET_SYNCED,
 )
 
 DEAD_LETTER_PREFIX: Final = "dlq"

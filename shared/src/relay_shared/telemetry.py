@@ -1,8 +1,11 @@
-"""Structured JSON logs (structlog) with correlation ids, and OpenTelemetry tracing.
+"""Structured JSON logs (structlog) with correlation ids and trace ids.
 
 Call :func:`configure_telemetry` once at a service's start. Bind a correlation id for a unit
 of work with ``structlog.contextvars.bound_contextvars(correlation_id=...)``; every log line
-inside carries it.
+inside carries it. A line written inside a span carries its ``trace_id`` and ``span_id``
+(tracing itself: :mod:`relay_shared.tracing`). Library loggers (FastStream's, aiohttp's,
+asyncpg's) go through the same JSON renderer, with their ``extra`` fields, at
+``APP_LOG_LEVEL``: FastStream is handed :func:`library_logger` instead of its coloured one.
 """
 
 from __future__ import annotations
@@ -12,9 +15,8 @@ import sys
 import uuid
 
 import structlog
-from opentelemetry import trace
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
+
+from relay_shared.tracing import trace_ids
 
 CORRELATION_HEADER = "X-Correlation-ID"
 
@@ -23,17 +25,28 @@ def new_correlation_id() -> str:
     return uuid.uuid4().hex
 
 
-def configure_telemetry(service: str, level: str = "INFO") -> None:
-    """JSON logs to stderr (stdlib logging routed through the same renderer) and a tracer
-    provider named after the service. Idempotent."""
+def log_level_number(level: str) -> int:
+    """``DEBUG``/``INFO``/... as a number (INFO for an unknown name)."""
     numeric_level = logging.getLevelName(level.upper())
-    if not isinstance(numeric_level, int):
-        numeric_level = logging.INFO
+    return numeric_level if isinstance(numeric_level, int) else logging.INFO
+
+
+def library_logger(name: str = "relay.faststream") -> logging.Logger:
+    """A stdlib logger without handlers of its own: its records reach the root's JSON handler
+    (given to FastStream so it does not install its coloured text one)."""
+    return logging.getLogger(name)
+
+
+def configure_telemetry(service: str, level: str = "INFO") -> None:
+    """JSON logs to stderr, stdlib logging (every library) routed through the same renderer
+    at ``level``. Idempotent."""
+    numeric_level = log_level_number(level)
     shared_processors: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _add_service(service),
+        add_trace_ids,
     ]
     structlog.configure(
         processors=[
@@ -55,16 +68,29 @@ def configure_telemetry(service: str, level: str = "INFO") -> None:
                 bound_log_values,
                 structlog.processors.JSONRenderer(),
             ],
-            foreign_pre_chain=shared_processors,
+            foreign_pre_chain=[*shared_processors, structlog.stdlib.ExtraAdder()],
         )
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(max(numeric_level, logging.INFO))
-    if not isinstance(trace.get_tracer_provider(), TracerProvider):
-        trace.set_tracer_provider(
-            TracerProvider(resource=Resource.create({"service.name": f"relay-{service}"}))
-        )
+    root.setLevel(numeric_level)
+    for name in ("faststream", "aiohttp", "asyncpg", "nats"):
+        # Whatever a library set up for itself (FastStream's coloured handler) gives way.
+        library = logging.getLogger(name)
+        library.handlers[:] = []
+        library.propagate = True
+        library.setLevel(logging.NOTSET)
+
+
+def add_trace_ids(
+    _logger: object, _name: str, event_dict: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    """``trace_id`` and ``span_id`` of the current span, on a line written inside one."""
+    ids = trace_ids()
+    if ids is not None:
+        event_dict.setdefault("trace_id", ids[0])
+        event_dict.setdefault("span_id", ids[1])
+    return event_dict
 
 
 MAX_LOG_VALUE_CHARS = 4096

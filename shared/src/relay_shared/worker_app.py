@@ -11,6 +11,10 @@ events (``IngestHandlers.on_run_requested``); when the resources open, each cons
 to the handler object whose class defines that method. Every consumer redelivers by the
 service's one delivery policy, ``settings.delivery_policy()`` (the ``APP_*`` delivery
 settings, :class:`~relay_shared.bus.delivery.DeliverySettings`).
+
+Operations: with ``APP_METRICS_PORT`` set the worker collects Prometheus metrics and serves
+``/metrics``, ``/healthz`` and ``/readyz`` there (:mod:`relay_shared.health`); with
+``OTEL_EXPORTER_OTLP_ENDPOINT`` set it exports traces (:mod:`relay_shared.tracing`).
 """
 
 from __future__ import annotations
@@ -23,11 +27,21 @@ from typing import Any, ClassVar, Generic, TypeVar
 from faststream.nats import NatsBroker
 
 from relay_shared.bus import EventBus, TestPause, register_consumer
+from relay_shared.bus.publishing import subject_of
 from relay_shared.errors import RelayError
 from relay_shared.events import Event
-from relay_shared.runtime import new_broker, run_worker, stream_settings
+from relay_shared.metrics import ServiceMetrics
+from relay_shared.runtime import (
+    Operations,
+    broker_middlewares,
+    new_broker,
+    run_worker,
+    stream_settings,
+)
 from relay_shared.settings import CommonSettings
+from relay_shared.subjects import durable_name
 from relay_shared.telemetry import configure_telemetry
+from relay_shared.tracing import start_tracing
 
 S = TypeVar("S", bound=CommonSettings)
 H = TypeVar("H")
@@ -102,7 +116,11 @@ class WorkerApp(ABC, Generic[S, H]):
 
     def __init__(self, settings: S, *, emits: Sequence[type[Event]] = ()) -> None:
         self.settings = settings
-        self.broker: NatsBroker = new_broker(settings)
+        self.metrics = ServiceMetrics(self.service) if settings.metrics_port else None
+        self.operations = Operations(self.metrics) if self.metrics is not None else None
+        self.broker: NatsBroker = new_broker(
+            settings, middlewares=broker_middlewares(settings, self.metrics)
+        )
         self.bus = EventBus(self.broker, settings.nats_stream, emits, service=self.service)
         self._streams = stream_settings(settings)
         self._policy = settings.delivery_policy()
@@ -124,6 +142,8 @@ class WorkerApp(ABC, Generic[S, H]):
         messages are handled at once (1: one after another)."""
         route = HandlerRoute(self.service, handle, on_permanent)
         self._routes.append(route)
+        if self.operations is not None:
+            self.operations.durables.append(durable_name(self.service, subject_of(event_type)))
         register_consumer(
             self.broker,
             service=self.service,
@@ -134,6 +154,7 @@ class WorkerApp(ABC, Generic[S, H]):
             on_permanent=route.permanent_hook(),
             test_pause=self._test_pause,
             max_workers=max_workers,
+            metrics=self.metrics,
         )
 
     @property
@@ -163,6 +184,11 @@ class WorkerApp(ABC, Generic[S, H]):
                     route.unbind()
 
     async def serve(self) -> None:
-        """Run until cancelled: logs, resources, streams, consumers."""
+        """Run until cancelled: logs, traces, the operations port, resources, streams,
+        consumers."""
         configure_telemetry(self.service, self.settings.log_level)
-        await run_worker(self.broker, self.settings, self.wired())
+        tracing = start_tracing(self.service, self.settings.otel_exporter_otlp_endpoint)
+        try:
+            await run_worker(self.broker, self.settings, self.wired(), self.operations)
+        finally:
+            tracing.shutdown()

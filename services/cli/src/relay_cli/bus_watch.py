@@ -13,12 +13,15 @@ import nats
 from nats.aio.client import Client
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
+from relay_shared.dependencies import reaching
+
 Predicate = Callable[[dict[str, Any]], bool]
 
 
 @asynccontextmanager
 async def nats_client(url: str) -> AsyncIterator[Client]:
-    client = await nats.connect(url)
+    async with reaching("NATS", url):
+        client = await nats.connect(url)
     try:
         yield client
     finally:

@@ -8,6 +8,9 @@ sequence number in that stream.
 ``Nats-Msg-Id`` (``<event id>:replay:<id>``, so the server does not drop it as a duplicate of
 the original, yet a repeated replay of the same entry is dropped), then deletes the entry, so
 an entry is replayed once.
+
+``list`` on a stack whose dead-letter stream does not exist yet (nothing was ever given up)
+says ``no dead letters``; NATS out of reach is one line naming it (exit 1).
 """
 
 from __future__ import annotations
@@ -26,9 +29,11 @@ from nats.js.errors import NotFoundError
 from relay_shared import subjects
 from relay_shared.bus.dead_letters import DeadLetterRecord
 from relay_shared.bus.publishing import MSG_ID_HEADER
+from relay_shared.dependencies import reaching
 from relay_shared.settings import CommonSettings
 
 COLUMNS = ("id", "subject", "service", "code", "deliveries", "failed_at", "reason")
+NONE_HELD = "no dead letters"
 
 
 @dataclass(frozen=True)
@@ -52,8 +57,11 @@ class UnknownDeadLetterError(LookupError):
 async def list_dead_letters(js: JetStreamContext, stream: str) -> list[DeadLetter]:
     """Every dead letter still held, oldest first."""
     dlq = subjects.dead_letter_stream(stream)
-    info = await js.stream_info(dlq)
     found: list[DeadLetter] = []
+    try:
+        info = await js.stream_info(dlq)
+    except NotFoundError:
+        return found  # no service has declared the streams yet: nothing was given up
     if info.state.messages == 0:
         return found
     for sequence in range(info.state.first_seq, info.state.last_seq + 1):
@@ -94,7 +102,10 @@ async def _get(js: JetStreamContext, dlq: str, sequence: int) -> DeadLetter:
 async def _run(args: argparse.Namespace) -> int:
     settings = CommonSettings.from_env()
     stream = args.stream or settings.nats_stream
-    client = await nats.connect(settings.nats_url, connect_timeout=5, max_reconnect_attempts=1)
+    async with reaching("NATS", settings.nats_url):
+        client = await nats.connect(
+            settings.nats_url, connect_timeout=5, max_reconnect_attempts=1, error_cb=_quiet
+        )
     try:
         js = client.jetstream()
         if args.dlq_command == "list":
@@ -112,10 +123,17 @@ async def _run(args: argparse.Namespace) -> int:
         await client.drain()
 
 
+async def _quiet(_error: Exception) -> None:
+    """nats-py logs each failed attempt by default; the one line that names NATS suffices."""
+
+
 def _print_letters(letters: list[DeadLetter], *, as_json: bool) -> None:
     if as_json:
         for letter in letters:
             sys.stdout.write(json.dumps(letter.row()) + "\n")
+        return
+    if not letters:
+        sys.stdout.write(NONE_HELD + "\n")
         return
     sys.stdout.write("\t".join(column.upper() for column in COLUMNS) + "\n")
     for letter in letters:

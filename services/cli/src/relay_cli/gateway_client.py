@@ -13,6 +13,8 @@ from typing import Any
 
 import aiohttp
 
+from relay_shared.dependencies import reaching
+
 TERMINAL_RUN_STATES = frozenset({"SUCCEEDED", "FAILED"})
 
 
@@ -57,9 +59,12 @@ class GatewayClient:
         expect: tuple[int, ...] = (200,),
     ) -> Response:
         all_headers = {"Authorization": f"Bearer {self.api_key}", **(headers or {})}
-        async with self._session.request(
-            method, self.base_url + path, json=json_body, data=data, headers=all_headers
-        ) as response:
+        async with (
+            reaching("the gateway", self.base_url),
+            self._session.request(
+                method, self.base_url + path, json=json_body, data=data, headers=all_headers
+            ) as response,
+        ):
             text = await response.text()
             body = json.loads(text) if text else None
             if response.status not in expect:

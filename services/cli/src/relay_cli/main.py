@@ -48,7 +48,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     from relay_cli.log_config import configure_logging
 
     configure_logging()
-    code: int = namespace.handler(namespace)
+    from relay_shared.dependencies import DependencyUnreachableError
+
+    try:
+        code: int = namespace.handler(namespace)
+    except DependencyUnreachableError as exc:
+        # One line naming the server, never a traceback (a service started by `relay serve`
+        # logs its own JSON line instead: relay_cli.serve).
+        sys.stderr.write(f"relay {namespace.command}: {exc}\n")
+        return 1
     return code
 
 

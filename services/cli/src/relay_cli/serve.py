@@ -1,4 +1,8 @@
-"""``relay serve <service>``: run one service in the foreground (what a container runs)."""
+"""``relay serve <service>``: run one service in the foreground (what a container runs).
+
+A service that cannot reach NATS, Postgres or S3 at start writes one JSON log line naming it
+(``service.dependency_unreachable``) and exits 1; settings that cannot be read likewise
+(``service.settings_invalid``). No traceback."""
 
 from __future__ import annotations
 
@@ -10,8 +14,11 @@ from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 import structlog
+from pydantic import ValidationError
 
 from relay_cli.services import SERVICE_MODULES, SERVICES
+from relay_shared.dependencies import DependencyUnreachableError
+from relay_shared.settings import SettingsSourceError
 
 _log = structlog.get_logger(__name__)
 
@@ -67,7 +74,20 @@ def run_service(name: str, modules: Mapping[str, str] = SERVICE_MODULES) -> int:
     names to importable modules (tests point it at a fake)."""
     main = load_service_main(name, modules)
     _log.info("service_starting", service=name, module=modules[name])
-    asyncio.run(run_until_signalled(main))
+    try:
+        asyncio.run(run_until_signalled(main))
+    except DependencyUnreachableError as exc:
+        _log.error(
+            "service.dependency_unreachable",
+            service=name,
+            dependency=exc.dependency,
+            address=exc.address,
+            error=exc.reason,
+        )
+        return 1
+    except (ValidationError, SettingsSourceError) as exc:
+        _log.error("service.settings_invalid", service=name, error=str(exc))
+        return 1
     return 0
 
 

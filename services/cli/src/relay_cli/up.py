@@ -1,7 +1,8 @@
 """``relay up``: the embedded stack plus every service as its own process.
 
 Servers given by ``APP_NATS_URL`` / ``APP_DATABASE_URL`` / ``APP_S3_ENDPOINT_URL`` are used
-as they are; the others are started under the state folder. Ctrl-C or SIGTERM stops the
+as they are; the others are started under the state folder. The gateway listens on ``--port``
+when given, else on ``APP_HTTP_PORT``, else on 8080. Ctrl-C or SIGTERM stops the
 services (SIGTERM, then SIGKILL after a grace period), then moto, Postgres and NATS.
 """
 
@@ -22,7 +23,7 @@ import structlog
 
 from relay_cli.services import SERVICES
 from relay_cli.stack.embedded import EmbeddedStack
-from relay_cli.stack.endpoints import ENV_STATE_DIR
+from relay_cli.stack.endpoints import ENV_HTTP_PORT, ENV_STATE_DIR
 from relay_cli.stack.environment import DEFAULT_HTTP_PORT
 from relay_cli.stack.errors import ProcessExitedError, StackError
 from relay_cli.stack.health import wait_for_http_ok
@@ -175,12 +176,34 @@ def run_up(
             return 1
 
 
+class InvalidPortError(ValueError):
+    """``APP_HTTP_PORT`` is not a port number."""
+
+
+def http_port(flag: int | None, env: Mapping[str, str]) -> int:
+    """The gateway's port: the ``--port`` flag when given, else ``APP_HTTP_PORT``, else
+    :data:`DEFAULT_HTTP_PORT` (0: any free port)."""
+    if flag is not None:
+        return flag
+    raw = env.get(ENV_HTTP_PORT, "").strip()
+    if not raw:
+        return DEFAULT_HTTP_PORT
+    if not raw.isdigit() or int(raw) > 65535:
+        raise InvalidPortError(f"{ENV_HTTP_PORT} must be a port number (0-65535), not {raw!r}")
+    return int(raw)
+
+
 def _handle(args: argparse.Namespace) -> int:
     env = os.environ
     state_dir = args.state_dir or Path(env.get(ENV_STATE_DIR) or DEFAULT_STATE_DIR)
+    try:
+        port = http_port(args.port, env)
+    except InvalidPortError as exc:
+        _say(sys.stderr, f"relay up: {exc}")
+        return 2
     options = UpOptions(
         state_dir=state_dir,
-        http_port=args.port,
+        http_port=port,
         ready_timeout=args.ready_timeout,
         stop_grace=args.stop_grace,
     )
@@ -199,8 +222,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help=f"state folder (default: ${ENV_STATE_DIR} or {DEFAULT_STATE_DIR})",
     )  # fmt: skip
     parser.add_argument(
-        "--port", type=int, default=DEFAULT_HTTP_PORT,
-        help="gateway HTTP port (0: any free port; default %(default)s)",
+        "--port", type=int, default=None,
+        help=(
+            f"gateway HTTP port (0: any free port; default: ${ENV_HTTP_PORT}, "
+            f"else {DEFAULT_HTTP_PORT})"
+        ),
     )  # fmt: skip
     parser.add_argument(
         "--ready-timeout", type=float, default=DEFAULT_READY_TIMEOUT,

@@ -14,10 +14,16 @@ import structlog
 from aiohttp import web
 from faststream.nats import NatsBroker
 
+from relay_gateway.adapters.announcements import Announcements
+from relay_gateway.adapters.channel_actions import ChannelActions
 from relay_gateway.adapters.insights import InsightsRepository
+from relay_gateway.adapters.orders import OrdersRepository
 from relay_gateway.adapters.rate_limiter import RateLimiter
+from relay_gateway.adapters.reallocation import ReallocationRepository
 from relay_gateway.adapters.receipts import ReceiptsRepository
+from relay_gateway.adapters.run_counts import RunCounts
 from relay_gateway.adapters.runs import RunsRepository
+from relay_gateway.adapters.sheets import TenantSheets
 from relay_gateway.adapters.tenants import TenantsRepository
 from relay_gateway.domain.api_keys import BOOTSTRAP_KEY_ID, hash_api_key
 from relay_gateway.domain.signatures import parse_secrets
@@ -25,6 +31,7 @@ from relay_gateway.handlers import RunDispatcher, RunTimeouts, RunTracker
 from relay_gateway.http.access import add_routes
 from relay_gateway.http.api import ROUTES
 from relay_gateway.http.bodies import BODY_READ_TIMEOUT
+from relay_gateway.http.channel_actions import CHANNEL_ACTIONS
 from relay_gateway.http.context import CONTEXT, ContextHolder, GatewayContext
 from relay_gateway.http.health import OPENAPI_KEY
 from relay_gateway.http.middleware import (
@@ -33,27 +40,54 @@ from relay_gateway.http.middleware import (
     input_middleware,
 )
 from relay_gateway.http.openapi import openapi_document
+from relay_gateway.http.sheets import TENANT_SHEETS
 from relay_gateway.settings import GatewaySettings
 from relay_shared.bus import EventBus, ensure_streams, register_consumer
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.events import (
+    ChannelActed,
     Event,
     FeedReceived,
     InsightGenerated,
+    ListingsImported,
     OffersMerged,
+    OrderRecorded,
     OrderShipped,
+    ReallocationChanged,
     RowsNormalized,
     RunFailed,
     RunRequested,
+    SheetSynced,
     ShipstationNotified,
+    TenantConfigured,
 )
-from relay_shared.runtime import Resources, new_broker, open_resources, stream_settings
+from relay_shared.http_metrics import (
+    METRICS_PATH_ITEM,
+    http_metrics_middleware,
+    metrics_handler,
+)
+from relay_shared.metrics import GatewayMetrics
+from relay_shared.runtime import (
+    Resources,
+    broker_middlewares,
+    connect_broker,
+    new_broker,
+    open_resources,
+    stream_settings,
+)
 from relay_shared.secrets_box import SecretsBox, SecretsBoxError
 from relay_shared.telemetry import configure_telemetry
+from relay_shared.tracing import start_tracing
 
 SERVICE = "gateway"
 SETTINGS_TYPE = GatewaySettings
-EMITS: list[type[Event]] = [RunRequested, OrderShipped, ShipstationNotified]
+EMITS: list[type[Event]] = [
+    RunRequested,
+    OrderShipped,
+    ShipstationNotified,
+    TenantConfigured,
+    ListingsImported,
+]
 log = structlog.get_logger(__name__)
 
 
@@ -70,18 +104,32 @@ class GatewayApp:
 
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
-        self.broker: NatsBroker = new_broker(settings)
+        self.metrics = GatewayMetrics(SERVICE)
+        self.broker: NatsBroker = new_broker(
+            settings, middlewares=broker_middlewares(settings, self.metrics)
+        )
         self.bus = EventBus(self.broker, settings.nats_stream, emits=EMITS, service=SERVICE)
         self._tracker: RunTracker | None = None
+        self.channel_actions = ChannelActions()
+        self.sheets = TenantSheets()
         self._register_consumers()
         self.holder = ContextHolder()
         self.web = web.Application(
-            middlewares=[correlation_middleware, error_middleware, input_middleware]
+            middlewares=[
+                http_metrics_middleware(self.metrics),
+                correlation_middleware,
+                error_middleware,
+                input_middleware,
+            ]
         )
         self.web[BODY_READ_TIMEOUT] = settings.body_read_timeout_s
         self.web[CONTEXT] = self.holder
         self.web[OPENAPI_KEY] = openapi_document(ROUTES)
+        self.web[CHANNEL_ACTIONS] = self.channel_actions
+        self.web[TENANT_SHEETS] = self.sheets
         add_routes(self.web, ROUTES)
+        self.web.router.add_get("/metrics", metrics_handler(self.metrics))
+        self.web[OPENAPI_KEY]["paths"]["/metrics"] = METRICS_PATH_ITEM
         self.web.cleanup_ctx.append(self._lifecycle)
 
     @property
@@ -107,6 +155,10 @@ class GatewayApp:
             (OffersMerged, lambda event: self.tracker.on_offers_merged(event)),
             (RunFailed, lambda event: self.tracker.on_run_failed(event)),
             (InsightGenerated, lambda event: self.context.insights.record(event)),
+            (OrderRecorded, lambda event: self.context.orders.record(event)),
+            (ReallocationChanged, lambda event: self.context.reallocation.record(event)),
+            (ChannelActed, lambda event: self.channel_actions.record(event)),
+            (SheetSynced, lambda event: self.sheets.record(event)),
         ]
         for event_type, handle in routes:
             register_consumer(
@@ -116,6 +168,7 @@ class GatewayApp:
                 policy=policy,
                 event_type=event_type,
                 handle=handle,
+                metrics=self.metrics,
             )
 
     async def _lifecycle(self, _app: web.Application) -> AsyncIterator[None]:
@@ -124,7 +177,10 @@ class GatewayApp:
         ) as resources:
             context = await self._open_context(resources)
             self.holder.context = context
+            self.channel_actions.open(resources.pool)
+            self.sheets.open(resources.pool)
             self._tracker = RunTracker(context.runs, context.dispatcher)
+            self.metrics.on_scrape(lambda: RunCounts(resources.pool).refresh(self.metrics))
             await self.broker.start()
             sweepers = self._start_sweepers(context, self._tracker)
             log.info("gateway.started", nats=self.settings.nats_url)
@@ -153,7 +209,7 @@ class GatewayApp:
         ]
 
     async def _open_context(self, resources: Resources) -> GatewayContext:
-        connection = await self.broker.connect()
+        connection = await connect_broker(self.broker, self.settings)
         js = connection.jetstream()
         await ensure_streams(js, stream_settings(self.settings))
         tenants = TenantsRepository(resources.pool)
@@ -180,6 +236,9 @@ class GatewayApp:
             rate_limiter=await RateLimiter.open(js, self.settings.webhook_rate_per_s),
             box=self._secrets_box(),
             insights=InsightsRepository(resources.pool),
+            orders=OrdersRepository(resources.pool),
+            reallocation=ReallocationRepository(resources.pool),
+            announcements=Announcements(resources.pool),
         )
 
     def _secrets_box(self) -> SecretsBox | None:
@@ -208,6 +267,11 @@ async def serve(app: GatewayApp) -> None:
 
 
 async def main() -> None:
-    app = create_app()
-    configure_telemetry(SERVICE, app.settings.log_level)
-    await serve(app)
+    settings = GatewaySettings.from_env()
+    configure_telemetry(SERVICE, settings.log_level)
+    # Before the application is built: the aiohttp server instrumentation wraps it.
+    tracing = start_tracing(SERVICE, settings.otel_exporter_otlp_endpoint)
+    try:
+        await serve(create_app(settings))
+    finally:
+        tracing.shutdown()

@@ -22,6 +22,7 @@ remain; on the last delivery the message is dead-lettered anyway, naming the hoo
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
@@ -39,6 +40,8 @@ from relay_shared.bus.failures import DEPENDENCY_ERRORS, is_transient
 from relay_shared.bus.publishing import MSG_ID_HEADER
 from relay_shared.errors import InvalidEventError, PermanentError, RelayError
 from relay_shared.events import Event
+from relay_shared.metrics import ServiceMetrics
+from relay_shared.tracing import annotate_span
 
 E = TypeVar("E", bound=Event)
 log = structlog.get_logger(__name__)
@@ -63,8 +66,10 @@ class EventConsumer(Generic[E]):
         policy: DeliveryPolicy,
         on_permanent: PermanentHook[E] | None = None,
         test_pause: TestPause | None = None,
+        metrics: ServiceMetrics | None = None,
     ) -> None:
         self._service = service
+        self._metrics = metrics
         self._event_type = event_type
         self._handle = handle
         self._broker = broker
@@ -83,16 +88,27 @@ class EventConsumer(Generic[E]):
             await self._dead_letter(msg, problem, delivery)
             await msg.reject()
             return
+        run_id = _run_id(event)
+        annotate_span(
+            {
+                "tenant_id": event.tenant_id,
+                "run_id": run_id,
+                "correlation_id": event.correlation_id,
+                "event_id": event.event_id,
+            }
+        )
         with structlog.contextvars.bound_contextvars(
             correlation_id=event.correlation_id,
             event_id=event.event_id,
             tenant_id=event.tenant_id,
             subject=event.subject,
             delivery=delivery,
+            **({"run_id": run_id} if run_id is not None else {}),
         ):
-            await self._process(msg, event, delivery)
+            await self._process(msg, event, delivery, run_id)
 
-    async def _process(self, msg: NatsMessage, event: E, delivery: int) -> None:
+    async def _process(self, msg: NatsMessage, event: E, delivery: int, run_id: str | None) -> None:
+        started = time.perf_counter()
         try:
             await self._in_progress(msg, self._handle_then_hold(event))
         except PermanentError as exc:
@@ -102,6 +118,10 @@ class EventConsumer(Generic[E]):
         except Exception as exc:  # noqa: BLE001 - classified below, never swallowed
             await self._retry_or_give_up(msg, event, exc, delivery)
             return
+        if run_id is not None and self._metrics is not None:
+            self._metrics.stage_duration.labels(self._service, event.subject).observe(
+                time.perf_counter() - started
+            )
         await msg.ack()
         log.info("event.handled")
 
@@ -186,7 +206,15 @@ class EventConsumer(Generic[E]):
             headers={MSG_ID_HEADER: f"dlq:{self._service}:{sequence}"},
             stream=self._dlq_stream,
         )
+        if self._metrics is not None:
+            self._metrics.dead_lettered.labels(self._service, original_subject, exc.code).inc()
         log.error("event.dead_lettered", code=exc.code, reason=exc.message)
+
+
+def _run_id(event: Event) -> str | None:
+    """The run an event belongs to (its ``run_id``; None for a runless event)."""
+    run_id = getattr(event, "run_id", None)
+    return run_id if isinstance(run_id, str) and run_id else None
 
 
 def _delivery_count(msg: NatsMessage) -> int:

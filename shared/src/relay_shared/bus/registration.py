@@ -16,6 +16,7 @@ from relay_shared.bus.delivery import DeliveryPolicy, TestPause
 from relay_shared.bus.publishing import subject_of
 from relay_shared.bus.streams import StreamSettings, consumer_config
 from relay_shared.events import Event
+from relay_shared.metrics import ServiceMetrics
 from relay_shared.subjects import durable_name
 
 E = TypeVar("E", bound=Event)
@@ -49,6 +50,7 @@ def register_consumer(
     on_permanent: PermanentHook[E] | None = None,
     test_pause: TestPause | None = None,
     max_workers: int = 1,
+    metrics: ServiceMetrics | None = None,
 ) -> None:
     """Subscribe ``handle`` to ``event_type``'s subject through the service's durable pull
     consumer, which redelivers by ``policy`` (the service's one delivery policy, from its
@@ -57,7 +59,8 @@ def register_consumer(
     :class:`EventConsumer`'s policy: acks are manual and chosen per outcome. ``test_pause``
     is the test-only hold before the ack (None in production). With ``max_workers`` > 1 up
     to that many messages are handled at once (each still acked on its own outcome), and the
-    consumer lets at least that many wait for their ack."""
+    consumer lets at least that many wait for their ack. ``metrics`` (when collected) count
+    dead letters and time the stages of runs."""
     subject = subject_of(event_type)
     consumer = EventConsumer(
         service=service,
@@ -68,6 +71,7 @@ def register_consumer(
         policy=policy,
         on_permanent=on_permanent,
         test_pause=test_pause,
+        metrics=metrics,
     )
 
     async def on_message(msg: NatsMessage) -> None:

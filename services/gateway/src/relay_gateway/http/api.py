@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from relay_gateway.http import config, health, insights, runs, tenants, uploads, webhooks
+from relay_gateway.http import (
+    channel_actions,
+    config,
+    health,
+    insights,
+    listings,
+    orders,
+    reallocation,
+    runs,
+    sheets,
+    tenants,
+    uploads,
+    webhooks,
+)
 from relay_gateway.http.routing import Route
 
 ROUTES: list[Route] = [
@@ -12,5 +25,11 @@ ROUTES: list[Route] = [
     *uploads.ROUTES,
     *runs.ROUTES,
     *webhooks.ROUTES,
-    *insights.ROUTES,
+    # the reallocation list is served from reallocation.changed (http/reallocation.py)
+    *(route for route in insights.ROUTES if route.path != reallocation.PATH),
+    *listings.ROUTES,
+    *orders.ROUTES,
+    *reallocation.ROUTES,
+    *channel_actions.ROUTES,
+    *sheets.ROUTES,
 ]

@@ -26,6 +26,7 @@ from relay_gateway.http.errors import (
 from relay_shared.bus.failures import is_transient
 from relay_shared.telemetry import CORRELATION_HEADER, new_correlation_id
 from relay_shared.tenant_config import ConfigProblem
+from relay_shared.tracing import annotate_span
 
 log = structlog.get_logger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -51,6 +52,7 @@ async def correlation_middleware(request: web.Request, handler: Handler) -> web.
     given = request.headers.get(CORRELATION_HEADER, "")
     correlation_id = given if _VALID_CORRELATION.match(given) else new_correlation_id()
     request[CORRELATION_ID] = correlation_id
+    annotate_span({"correlation_id": correlation_id})
     started = time.perf_counter()
     with structlog.contextvars.bound_contextvars(correlation_id=correlation_id):
         response = await handler(request)
