@@ -4,6 +4,7 @@ model behind ``GET /v1/tenants/{id}/channels/{channel}/actions`` (viewer, channe
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -90,6 +91,9 @@ async def test_marketplace_credentials_are_sealed_and_never_shown(
         sealed = sections.channels[name].credentials
         assert all(is_sealed(value) for value in sealed.values())
         assert box.open_all(sealed) == expected
+    shown_channels = json.loads(shown)["config"]["channels"]
+    assert shown_channels["amazon"]["credentials"] == dict.fromkeys(AMAZON_CREDENTIALS, "***")
+    assert shown_channels["ebay"]["credentials"] == dict.fromkeys(EBAY_CREDENTIALS, "***")
 
 
 async def test_a_plugin_that_cannot_do_what_is_configured_is_a_422_naming_the_path(

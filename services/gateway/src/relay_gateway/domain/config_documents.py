@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from relay_gateway.domain import bounded_documents
-from relay_shared.secrets_box import SECRET_FIELDS
+from relay_shared.secrets_box import CHANNEL_CREDENTIALS, SECRET_FIELDS
 from relay_shared.tenant_config import TenantConfig, VendorConfig, parse_tenant_config
 
 YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"})
@@ -53,7 +53,37 @@ def redact(config: dict[str, Any]) -> dict[str, Any]:
                 key: (REDACTED if key in fields and item is not None else item)
                 for key, item in value.items()
             }
-    return result
+    return _with_credentials(
+        result,
+        {
+            name: {key: REDACTED if item is not None else None for key, item in creds.items()}
+            for name, creds in channel_credentials(result).items()
+        },
+    )
+
+
+def channel_credentials(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each channel's ``channels.<name>.credentials`` mapping (every value a secret)."""
+    channels = config.get("channels")
+    if not isinstance(channels, dict):
+        return {}
+    return {
+        name: channel[CHANNEL_CREDENTIALS]
+        for name, channel in channels.items()
+        if isinstance(channel, dict) and isinstance(channel.get(CHANNEL_CREDENTIALS), dict)
+    }
+
+
+def _with_credentials(
+    config: dict[str, Any], credentials: Mapping[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """A copy of ``config`` whose channels hold ``credentials`` (by channel name)."""
+    if not credentials:
+        return config
+    channels = dict(config["channels"])
+    for name, creds in credentials.items():
+        channels[name] = {**channels[name], CHANNEL_CREDENTIALS: creds}
+    return {**config, "channels": channels}
 
 
 def has_secrets(config: dict[str, Any]) -> bool:
@@ -62,7 +92,11 @@ def has_secrets(config: dict[str, Any]) -> bool:
         values = config.get(section)
         if isinstance(values, dict) and any(values.get(f) is not None for f in fields):
             return True
-    return False
+    return any(
+        item is not None
+        for creds in channel_credentials(config).values()
+        for item in creds.values()
+    )
 
 
 class UnknownSecretError(ValueError):
@@ -91,7 +125,24 @@ def carry_secrets(config: dict[str, Any], previous: dict[str, Any] | None) -> di
                 raise UnknownSecretError(f"{section}.{field}")
             kept[field] = earlier[field]
         result[section] = kept
-    return result
+    return _carry_credentials(result, previous or {})
+
+
+def _carry_credentials(config: dict[str, Any], previous: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`carry_secrets` for ``channels.<name>.credentials``."""
+    earlier_all = channel_credentials(previous)
+    carried: dict[str, dict[str, Any]] = {}
+    for name, creds in channel_credentials(config).items():
+        earlier = earlier_all.get(name, {})
+        kept = dict(creds)
+        for key, item in creds.items():
+            if item != REDACTED:
+                continue
+            if earlier.get(key) is None:
+                raise UnknownSecretError(f"channels.{name}.{CHANNEL_CREDENTIALS}.{key}")
+            kept[key] = earlier[key]
+        carried[name] = kept
+    return _with_credentials(config, carried)
 
 
 def stored_config(document: Mapping[str, Any]) -> TenantConfig:
