@@ -31,23 +31,26 @@ def _env(endpoints: StackEndpoints, state: Path, stream: str) -> dict[str, str]:
 
 
 @asynccontextmanager
-async def serving(env: dict[str, str]) -> AsyncIterator[asyncio.subprocess.Process]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "relay_cli",
-        "serve",
-        "sheets",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    try:
-        yield process
-    finally:
-        if process.returncode is None:
-            process.terminate()
-            await process.wait()
+async def serving(env: dict[str, str], log: Path) -> AsyncIterator[asyncio.subprocess.Process]:
+    """``relay serve sheets`` writing its lines to ``log`` (a pipe nobody reads would fill up
+    and block the process in a write, so that it could not even stop)."""
+    with log.open("wb") as out:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "relay_cli",
+            "serve",
+            "sheets",
+            env=env,
+            stdout=out,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        try:
+            yield process
+        finally:
+            if process.returncode is None:
+                process.terminate()
+                await asyncio.wait_for(process.wait(), timeout=60)
 
 
 async def lock_held(database_url: str, folder: Path) -> bool:
@@ -69,19 +72,20 @@ async def test_a_second_sheets_process_on_the_same_folder_refuses_to_start(
     env = _env(isolated_bus, tmp_path, f"LOCK_{unique_id.upper()}")
     folder = tmp_path / "sheets"
 
-    async with serving(env) as first:
+    async with serving(env, tmp_path / "first.log") as first:
 
         async def first_holds() -> bool | None:
             return True if await lock_held(isolated_bus.database_url, folder) else None
 
         await eventually_async(first_holds, timeout=60, what="the first process to lock")
-        async with serving(env) as second:
-            output, _ = await asyncio.wait_for(second.communicate(), timeout=60)
+        async with serving(env, tmp_path / "second.log") as second:
+            await asyncio.wait_for(second.wait(), timeout=60)
         assert second.returncode != 0
-        assert f"another sheets process is writing {folder.resolve()}" in output.decode()
+        output = (tmp_path / "second.log").read_text()
+        assert f"another sheets process is writing {folder.resolve()}" in output
         assert first.returncode is None  # the first one keeps running
         first.terminate()
         await first.wait()
 
-    async with serving(env):
+    async with serving(env, tmp_path / "third.log"):
         await eventually_async(first_holds, timeout=60, what="a new process to lock once free")

@@ -11,8 +11,8 @@ stays bounded whatever the tenant's size, and every write is set-based.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from relay_insights.adapters import changes, schedules
 from relay_insights.adapters import reallocation as reallocation_db
@@ -24,6 +24,7 @@ from relay_insights.domain.rules import conditions
 from relay_insights.domain.schedule import local_day
 from relay_insights.domain.transitions import (
     Transition,
+    announced_as,
     insight_event,
     plan_transitions,
     with_state_now,
@@ -40,13 +41,19 @@ PREFILTER_FROM = 5_000
 @dataclass(frozen=True)
 class Evaluation:
     """What triggers an evaluation: the event or day (for ids and correlation), the as-of
-    time, the tenant's rules and timezone (for the day a cap counts in)."""
+    time, the tenant's rules and timezone, and the day a cap counts in: a daily evaluation's
+    own day (it can run after that local midnight), else the tenant's day at ``as_of``."""
 
     trigger: str
     correlation_id: str
     as_of: datetime
     config: InsightsConfig
     timezone: str = "UTC"
+    day: date | None = None
+
+    @property
+    def cap_day(self) -> date:
+        return self.day if self.day is not None else local_day(self.as_of, self.timezone)
 
 
 @dataclass
@@ -70,7 +77,7 @@ async def evaluate(
     outcome = Outcome()
     if skus is not None and not skus:
         return outcome
-    day = local_day(evaluation.as_of, evaluation.timezone)
+    day = evaluation.cap_day
     stored = await schedules.announced_counts(unit.conn, unit.tenant_id, day)
     sent, held = counts_of(stored)
     cap = DailyCap(day, evaluation.config.max_new_per_channel_per_day, sent, held)
@@ -114,7 +121,7 @@ async def _evaluate_batch(
         unit.tenant_id, open_insights, holding, keyed, evaluation.as_of, evaluation.trigger
     )
     transitions = [
-        replace(t, announced=cap.admit(t)) if t.status == "open" else t
+        announced_as(t, cap.admit(t)) if t.status == "open" else t
         for t in with_state_now(planned, keyed)
     ]
     events = [

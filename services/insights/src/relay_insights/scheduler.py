@@ -60,7 +60,7 @@ class DailyScheduler:
         handlers = self.handlers
         rules = await handlers.rules(schedule.tenant_id, schedule.config_version)
         trigger = f"daily:{schedule.tenant_id}:{day.isoformat()}"
-        evaluation = Evaluation(trigger, trigger, now, rules.config, rules.timezone)
+        evaluation = Evaluation(trigger, trigger, now, rules.config, rules.timezone, day)
         started = asyncio.get_running_loop().time()
         async with handlers.database.tenant(schedule.tenant_id) as unit:
             if not await schedules.claim_day(unit.conn, unit.tenant_id, day, now):

@@ -271,29 +271,15 @@ def _open_record(tenant_id: str, t: Transition) -> tuple[Any, ...]:
 
 
 def _open_insight(row: Any) -> OpenInsight:
-    return OpenInsight(
-        insight_id=row["insight_id"],
-        channel=row["channel"],
-        sku=row["sku"],
-        kind=row["kind"],
-        opened_at=row["opened_at"],
-        transitions=row["transitions"],
-        announced=row["announced"],
-        raw_detail=row["detail"],
-    )
+    # positional (the order of _INSIGHT_COLUMNS): a daily evaluation reads many thousands
+    iid, channel, sku, kind, opened_at, transitions, detail, announced = row
+    return OpenInsight(iid, channel, sku, kind, opened_at, transitions, {}, announced, detail)
 
 
 def _product(row: Any) -> Product:
-    return Product(
-        channel=row["channel"],
-        sku=row["sku"],
-        title=row["title"],
-        price=row["price"],
-        quantity=row["quantity"],
-        status=row["status"],
-        listed_date=row["listed_date"],
-        last_sold_at=row["last_sold_at"],
-    )
+    # positional (the order of _PRODUCT_COLUMNS): a daily evaluation reads many thousands
+    channel, sku, title, price, quantity, status, listed_date, last_sold_at = row
+    return Product(channel, sku, title, price, quantity, status, listed_date, last_sold_at)
 
 
 def _product_row(tenant_id: str, p: Product, now: datetime) -> tuple[Any, ...]:

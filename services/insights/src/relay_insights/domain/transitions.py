@@ -12,7 +12,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
@@ -130,13 +130,33 @@ def with_state_now(
     for transition in transitions:
         product = products.get((transition.channel, transition.sku))
         if transition.status == "resolved" and product is not None:
-            now: dict[str, DetailValue] = {
+            t = transition  # built directly: dataclasses.replace is slow for thousands
+            detail: dict[str, DetailValue] = {
+                **t.detail,
                 "status_now": product.status,
                 "quantity_now": product.quantity,
             }
-            transition = replace(transition, detail={**transition.detail, **now})
+            transition = Transition(
+                t.insight_id,
+                t.channel,
+                t.sku,
+                t.kind,
+                t.status,
+                t.at,
+                t.number,
+                detail,
+                t.announced,
+            )
         result.append(transition)
     return result
+
+
+def announced_as(transition: Transition, announced: bool) -> Transition:
+    """The transition with ``announced`` set (built directly, without dataclasses.replace)."""
+    t = transition
+    return Transition(
+        t.insight_id, t.channel, t.sku, t.kind, t.status, t.at, t.number, t.detail, announced
+    )
 
 
 def insight_event(transition: Transition, tenant_id: str, correlation_id: str) -> InsightGenerated:
