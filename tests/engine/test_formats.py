@@ -9,7 +9,7 @@ from datetime import date, datetime
 import pytest
 from openpyxl import Workbook
 
-from relay_normalize.domain.read.xlsx_table import cell_text
+from relay_shared.xlsx_reading import cell_text
 
 from .engine_support import codes, make_config, normalize, normalized_rows, vendor
 

@@ -5,11 +5,11 @@ from datetime import UTC, datetime
 import pytest
 
 from relay_ingest.domain.pinning import (
-    InboundObject,
     UnknownVendorError,
     latest_inbound,
     vendors_for_run,
 )
+from relay_shared.storage import ObjectInfo
 
 T1 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 T2 = datetime(2026, 11, 22, 11, 0, tzinfo=UTC)
@@ -31,9 +31,9 @@ def test_unknown_requested_vendor_is_named() -> None:
 
 def test_latest_upload_wins_then_greatest_key_on_equal_times() -> None:
     objects = [
-        InboundObject("k/2026/11/22/20261122T100000-a/raw.csv", 10, T1),
-        InboundObject("k/2026/11/22/20261122T110000-b/raw.csv", 20, T2),
-        InboundObject("k/2026/11/22/20261122T110000-c/raw.csv", 30, T2),
+        ObjectInfo("k/2026/11/22/20261122T100000-a/raw.csv", 10, T1),
+        ObjectInfo("k/2026/11/22/20261122T110000-b/raw.csv", 20, T2),
+        ObjectInfo("k/2026/11/22/20261122T110000-c/raw.csv", 30, T2),
     ]
     assert latest_inbound(objects) == objects[2]
 

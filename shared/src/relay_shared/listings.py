@@ -26,12 +26,18 @@ from __future__ import annotations
 import csv
 import io
 import re
-import zipfile
-import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import IO, Any, Literal, cast
+
+from relay_shared.xlsx_reading import (
+    BROKEN_WORKBOOK,
+    UnreadableWorkbookError,
+    cell_text,
+    whole_part_bytes,
+    zip_parts,
+)
 
 ListingStatus = Literal["active", "paused", "delisted"]
 LISTING_COLUMNS = ("sku", "title", "quantity", "status", "listed_date")
@@ -42,8 +48,6 @@ MAX_TITLE_CHARS = 1_000
 MAX_QUANTITY = 1_000_000_000
 
 _ZIP_MAGIC = b"PK\x03\x04"
-_STREAMED_PART = re.compile(r"xl/worksheets/[^/]+\.xml")
-_BROKEN = (zipfile.BadZipFile, zlib.error, KeyError, ValueError, TypeError, SyntaxError, EOFError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +165,7 @@ def parse_listing_rows(
             raise _whole_file(
                 f"{what} has {len(raw)} columns, above the limit of {limits.max_columns}", number
             )
-        cells = [_cell_text(value) for value in raw]
+        cells = [cell_text(value) for value in raw]
         if not any(cell and cell.strip() for cell in cells):
             continue
         if columns is None:
@@ -303,21 +307,6 @@ def _listed_date(number: int, text: str, collector: _Collector) -> date | None:
     return None
 
 
-def _cell_text(value: object) -> str | None:
-    """The text of one cell (a whole float as an integer, dates ISO)."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return str(value)
-    return str(value)
-
-
 def _csv_records(text: str) -> Iterator[tuple[int, Sequence[object]]]:
     first_line = text.split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=first_line.count)
@@ -336,7 +325,7 @@ def _parse_xlsx(data: bytes, limits: ListingsLimits) -> Listings:
     _check_archive(handle, limits)
     try:
         book = load_workbook(handle, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, *_BROKEN) as exc:
+    except (InvalidFileException, OSError, *BROKEN_WORKBOOK) as exc:
         raise _whole_file("not a readable XLSX workbook") from exc
     try:
         if not book.worksheets:
@@ -352,19 +341,16 @@ def _sheet_records(sheet: Any) -> Iterator[tuple[int, Sequence[object]]]:
     try:
         # openpyxl fills missing rows, so the position is the sheet row number
         yield from enumerate(sheet.iter_rows(values_only=True), start=1)
-    except _BROKEN as exc:
+    except BROKEN_WORKBOOK as exc:
         raise _whole_file(f"the sheet cannot be read: {type(exc).__name__}") from exc
 
 
 def _check_archive(handle: IO[bytes], limits: ListingsLimits) -> None:
     """Checks the zip's directory before anything is unpacked (a zip bomb is refused)."""
     try:
-        with zipfile.ZipFile(handle) as archive:
-            parts = [(info.filename, info.file_size) for info in archive.infolist()]
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise _whole_file("not a readable XLSX workbook") from exc
-    finally:
-        handle.seek(0)
+        parts = zip_parts(handle)
+    except UnreadableWorkbookError as exc:
+        raise _whole_file(str(exc)) from exc
     if len(parts) > limits.max_zip_entries:
         raise _whole_file(
             f"the workbook has {len(parts)} parts, above the limit of {limits.max_zip_entries}"
@@ -375,7 +361,7 @@ def _check_archive(handle: IO[bytes], limits: ListingsLimits) -> None:
             f"the workbook unpacks to {unpacked} bytes, above the limit of"
             f" {limits.max_unpacked_bytes}"
         )
-    whole = sum(size for name, size in parts if not _STREAMED_PART.fullmatch(name))
+    whole = whole_part_bytes(parts)
     if whole > limits.max_whole_part_bytes:
         raise _whole_file(
             f"the workbook's shared parts unpack to {whole} bytes, above the limit of"

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Protocol
 
@@ -41,6 +41,7 @@ import asyncpg
 import structlog
 from asyncpg.pool import PoolConnectionProxy
 
+from relay_shared.background import running
 from relay_shared.bus.failures import is_transient
 from relay_shared.events import EVENT_TYPES, Event
 from relay_shared.tracing import annotate_span, continued_from, current_traceparent
@@ -205,10 +206,5 @@ class Outbox:
         self, publish: PublishFn, interval_s: float, retention_days: float = RETENTION_DAYS
     ) -> AsyncIterator[None]:
         """:meth:`drain_forever` in the background while the block runs."""
-        task = asyncio.create_task(self.drain_forever(publish, interval_s, retention_days))
-        try:
+        async with running(self.drain_forever(publish, interval_s, retention_days)):
             yield
-        finally:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task

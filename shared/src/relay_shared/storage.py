@@ -236,16 +236,19 @@ def _is_missing(exc: ClientError) -> bool:
 
 
 @asynccontextmanager
-async def open_object_store(settings: S3Settings) -> AsyncIterator[ObjectStore]:
-    session = get_session()
+async def open_s3_client(
+    settings: S3Settings, *, read_timeout: int, max_pool_connections: int = 10
+) -> AsyncIterator[Any]:
+    """An aiobotocore S3 client: path-style addressing, standard retries (3 attempts)."""
     config = Config(
         signature_version="s3v4",
         s3={"addressing_style": "path"},
         retries={"max_attempts": 3, "mode": "standard"},
         connect_timeout=5,
-        read_timeout=60,
+        read_timeout=read_timeout,
+        max_pool_connections=max_pool_connections,
     )
-    async with session.create_client(
+    async with get_session().create_client(
         "s3",
         region_name=settings.region,
         endpoint_url=settings.endpoint_url,
@@ -253,4 +256,10 @@ async def open_object_store(settings: S3Settings) -> AsyncIterator[ObjectStore]:
         aws_secret_access_key=settings.secret_access_key,
         config=config,
     ) as client:
+        yield client
+
+
+@asynccontextmanager
+async def open_object_store(settings: S3Settings) -> AsyncIterator[ObjectStore]:
+    async with open_s3_client(settings, read_timeout=60) as client:
         yield ObjectStore(client, settings.bucket)

@@ -31,10 +31,13 @@ from relay_shared.bus.publishing import subject_of
 from relay_shared.errors import RelayError
 from relay_shared.events import Event
 from relay_shared.metrics import ServiceMetrics
+from relay_shared.outbox import Outbox
 from relay_shared.runtime import (
     Operations,
+    Resources,
     broker_middlewares,
     new_broker,
+    open_resources,
     run_worker,
     stream_settings,
 )
@@ -168,6 +171,19 @@ class WorkerApp(ABC, Generic[S, H]):
     def open_handlers(self) -> AbstractAsyncContextManager[H]:
         """Open the service's resources and build its handler object (or a tuple of them);
         close them on exit."""
+
+    @asynccontextmanager
+    async def resources_with_outbox(self, schema: str, migrations: str) -> AsyncIterator[Resources]:
+        """The service's pool (migrated) and object store, with its outbox drained to the bus
+        while they are open."""
+        settings = self.settings
+        async with (
+            open_resources(settings, schema=schema, migrations=migrations, s3=True) as resources,
+            Outbox(resources.pool).draining(
+                self.bus.publish, settings.outbox_interval_s, settings.outbox_retention_days
+            ),
+        ):
+            yield resources
 
     @asynccontextmanager
     async def wired(self) -> AsyncIterator[H]:

@@ -14,15 +14,10 @@ from typing import Any
 
 from faststream.specification import AsyncAPI
 
-DOCUMENTED_SERVICES = (
-    "gateway",
-    "ingest",
-    "normalize",
-    "pricing",
-    "insights",
-    "sheets",
-    "channels",
-)
+from relay_cli.services import SERVICES
+
+#: Every service's broker is documented.
+DOCUMENTED_SERVICES = SERVICES
 DEFAULT_PATH = Path("shared/asyncapi.json")
 
 

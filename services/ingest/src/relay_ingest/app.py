@@ -21,8 +21,6 @@ from relay_shared.events import (
     ShipstationNotified,
     TenantConfigured,
 )
-from relay_shared.outbox import Outbox
-from relay_shared.runtime import open_resources
 from relay_shared.worker_app import WorkerApp
 
 SETTINGS_TYPE = IngestSettings
@@ -49,16 +47,7 @@ class IngestApp(WorkerApp[IngestSettings, IngestHandlerObjects]):
 
     @asynccontextmanager
     async def open_handlers(self) -> AsyncIterator[IngestHandlerObjects]:
-        async with (
-            open_resources(
-                self.settings, schema="ingest", migrations="relay_ingest.migrations", s3=True
-            ) as resources,
-            Outbox(resources.pool).draining(
-                self.bus.publish,
-                self.settings.outbox_interval_s,
-                self.settings.outbox_retention_days,
-            ),
-        ):
+        async with self.resources_with_outbox("ingest", "relay_ingest.migrations") as resources:
             runs = IngestHandlers(
                 store=resources.store,
                 configs=TenantConfigStore(resources.store),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager, suppress
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import nats
 import structlog
@@ -24,6 +24,7 @@ from relay_ingest.adapters.schedules_repository import SchedulesRepository
 from relay_ingest.drop_handlers import DropHandlers
 from relay_ingest.schedule_handlers import ScheduleHandlers
 from relay_ingest.settings import IngestSettings
+from relay_shared.background import running
 from relay_shared.bus.failures import is_transient
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.outbox import Publisher
@@ -48,19 +49,6 @@ async def every(interval_s: float, work: Callable[[], Awaitable[object]], name: 
             else:
                 log.exception("ingest.round_failed_unexpectedly", loop=name)
         await asyncio.sleep(max(0.0, started + interval_s - loop.time()))
-
-
-@asynccontextmanager
-async def _background(
-    interval_s: float, work: Callable[[], Awaitable[object]], name: str
-) -> AsyncIterator[None]:
-    task = asyncio.create_task(every(interval_s, work, name))
-    try:
-        yield
-    finally:
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
 
 
 @asynccontextmanager
@@ -102,11 +90,11 @@ async def open_drop_handlers(
         )
         if settings.inbound_poll_s > 0:
             await stack.enter_async_context(
-                _background(settings.inbound_poll_s, handlers.poll_once, "inbound_poll")
+                running(every(settings.inbound_poll_s, handlers.poll_once, "inbound_poll"))
             )
         if settings.schedule_tick_s > 0:
             await stack.enter_async_context(
-                _background(settings.schedule_tick_s, scheduling.tick, "schedule")
+                running(every(settings.schedule_tick_s, scheduling.tick, "schedule"))
             )
         if settings.bucket_events_subject:
             await stack.enter_async_context(

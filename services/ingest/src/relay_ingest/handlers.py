@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from relay_ingest.domain.pinning import (
-    InboundObject,
     PinnedFeed,
     UnknownVendorError,
     latest_inbound,
@@ -91,7 +90,7 @@ class IngestHandlers:
     async def _latest_feed(self, tenant_id: str, vendor_id: str) -> PinnedFeed:
         prefix = _own_key(tenant_id, vendor_id, keys.inbound_prefix(tenant_id, vendor_id))
         listed = await self.store.list_objects(prefix)
-        latest = latest_inbound(InboundObject(o.key, o.size, o.last_modified) for o in listed)
+        latest = latest_inbound(listed)
         if latest is None:
             return PinnedFeed(vendor_id, None, None)
         return PinnedFeed(vendor_id, _own_key(tenant_id, vendor_id, latest.key), latest.size)

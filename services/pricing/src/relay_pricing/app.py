@@ -10,8 +10,6 @@ from relay_pricing.handlers import PricingHandlers
 from relay_pricing.settings import PricingSettings
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.events import OffersMerged, RowsNormalized, RunFailed
-from relay_shared.outbox import Outbox
-from relay_shared.runtime import open_resources
 from relay_shared.worker_app import WorkerApp
 
 SETTINGS_TYPE = PricingSettings
@@ -31,16 +29,7 @@ class PricingApp(WorkerApp[PricingSettings, PricingHandlers]):
 
     @asynccontextmanager
     async def open_handlers(self) -> AsyncIterator[PricingHandlers]:
-        async with (
-            open_resources(
-                self.settings, schema="pricing", migrations="relay_pricing.migrations", s3=True
-            ) as res,
-            Outbox(res.pool).draining(
-                self.bus.publish,
-                self.settings.outbox_interval_s,
-                self.settings.outbox_retention_days,
-            ),
-        ):
+        async with self.resources_with_outbox("pricing", "relay_pricing.migrations") as res:
             yield PricingHandlers(
                 store=res.store,
                 configs=TenantConfigStore(res.store),

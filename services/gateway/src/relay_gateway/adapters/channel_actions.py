@@ -10,9 +10,10 @@ from decimal import Decimal
 from typing import Any
 
 import asyncpg
+from pydantic import BaseModel, ConfigDict
 
-from relay_gateway.domain.pagination import Cursor
-from relay_shared.events import ChannelActed
+from relay_gateway.domain.pagination import Cursor, after_params
+from relay_shared.events import ActionOutcome, ChannelActed, ChannelActionName
 
 
 @dataclass(frozen=True)
@@ -25,14 +26,16 @@ class ChannelActionQuery:
     after: Cursor | None
 
 
-@dataclass(frozen=True)
-class ChannelActionView:
+# One audited action as the audit shows it (the API's item too).
+class ChannelActionOut(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     action_id: str
     insight_id: str
     channel: str
     sku: str
-    action: str
-    outcome: str
+    action: ChannelActionName
+    outcome: ActionOutcome
     dry_run: bool
     request: dict[str, Any]
     answer: str | None
@@ -76,7 +79,7 @@ class ChannelActionsRepository:
             event.event_id,
         )
 
-    async def page(self, query: ChannelActionQuery) -> list[ChannelActionView]:
+    async def page(self, query: ChannelActionQuery) -> list[ChannelActionOut]:
         """Newest first; ``query.limit`` rows after the cursor position."""
         rows = await self._pool.fetch(
             "SELECT * FROM channel_actions WHERE tenant_id = $1 AND channel = $2"
@@ -87,30 +90,14 @@ class ChannelActionsRepository:
             query.channel,
             query.action,
             query.outcome,
-            None if query.after is None else query.after.at,
-            None if query.after is None else query.after.item_id,
+            *after_params(query.after),
             query.limit,
         )
         return [_view(row) for row in rows]
 
 
-def _view(row: asyncpg.Record) -> ChannelActionView:
-    return ChannelActionView(
-        action_id=row["action_id"],
-        insight_id=row["insight_id"],
-        channel=row["channel"],
-        sku=row["sku"],
-        action=row["action"],
-        outcome=row["outcome"],
-        dry_run=row["dry_run"],
-        request=json.loads(row["request"]),
-        answer=row["answer"],
-        duration_ms=row["duration_ms"],
-        status_after=row["status_after"],
-        price_after=row["price_after"],
-        artifact_key=row["artifact_key"],
-        acted_at=row["acted_at"],
-    )
+def _view(row: asyncpg.Record) -> ChannelActionOut:
+    return ChannelActionOut.model_validate({**row, "request": json.loads(row["request"])})
 
 
 class ChannelActions:

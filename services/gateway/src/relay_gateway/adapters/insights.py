@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from relay_gateway.domain.insights import Insight
-from relay_gateway.domain.pagination import Cursor
+from relay_gateway.domain.pagination import Cursor, after_params
 from relay_shared.events import InsightGenerated
 
 
@@ -72,8 +72,7 @@ class InsightsRepository:
             query.status,
             query.kind,
             channels,
-            None if query.after is None else query.after.at,
-            None if query.after is None else query.after.item_id,
+            *after_params(query.after),
             query.limit,
         )
         return [_insight(row) for row in rows]

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import asyncpg
 
-from relay_gateway.domain.pagination import Cursor
+from relay_gateway.domain.pagination import Cursor, after_params
 from relay_shared.events import OrderRecorded
 
 
@@ -69,8 +69,7 @@ class OrdersRepository:
             query.tenant_id,
             query.problem,
             channels,
-            None if query.after is None else query.after.at,
-            None if query.after is None else query.after.item_id,
+            *after_params(query.after),
             query.limit,
         )
         return [OrderLineView(**dict(row)) for row in rows]

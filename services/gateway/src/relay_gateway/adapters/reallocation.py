@@ -11,22 +11,25 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
+from pydantic import BaseModel, ConfigDict
 
-from relay_gateway.domain.pagination import Cursor
-from relay_shared.events import ReallocationChanged
+from relay_gateway.domain.pagination import Cursor, after_params
+from relay_shared.events import ReallocationChanged, ReallocationState
 
 _RANK = "CASE {0} WHEN 'open' THEN 0 WHEN 'claimed' THEN 1 ELSE 2 END"
 
 
-@dataclass(frozen=True)
-class ReallocationView:
+# One entry as the list shows it (the API's item too).
+class ReallocationEntryState(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     entry_id: str
     origin: str
     target: str | None
     sku: str
     quantity: int
     reason: str
-    state: str
+    state: ReallocationState
     claimed_by: str | None
     changed_at: datetime
 
@@ -69,7 +72,7 @@ class ReallocationRepository:
             event.event_id,
         )
 
-    async def page(self, query: ReallocationQuery) -> list[ReallocationView]:
+    async def page(self, query: ReallocationQuery) -> list[ReallocationEntryState]:
         """Latest change first; ``query.limit`` entries after the cursor position."""
         channels = None if query.channels is None else sorted(query.channels)
         rows = await self._pool.fetch(
@@ -82,8 +85,7 @@ class ReallocationRepository:
             query.tenant_id,
             list(query.states),
             channels,
-            None if query.after is None else query.after.at,
-            None if query.after is None else query.after.item_id,
+            *after_params(query.after),
             query.limit,
         )
-        return [ReallocationView(**dict(row)) for row in rows]
+        return [ReallocationEntryState(**dict(row)) for row in rows]

@@ -16,7 +16,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from relay_gateway.domain.idempotency import IdempotencyRecord
-from relay_gateway.domain.pagination import Cursor
+from relay_gateway.domain.pagination import Cursor, after_params
 from relay_gateway.domain.run_progress import Progress, RunError, free_slots
 from relay_gateway.domain.run_timings import Sighting
 from relay_shared.events import Event, VendorCounts
@@ -278,8 +278,7 @@ class RunsRepository:
             " ORDER BY requested_at DESC, run_id DESC LIMIT $5",
             tenant_id,
             status,
-            None if after is None else after.at,
-            None if after is None else after.item_id,
+            *after_params(after),
             limit,
         )
         seen = await self._pool.fetch(

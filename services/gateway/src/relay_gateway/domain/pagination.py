@@ -57,3 +57,9 @@ class Cursor:
         if not isinstance(item_id, str) or len(item_id) > 128 or at.tzinfo is None:
             raise InvalidCursorError("the cursor is not valid")
         return cls(at, item_id)
+
+
+def after_params(after: Cursor | None) -> tuple[datetime | None, str | None]:
+    """A cursor as the (at, item_id) parameters of a keyset query; both None on the first
+    page."""
+    return (None, None) if after is None else (after.at, after.item_id)

@@ -10,15 +10,12 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
 from relay_gateway.adapters.orders import OrderLineView, OrderQuery
-from relay_gateway.domain.insights import ChannelDeniedError, visible_channels
-from relay_gateway.domain.pagination import INSIGHT_PAGES, Cursor, InvalidCursorError
-from relay_gateway.domain.query_params import bounded_int
+from relay_gateway.domain.pagination import Cursor
 from relay_gateway.domain.roles import Role
 from relay_gateway.http.access import Call
-from relay_gateway.http.errors import BadRequestError, ForbiddenError, UnprocessableError
+from relay_gateway.http.listing_query import PAGING, channel_page, choice, next_page
 from relay_gateway.http.responses import respond
 from relay_gateway.http.routing import Route
-from relay_shared.tenant_config import ConfigProblem
 
 PROBLEMS = ("unknown_sku",)
 
@@ -42,43 +39,18 @@ class OrderLineList(BaseModel):
     next_cursor: str | None
 
 
-def _invalid(path: str, message: str) -> UnprocessableError:
-    return UnprocessableError("the query is not valid", [ConfigProblem(path, message)])
-
-
-def page_query(call: Call) -> tuple[int, Cursor | None, frozenset[str] | None]:
-    """The page size, the cursor and the visible channels of a listing request
-    (422 / 400 / 403)."""
-    request = call.request
-    size = INSIGHT_PAGES
-    limit = bounded_int(request.query.get("limit", str(size.default)), 1, size.maximum)
-    if limit is None:
-        raise _invalid("limit", f"must be an integer from 1 to {INSIGHT_PAGES.maximum}")
-    raw_cursor = request.query.get("cursor")
-    try:
-        cursor = None if raw_cursor is None else Cursor.decode(raw_cursor)
-        channels = visible_channels(call.principal, request.query.get("channel"))
-    except InvalidCursorError as exc:
-        raise BadRequestError(str(exc), code="invalid_cursor") from exc
-    except ChannelDeniedError as exc:
-        raise ForbiddenError(str(exc), code="channel_not_allowed") from exc
-    return limit, cursor, channels
-
-
 async def list_orders(call: Call) -> web.Response:
-    limit, cursor, channels = page_query(call)
-    problem = call.request.query.get("problem")
-    if problem is not None and problem not in PROBLEMS:
-        raise _invalid("problem", f"must be one of {', '.join(PROBLEMS)}")
+    limit, cursor, channels = channel_page(call, call.request.query.get("channel"))
+    problem = choice(call.request, "problem", PROBLEMS)
     tenant_id = call.tenant.tenant_id
     query = OrderQuery(tenant_id, problem, channels, limit + 1, cursor)
     found = await call.context.orders.page(query)
-    last = found[limit - 1] if len(found) > limit else None
+    page, next_cursor = next_page(found, limit, lambda line: Cursor(line.shipped_at, line.line_id))
     return respond(
         OrderLineList(
             tenant_id=tenant_id,
-            lines=[_line_out(line) for line in found[:limit]],
-            next_cursor=None if last is None else Cursor(last.shipped_at, last.line_id).encode(),
+            lines=[_line_out(line) for line in page],
+            next_cursor=next_cursor,
         )
     )
 
@@ -101,8 +73,7 @@ ROUTES = [
         query=(
             ("problem", "string"),
             ("channel", "string"),
-            ("limit", "integer"),
-            ("cursor", "string"),
+            *PAGING,
         ),
     ),
 ]

@@ -5,39 +5,23 @@ its origin or target is visible, or it was pushed to any channel. Claims go thro
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from typing import get_args
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
-from relay_gateway.adapters.reallocation import ReallocationQuery, ReallocationView
+from relay_gateway.adapters.reallocation import ReallocationEntryState, ReallocationQuery
 from relay_gateway.domain.pagination import Cursor
 from relay_gateway.domain.roles import Role
 from relay_gateway.http.access import Call
-from relay_gateway.http.errors import UnprocessableError
-from relay_gateway.http.orders import page_query
+from relay_gateway.http.listing_query import PAGING, channel_page, invalid, next_page
 from relay_gateway.http.responses import respond
 from relay_gateway.http.routing import Route
-from relay_shared.tenant_config import ConfigProblem
+from relay_shared.events import ReallocationState
 
 PATH = "/v1/tenants/{tenant_id}/reallocation"
-STATES = ("open", "claimed", "done", "withdrawn")
+STATES = get_args(ReallocationState)
 DEFAULT_STATES = ("open", "claimed")
-
-
-class ReallocationEntryState(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    entry_id: str
-    origin: str
-    target: str | None
-    sku: str
-    quantity: int
-    reason: str
-    state: Literal["open", "claimed", "done", "withdrawn"]
-    claimed_by: str | None
-    changed_at: datetime
 
 
 class ReallocationEntries(BaseModel):
@@ -53,29 +37,20 @@ def _states(raw: str | None) -> tuple[str, ...]:
         return DEFAULT_STATES
     states = tuple(dict.fromkeys(part.strip() for part in raw.split(",")))
     if not states or any(state not in STATES for state in states):
-        problem = ConfigProblem("state", f"must be one or more of {', '.join(STATES)}")
-        raise UnprocessableError("the query is not valid", [problem])
+        raise invalid("state", f"must be one or more of {', '.join(STATES)}")
     return states
 
 
 async def list_reallocation(call: Call) -> web.Response:
-    limit, cursor, channels = page_query(call)
+    limit, cursor, channels = channel_page(call, call.request.query.get("channel"))
     states = _states(call.request.query.get("state"))
     tenant_id = call.tenant.tenant_id
     query = ReallocationQuery(tenant_id, states, channels, limit + 1, cursor)
     found = await call.context.reallocation.page(query)
-    last = found[limit - 1] if len(found) > limit else None
+    entries, next_cursor = next_page(found, limit, lambda e: Cursor(e.changed_at, e.entry_id))
     return respond(
-        ReallocationEntries(
-            tenant_id=tenant_id,
-            entries=[_entry_out(entry) for entry in found[:limit]],
-            next_cursor=None if last is None else Cursor(last.changed_at, last.entry_id).encode(),
-        )
+        ReallocationEntries(tenant_id=tenant_id, entries=entries, next_cursor=next_cursor)
     )
-
-
-def _entry_out(entry: ReallocationView) -> ReallocationEntryState:
-    return ReallocationEntryState.model_validate(entry, from_attributes=True)
 
 
 ROUTES = [
@@ -92,8 +67,7 @@ ROUTES = [
         query=(
             ("state", "string"),
             ("channel", "string"),
-            ("limit", "integer"),
-            ("cursor", "string"),
+            *PAGING,
         ),
     ),
 ]

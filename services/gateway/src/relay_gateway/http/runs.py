@@ -9,8 +9,7 @@ from aiohttp import web
 from relay_gateway.adapters.runs import NewRun, RunView
 from relay_gateway.domain.idempotency import Replay, decide, request_fingerprint, valid_key
 from relay_gateway.domain.ids import time_sortable_id
-from relay_gateway.domain.pagination import RUN_PAGES, Cursor, InvalidCursorError
-from relay_gateway.domain.query_params import bounded_int
+from relay_gateway.domain.pagination import RUN_PAGES, Cursor
 from relay_gateway.domain.roles import Principal, Role
 from relay_gateway.domain.run_progress import STATUSES
 from relay_gateway.domain.run_timings import attempts, stage_timings
@@ -36,16 +35,26 @@ from relay_gateway.http.errors import (
     UnknownResourceError,
     UnprocessableError,
 )
+from relay_gateway.http.listing_query import (
+    PAGING,
+    choice,
+    invalid,
+    next_page,
+    page_cursor,
+    page_limit,
+)
 from relay_gateway.http.responses import respond
 from relay_gateway.http.routing import Body, Route
 from relay_shared import keys
-from relay_shared.tenant_config import ConfigProblem
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
+REQUEST_NOT_VALID = "the request is not valid"
+
+
 def _invalid(path: str, message: str) -> UnprocessableError:
-    return UnprocessableError("the request is not valid", [ConfigProblem(path, message)])
+    return invalid(path, message, REQUEST_NOT_VALID)
 
 
 def _target_tenant(principal: Principal, given: str | None) -> str:
@@ -148,18 +157,8 @@ def run_out(run: RunView) -> RunOut:
 
 
 def _list_params(request: web.Request) -> tuple[str | None, int, Cursor | None]:
-    status = request.query.get("status")
-    if status is not None and status not in STATUSES:
-        raise _invalid("status", f"must be one of {', '.join(STATUSES)}")
-    limit = bounded_int(request.query.get("limit", str(RUN_PAGES.default)), 1, RUN_PAGES.maximum)
-    if limit is None:
-        raise _invalid("limit", f"must be an integer from 1 to {RUN_PAGES.maximum}")
-    raw_cursor = request.query.get("cursor")
-    try:
-        cursor = None if raw_cursor is None else Cursor.decode(raw_cursor)
-    except InvalidCursorError as exc:
-        raise BadRequestError(str(exc), code="invalid_cursor") from exc
-    return status, limit, cursor
+    status = choice(request, "status", STATUSES, REQUEST_NOT_VALID)
+    return status, page_limit(request, RUN_PAGES, REQUEST_NOT_VALID), page_cursor(request)
 
 
 async def list_runs(call: Call) -> web.Response:
@@ -167,8 +166,7 @@ async def list_runs(call: Call) -> web.Response:
     tenant_id = _target_tenant(call.principal, call.request.query.get("tenant_id"))
     tenant = await call.tenant_named(tenant_id)
     runs = await call.context.runs.page(tenant.tenant_id, status, limit + 1, cursor)
-    page, more = runs[:limit], len(runs) > limit
-    next_cursor = Cursor(page[-1].requested_at, page[-1].run_id).encode() if more else None
+    page, next_cursor = next_page(runs, limit, lambda run: Cursor(run.requested_at, run.run_id))
     return respond(RunList(runs=[run_out(run) for run in page], next_cursor=next_cursor))
 
 
@@ -229,8 +227,7 @@ ROUTES = [
         query=(
             ("tenant_id", "string"),
             ("status", "string"),
-            ("limit", "integer"),
-            ("cursor", "string"),
+            *PAGING,
         ),
     ),
     Route(

@@ -8,11 +8,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from aiobotocore.session import get_session
-from botocore.config import Config
-
 from relay_ingest.domain.drops import BucketObject
-from relay_shared.storage import S3Settings
+from relay_shared.storage import S3Settings, open_s3_client
 
 #: S3's largest page.
 PAGE_SIZE = 1000
@@ -53,20 +50,5 @@ class InboundListing:
 
 @asynccontextmanager
 async def open_inbound_listing(settings: S3Settings) -> AsyncIterator[InboundListing]:
-    config = Config(
-        signature_version="s3v4",
-        s3={"addressing_style": "path"},
-        retries={"max_attempts": 3, "mode": "standard"},
-        connect_timeout=5,
-        read_timeout=30,
-        max_pool_connections=32,
-    )
-    async with get_session().create_client(
-        "s3",
-        region_name=settings.region,
-        endpoint_url=settings.endpoint_url,
-        aws_access_key_id=settings.access_key_id,
-        aws_secret_access_key=settings.secret_access_key,
-        config=config,
-    ) as client:
+    async with open_s3_client(settings, read_timeout=30, max_pool_connections=32) as client:
         yield InboundListing(client, settings.bucket)

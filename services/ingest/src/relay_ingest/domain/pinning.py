@@ -5,13 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol, TypeVar
 
 
-@dataclass(frozen=True)
-class InboundObject:
-    key: str
-    size: int
-    last_modified: datetime
+class Listed(Protocol):
+    """An object of a listing (``relay_shared.storage.ObjectInfo``)."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def last_modified(self) -> datetime: ...
+
+
+L = TypeVar("L", bound=Listed)
 
 
 @dataclass(frozen=True)
@@ -39,7 +46,7 @@ def vendors_for_run(configured: Sequence[str], requested: Sequence[str] | None) 
     return [vendor for vendor in configured if vendor in wanted]
 
 
-def latest_inbound(objects: Iterable[InboundObject]) -> InboundObject | None:
+def latest_inbound(objects: Iterable[L]) -> L | None:
     """The newest upload: latest modification time, then the greatest key (upload ids sort
     by time), so the choice is stable when two uploads share a timestamp."""
     return max(objects, key=lambda o: (o.last_modified, o.key), default=None)

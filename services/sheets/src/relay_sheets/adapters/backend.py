@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -60,3 +61,17 @@ class SheetBackend(Protocol):
         """Read the spreadsheet once, apply the edits in order (each one whole or not at all;
         one that fails leaves the others), then write it once if anything changed. Raises
         (and writes nothing) when the spreadsheet cannot be read or written."""
+
+
+class UpsertingBackend(ABC):
+    """What both backends share: a spreadsheet is ensured by an upsert of each layout with no
+    changes (which creates the spreadsheet and any missing worksheet with its header row)."""
+
+    @abstractmethod
+    async def upsert_rows(self, ref: SpreadsheetRef, upserts: Sequence[WorksheetUpsert]) -> None:
+        """Apply every upsert in one write: all of them become visible, or none."""
+
+    async def ensure_spreadsheet(
+        self, ref: SpreadsheetRef, layouts: Sequence[WorksheetLayout]
+    ) -> None:
+        await self.upsert_rows(ref, [WorksheetUpsert(layout, []) for layout in layouts])

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from relay_shared.errors import PermanentError, TransientError
-from relay_sheets.adapters.backend import EditBatch, SheetEdit
+from relay_sheets.adapters.backend import EditBatch, SheetEdit, UpsertingBackend
 from relay_sheets.adapters.google_api import GoogleApi, GoogleRequestError
 from relay_sheets.adapters.google_drive import GoogleDrive
 from relay_sheets.adapters.google_session import GoogleSession
@@ -47,7 +47,7 @@ class _Worksheet:
     columns: int
 
 
-class GoogleBackend:
+class GoogleBackend(UpsertingBackend):
     def __init__(self, api: GoogleApi, drive: GoogleDrive) -> None:
         self.api = api
         self.drive = drive
@@ -58,11 +58,6 @@ class GoogleBackend:
     async def locked(self, ref: SpreadsheetRef) -> AsyncIterator[None]:
         async with self._locks.setdefault(ref, asyncio.Lock()):
             yield
-
-    async def ensure_spreadsheet(
-        self, ref: SpreadsheetRef, layouts: Sequence[WorksheetLayout]
-    ) -> None:
-        await self.upsert_rows(ref, [WorksheetUpsert(layout, []) for layout in layouts])
 
     async def read_rows(self, ref: SpreadsheetRef, layout: WorksheetLayout) -> list[list[Cell]]:
         rows: list[list[Cell]] = []

@@ -17,7 +17,7 @@ from typing import Any
 
 from relay_sheets.adapters.backend import EditOutcome, SheetEdit
 from relay_sheets.domain.google_ranges import grid_rows
-from relay_sheets.domain.grid import Cell, CellWrite, RowChange, WorksheetGrid, WorksheetUpsert
+from relay_sheets.domain.grid import Cell, CellWrite, WorksheetGrid, plan_edit
 from relay_sheets.domain.layout import WorksheetLayout
 
 
@@ -54,7 +54,7 @@ class GoogleSession:
     def apply(self, edit: SheetEdit) -> EditOutcome:
         try:
             upserts = list(edit(self))
-            planned = self._plan(upserts)
+            planned = plan_edit(upserts, self._grid)
         except Exception as exc:  # noqa: BLE001 - handed to the edit's caller, who raises it
             return exc
         for grid, writes in planned:
@@ -63,22 +63,6 @@ class GoogleSession:
                 self.pending.setdefault(grid.layout.title, []).extend(writes)
                 self.layouts[grid.layout.title] = grid.layout
         return upserts
-
-    def _plan(
-        self, upserts: Sequence[WorksheetUpsert]
-    ) -> list[tuple[WorksheetGrid, list[CellWrite]]]:
-        layouts: dict[str, WorksheetLayout] = {}
-        changes: dict[str, list[RowChange]] = {}
-        for upsert in upserts:
-            title = upsert.layout.title
-            if layouts.setdefault(title, upsert.layout) != upsert.layout:
-                raise ValueError(f"one edit gives worksheet {title!r} two layouts")
-            changes.setdefault(title, []).extend(upsert.changes)
-        planned = []
-        for title, layout in layouts.items():
-            grid = self._grid(layout)
-            planned.append((grid, grid.plan(changes[title])))
-        return planned
 
     def _grid(self, layout: WorksheetLayout) -> WorksheetGrid:
         grid = self._grids.get(layout.title)

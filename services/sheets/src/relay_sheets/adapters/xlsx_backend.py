@@ -20,13 +20,13 @@ from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
 
-from relay_sheets.adapters.backend import EditBatch, SheetEdit
+from relay_sheets.adapters.backend import EditBatch, SheetEdit, UpsertingBackend
 from relay_sheets.adapters.xlsx_session import WorkbookSession, data_rows
 from relay_sheets.domain.grid import Cell, WorksheetUpsert
 from relay_sheets.domain.layout import SpreadsheetRef, UnsafeNameError, WorksheetLayout
 
 
-class XlsxBackend:
+class XlsxBackend(UpsertingBackend):
     def __init__(self, root: Path) -> None:
         self.root = root
         self._locks: dict[Path, asyncio.Lock] = {}
@@ -45,11 +45,6 @@ class XlsxBackend:
         lock = self._locks.setdefault(self.path_for(ref), asyncio.Lock())
         async with lock:
             yield
-
-    async def ensure_spreadsheet(
-        self, ref: SpreadsheetRef, layouts: Sequence[WorksheetLayout]
-    ) -> None:
-        await self.upsert_rows(ref, [WorksheetUpsert(layout, []) for layout in layouts])
 
     async def read_rows(self, ref: SpreadsheetRef, layout: WorksheetLayout) -> list[list[Cell]]:
         return await asyncio.to_thread(_read_rows, self.path_for(ref), layout)

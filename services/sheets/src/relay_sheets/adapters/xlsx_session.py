@@ -9,7 +9,7 @@ written as data, never as a formula (``xlsx_cells``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from openpyxl import Workbook
@@ -18,10 +18,8 @@ from openpyxl.utils.exceptions import IllegalCharacterError
 from relay_shared.errors import PermanentError
 from relay_sheets.adapters.backend import EditOutcome, SheetEdit
 from relay_sheets.adapters.xlsx_cells import CellState, cell_state, holds, restore_cell, write_cell
-from relay_sheets.domain.grid import Cell, CellWrite, RowChange, WorksheetGrid, WorksheetUpsert
+from relay_sheets.domain.grid import Cell, Planned, WorksheetGrid, plan_edit
 from relay_sheets.domain.layout import WorksheetLayout
-
-Planned = list[tuple[WorksheetGrid, list[CellWrite]]]
 
 
 class WorkbookSession:
@@ -40,7 +38,7 @@ class WorkbookSession:
         its caller to raise, and the workbook is left as it was before the edit."""
         try:
             upserts = list(edit(self))
-            planned = self._plan(upserts)
+            planned = plan_edit(upserts, self._grid)
             changed = self._write(planned)
         except Exception as exc:  # noqa: BLE001 - handed to the edit's caller, who raises it
             return exc
@@ -48,21 +46,6 @@ class WorkbookSession:
             grid.commit(writes)
         self.changed = self.changed or changed
         return upserts
-
-    def _plan(self, upserts: Sequence[WorksheetUpsert]) -> Planned:
-        """One plan per worksheet (an edit's upserts of one worksheet are joined, in order)."""
-        layouts: dict[str, WorksheetLayout] = {}
-        changes: dict[str, list[RowChange]] = {}
-        for upsert in upserts:
-            title = upsert.layout.title
-            if layouts.setdefault(title, upsert.layout) != upsert.layout:
-                raise ValueError(f"one edit gives worksheet {title!r} two layouts")
-            changes.setdefault(title, []).extend(upsert.changes)
-        planned = []
-        for title, layout in layouts.items():
-            grid = self._grid(layout)
-            planned.append((grid, grid.plan(changes[title])))
-        return planned
 
     def _write(self, planned: Planned) -> bool:
         """Write the cells; whether any of them changed (the same value again is no change)."""

@@ -7,7 +7,7 @@ whose key matches no change, are never written: they are the merchant's.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -169,3 +169,26 @@ def _padded(cells: Sequence[Cell], width: int) -> list[Cell]:
 
 def _key_values(layout: WorksheetLayout, key: tuple[str, ...]) -> dict[str, Cell]:
     return dict(zip(layout.key_columns, key, strict=True))
+
+
+#: Each worksheet's grid with the cell writes one edit plans for it.
+Planned = list[tuple[WorksheetGrid, list[CellWrite]]]
+
+
+def plan_edit(
+    upserts: Sequence[WorksheetUpsert], grid_for: Callable[[WorksheetLayout], WorksheetGrid]
+) -> Planned:
+    """One plan per worksheet (an edit's upserts of one worksheet are joined, in order);
+    ``ValueError`` when the edit gives one worksheet two layouts."""
+    layouts: dict[str, WorksheetLayout] = {}
+    changes: dict[str, list[RowChange]] = {}
+    for upsert in upserts:
+        title = upsert.layout.title
+        if layouts.setdefault(title, upsert.layout) != upsert.layout:
+            raise ValueError(f"one edit gives worksheet {title!r} two layouts")
+        changes.setdefault(title, []).extend(upsert.changes)
+    planned = []
+    for title, layout in layouts.items():
+        grid = grid_for(layout)
+        planned.append((grid, grid.plan(changes[title])))
+    return planned

@@ -14,10 +14,7 @@ and the text read are then bounded row by row as the sheet streams (:class:`Tabl
 
 from __future__ import annotations
 
-import re
 import zipfile
-import zlib
-from datetime import date, datetime, time, timedelta
 from typing import IO, Any
 
 from relay_normalize.domain.limits import (
@@ -31,26 +28,13 @@ from relay_normalize.domain.limits import (
 from relay_normalize.domain.read.feed_source import FeedSource, open_binary
 from relay_normalize.domain.read.raw_table import RawTable, TableBuilder, UnreadableFile
 from relay_normalize.domain.text_cells import trim
-
-# Parts openpyxl streams in read-only mode (every other part it reads is parsed whole).
-_STREAMED_PART = re.compile(r"xl/worksheets/[^/]+\.xml")
-# What a broken or hostile workbook raises from openpyxl, zipfile or the XML parser.
-_BROKEN = (zipfile.BadZipFile, zlib.error, KeyError, ValueError, TypeError, SyntaxError, EOFError)
-
-
-def cell_text(value: Any) -> str | None:
-    """The text of one cached cell value."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return str(value)
-    return str(value)
+from relay_shared.xlsx_reading import (
+    BROKEN_WORKBOOK,
+    UnreadableWorkbookError,
+    cell_text,
+    whole_part_bytes,
+    zip_parts,
+)
 
 
 def check_archive(handle: IO[bytes], limits: FeedLimits) -> int:
@@ -67,12 +51,9 @@ def check_archive(handle: IO[bytes], limits: FeedLimits) -> int:
     )
     handle.seek(0)
     try:
-        with zipfile.ZipFile(handle) as archive:
-            parts = [(info.filename, info.file_size) for info in archive.infolist()]
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise UnreadableFile("not a readable XLSX workbook") from exc
-    finally:
-        handle.seek(0)
+        parts = zip_parts(handle)
+    except UnreadableWorkbookError as exc:
+        raise UnreadableFile(str(exc)) from exc
     unpacked = sum(size for _, size in parts)
     if unpacked > limits.max_decoded_bytes:
         raise FeedTooLarge(
@@ -80,7 +61,7 @@ def check_archive(handle: IO[bytes], limits: FeedLimits) -> int:
             f"the workbook unpacks to {unpacked} bytes, above the limit of"
             f" {limits.max_decoded_bytes}",
         )
-    whole = sum(size for name, size in parts if not _STREAMED_PART.fullmatch(name))
+    whole = whole_part_bytes(parts)
     held = entries * MEMORY.per_zip_entry + whole * MEMORY.per_xml_byte
     check_memory(MEMORY.fixed + held, limits, f"opening a workbook with {whole} bytes of parts")
     return held
@@ -105,7 +86,7 @@ def read_xlsx_table(
         held = check_archive(handle, limits)
         try:
             book = load_workbook(handle, read_only=True, data_only=True)
-        except (InvalidFileException, OSError, *_BROKEN) as exc:
+        except (InvalidFileException, OSError, *BROKEN_WORKBOOK) as exc:
             raise UnreadableFile("not a readable XLSX workbook") from exc
         try:
             guard = TableGuard(limits)
@@ -127,7 +108,7 @@ def _rows(worksheet: Any, header_row: int, guard: TableGuard) -> RawTable:
                 cells = [cell_text(value) for value in values]
                 builder.add(number, cells)
                 guard.add_decoded(sum(len(text) for text in cells if text))
-    except _BROKEN as exc:
+    except BROKEN_WORKBOOK as exc:
         raise UnreadableFile(f"the sheet cannot be read: {type(exc).__name__}") from exc
     return builder.table(headers)
 
