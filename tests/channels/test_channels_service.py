@@ -320,6 +320,7 @@ async def test_a_push_offers_the_slow_stock_through_the_bus(
             "method": "PUBLISH",
             "url": "channel.acted",
             "body": {"origin": "amazon", "sku": a, "quantity": 7},
+            "quantity": 7,
         },
         "published",
     )

@@ -335,6 +335,10 @@ class Marketplaces:
             "channels_ebay_endpoint": self.ebay_url,
         }
 
+    def env(self) -> dict[str, str]:
+        """The same settings as ``APP_*`` variables, for service processes."""
+        return {f"APP_{name.upper()}": value for name, value in self.settings().items()}
+
 
 @asynccontextmanager
 async def fake_marketplaces() -> AsyncIterator[Marketplaces]:

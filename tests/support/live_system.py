@@ -12,6 +12,9 @@ from pathlib import Path
 
 from relay_cli.stack import ServiceProcesses, StackEndpoints, free_port, wait_for_http_ok
 
+#: ShipStation hosts a test's local fake listens on (gateway and ingest take http there)
+LOCAL_SHIPSTATION_HOSTS = r"^127\.0\.0\.1$"
+
 
 @dataclass(frozen=True)
 class LiveSystem:
@@ -21,6 +24,29 @@ class LiveSystem:
     admin_key: str
     webhook_secret: str
     services: ServiceProcesses
+
+    @property
+    def sheets_dir(self) -> Path:
+        """Where the sheets service's xlsx backend keeps the tenants' folders."""
+        return self.state_dir / "sheets"
+
+
+def travelling_env(
+    clock_file: Path, marketplaces: Mapping[str, str], *, tick_s: float = 0.2
+) -> dict[str, str]:
+    """``extra_env`` for a system whose time a test moves and whose outside world is local
+    fakes: insights' scheduler reads its clock from ``clock_file`` (an offset in seconds,
+    ``APP_CLOCK_OFFSET_FILE``) every ``tick_s``; channels calls the fake marketplaces
+    (``marketplaces``: their ``APP_CHANNELS_*_ENDPOINT`` variables); gateway and ingest take
+    a ShipStation ``resource_url`` on 127.0.0.1 over http; outboxes drain every 0.2 s."""
+    return {
+        "APP_CLOCK_OFFSET_FILE": str(clock_file),
+        "APP_EVALUATE_TICK_S": str(tick_s),
+        "APP_OUTBOX_INTERVAL_S": "0.2",
+        "APP_SHIPSTATION_HOSTS": LOCAL_SHIPSTATION_HOSTS,
+        "APP_SHIPSTATION_ALLOW_HTTP": "true",
+        **marketplaces,
+    }
 
 
 @contextmanager

@@ -33,7 +33,7 @@ from relay_channels.adapters.marketplaces import Marketplaces, Performed, audit_
 from relay_channels.adapters.merged_feeds import MergedFeeds
 from relay_channels.domain.changes import STATUS_AFTER, CannotActError, change_for, needs_facts
 from relay_channels.domain.decisions import PlannedAction, insight_actions, pull_actions
-from relay_channels.domain.requests import Change, bus_request
+from relay_channels.domain.requests import Change, bus_request, push_request
 from relay_shared import subjects
 from relay_shared.bus.failures import DEPENDENCY_ERRORS
 from relay_shared.channel_config import ChannelConfig, ChannelSections
@@ -205,8 +205,9 @@ class ChannelsHandlers:
         self, planned: PlannedAction, change: Change, channel: ChannelConfig, trigger: Trigger
     ) -> dict[str, Any]:
         if planned.action == "push":
-            body = {"origin": planned.channel, "sku": planned.sku, "quantity": trigger.quantity}
-            return bus_request(subjects.CHANNEL_ACTED, body).audit()
+            return push_request(
+                subjects.CHANNEL_ACTED, planned.channel, planned.sku, trigger.quantity
+            )
         if planned.action == "pull":
             body = {"entry_id": planned.insight_id, "channel": planned.channel}
             return bus_request(subjects.REALLOCATION_CLAIM_REQUESTED, body).audit()

@@ -147,3 +147,11 @@ def woot_request(key: str, change: Change) -> MarketRequest:
 def bus_request(subject: str, body: dict[str, Any]) -> MarketRequest:
     """A push or pull: the event it publishes on the bus."""
     return MarketRequest("PUBLISH", subject, body)
+
+
+def push_request(subject: str, origin: str, sku: str, quantity: int | None) -> dict[str, object]:
+    """A push's audited request: the ``channel.acted`` it publishes, with the quantity offered
+    in its body and, where insights reads it to size the reallocation entry, at the top
+    level (``request["quantity"]``)."""
+    body = {"origin": origin, "sku": sku, "quantity": quantity}
+    return {**bus_request(subject, body).audit(), "quantity": quantity}
