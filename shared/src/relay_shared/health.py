@@ -43,16 +43,19 @@ class Readiness:
         self._checks.pop(name, None)
 
     async def results(self) -> dict[str, str]:
-        """``"ok"`` or the failure, per check."""
+        """``"ok"`` or the failure, per check. The checks and ``started`` are read together
+        before any check runs: a check added while others are awaited (the consumers' once
+        the broker started) waits for the next probe instead of being skipped in a 200."""
         results: dict[str, str] = {}
-        for name, check in list(self._checks.items()):
+        started, checks = self.started, list(self._checks.items())
+        for name, check in checks:
             try:
                 await asyncio.wait_for(check(), CHECK_TIMEOUT_S)
             except Exception as exc:  # noqa: BLE001 - any failure means not ready, named
                 results[name] = f"failed: {exc!r}"
             else:
                 results[name] = "ok"
-        if not self.started:
+        if not started:
             results["service"] = "starting"
         return results
 
