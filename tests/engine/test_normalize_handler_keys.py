@@ -13,12 +13,13 @@ from typing import Any, cast
 
 import pytest
 
+from relay_normalize.adapters.sku_maps import SkuMaps
 from relay_normalize.domain import FeedLimits
 from relay_normalize.handlers import NormalizeHandlers
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.errors import NotFoundError, PermanentError
 from relay_shared.events import FeedReceived, RowsNormalized
-from relay_shared.storage import ObjectStore
+from relay_shared.storage import ObjectStore, ObjectTooLargeError
 from relay_shared.tenant_config import TenantConfig
 
 from .engine_support import make_config, vendor
@@ -50,6 +51,14 @@ class Store:
         if key not in self.objects:
             raise NotFoundError(f"no object at {key}")
         return self.objects[key]
+
+    async def get_bytes_if_changed(
+        self, key: str, etag: str | None, max_bytes: int
+    ) -> tuple[bytes, str]:
+        data = await self.get_bytes(key)
+        if len(data) > max_bytes:
+            raise ObjectTooLargeError(key, len(data), max_bytes)
+        return data, "etag"
 
     async def put_bytes(self, key: str, data: bytes, content_type: str = "") -> None:
         self.written[key] = data
@@ -89,11 +98,14 @@ def _config(sku_map_key: str | None = None) -> TenantConfig:
 
 
 def _handlers(store: Store, config: TenantConfig, **limits: int) -> NormalizeHandlers:
+    objects = cast(ObjectStore, store)
+    bounds = FeedLimits(**limits)
     return NormalizeHandlers(
-        store=cast(ObjectStore, store),
+        store=objects,
         configs=cast(TenantConfigStore, Configs(config)),
         bus=Bus(),
-        limits=FeedLimits(**limits),
+        sku_maps=SkuMaps(objects, max_bytes=bounds.max_sku_map_bytes, cache_bytes=0),
+        limits=bounds,
     )
 
 

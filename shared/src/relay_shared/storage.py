@@ -191,6 +191,34 @@ class ObjectStore:
     async def ping(self) -> None:
         await self._s3.head_bucket(Bucket=self.bucket)
 
+    async def get_bytes_if_changed(
+        self, key: str, etag: str | None, max_bytes: int
+    ) -> tuple[bytes, str] | None:
+        """The object's bytes and ETag, or None when its ETag is still ``etag`` (one
+        conditional GetObject: nothing is transferred then). ``NotFoundError`` when there is
+        none; :class:`ObjectTooLargeError` (before reading) when it is over ``max_bytes``."""
+        arguments = {} if etag is None else {"IfNoneMatch": etag}
+        try:
+            response = await self._s3.get_object(Bucket=self.bucket, Key=key, **arguments)
+        except ClientError as exc:
+            if _is_missing(exc):
+                raise NotFoundError(f"no object at {key}", key=key) from exc
+            if _is_not_modified(exc):
+                return None
+            raise
+        async with response["Body"] as stream:
+            if response["ContentLength"] > max_bytes:
+                raise ObjectTooLargeError(key, response["ContentLength"], max_bytes)
+            data: bytes = await stream.read()
+        return data, str(response["ETag"])
+
+
+class ObjectTooLargeError(ValueError):
+    def __init__(self, key: str, size: int, max_bytes: int) -> None:
+        super().__init__(f"{key} has {size} bytes, more than {max_bytes}")
+        self.key = key
+        self.max_bytes = max_bytes
+
 
 class UploadTooLargeError(ValueError):
     def __init__(self, max_bytes: int) -> None:
@@ -228,6 +256,11 @@ def retention_tagging(key: str) -> str | None:
 def _tagging_args(key: str) -> dict[str, str]:
     tagging = retention_tagging(key)
     return {} if tagging is None else {"Tagging": tagging}
+
+
+def _is_not_modified(exc: ClientError) -> bool:
+    code = str(exc.response.get("Error", {}).get("Code", ""))
+    return code in {"304", "NotModified"}
 
 
 def _is_missing(exc: ClientError) -> bool:

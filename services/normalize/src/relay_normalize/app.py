@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from relay_normalize.adapters.sku_maps import SkuMaps
 from relay_normalize.handlers import NormalizeHandlers
 from relay_normalize.settings import NormalizeSettings
 from relay_shared.config_store import TenantConfigStore
@@ -34,6 +35,11 @@ class NormalizeApp(WorkerApp[NormalizeSettings, NormalizeHandlers]):
                 store=res.store,
                 configs=TenantConfigStore(res.store),
                 bus=self.bus,
+                sku_maps=SkuMaps(
+                    res.store,
+                    max_bytes=self.settings.normalize_max_sku_map_bytes,
+                    cache_bytes=self.settings.normalize_sku_map_cache_bytes,
+                ),
                 limits=self.settings.feed_limits(),
             )
 

@@ -34,6 +34,7 @@ import polars as pl
 import structlog
 from pydantic import ValidationError
 
+from relay_normalize.adapters.sku_maps import SkuMaps
 from relay_normalize.domain import (
     DEFAULT_LIMITS,
     FeedLimits,
@@ -41,6 +42,7 @@ from relay_normalize.domain import (
     normalize_feed,
     write_offers_csv,
 )
+from relay_normalize.domain.clean.sku_map import SkuMap
 from relay_normalize.domain.read.feed_source import feed_digest
 from relay_normalize.domain.unchanged import (
     LastNormalized,
@@ -71,7 +73,7 @@ class StagedFeed:
     """A feed staged for normalizing: its file, its SKU map, and their fingerprints."""
 
     path: Path
-    sku_map: bytes | None
+    sku_map: SkuMap | bytes | None
     sha256: str
     inputs: str
 
@@ -100,6 +102,7 @@ class NormalizeHandlers:
     store: ObjectStore
     configs: TenantConfigStore
     bus: Publisher
+    sku_maps: SkuMaps
     limits: FeedLimits = DEFAULT_LIMITS
 
     async def on_feed_received(self, event: FeedReceived) -> None:
@@ -237,7 +240,7 @@ class NormalizeHandlers:
             await self.store.download(key, feed_path)
         except NotFoundError as exc:
             raise PermanentError(f"inbound file {key} is gone", code="missing_feed") from exc
-        sku_map = None if map_key is None else await self._sku_map(map_key, folder / "map.csv")
+        sku_map = None if map_key is None else await self.sku_maps.fetch(map_key)
         digest = await asyncio.to_thread(feed_digest, feed_path)
         return StagedFeed(feed_path, sku_map, digest, inputs_fingerprint(config, vendor, sku_map))
 
@@ -256,22 +259,6 @@ class NormalizeHandlers:
             with_csv=False,
             limits=self.limits,
         )
-
-    async def _sku_map(self, key: str, path: Path) -> bytes | None:
-        """The map file at ``key``, or None when it is missing (the engine then fails the feed
-        with ``sku_map_unavailable``). It is staged in ``path`` and read only when it is at
-        most ``limits.max_sku_map_bytes`` (it is parsed whole)."""
-        try:
-            size = await self.store.download(key, path)
-        except NotFoundError:
-            return None
-        if size > self.limits.max_sku_map_bytes:
-            raise PermanentError(
-                f"the SKU map cannot be read: it is larger than {self.limits.max_sku_map_bytes}"
-                " bytes",
-                code="sku_map_unavailable",
-            )
-        return await asyncio.to_thread(path.read_bytes)
 
 
 def _sku_map_key(tenant_id: str, vendor: VendorConfig) -> str | None:

@@ -8,6 +8,7 @@
   ``APP_NORMALIZE_MAX_COLUMNS`` (1,000), ``APP_NORMALIZE_MAX_CELL_BYTES`` (64 KiB),
   ``APP_NORMALIZE_MAX_LINE_BYTES`` (1 MiB, a JSONL line), ``APP_NORMALIZE_MAX_JSON_DEPTH`` (64),
   ``APP_NORMALIZE_MAX_SKU_MAP_BYTES`` (64 MiB);
+- ``APP_NORMALIZE_SKU_MAP_CACHE_BYTES`` (256 MiB): SKU maps kept read between feeds;
 - ``APP_NORMALIZE_MAX_FEED_MEMORY_BYTES`` (2 GiB): the estimated peak memory of one feed
   (normalize handles one feed at a time, so the process needs about this plus its resting
   0.2 GB; a container's memory limit must allow both).
@@ -29,6 +30,8 @@ class NormalizeSettings(CommonSettings):
     normalize_max_json_depth: int = Field(default=DEFAULT_LIMITS.max_json_depth, ge=1)
     normalize_max_feed_memory_bytes: int = Field(default=DEFAULT_LIMITS.max_memory_bytes, ge=1)
     normalize_max_sku_map_bytes: int = Field(default=DEFAULT_LIMITS.max_sku_map_bytes, ge=1)
+    #: SKU maps kept between feeds (by key and ETag), as polars frames, at most this many bytes.
+    normalize_sku_map_cache_bytes: int = Field(default=256 * 1024 * 1024, ge=0)
 
     def feed_limits(self) -> FeedLimits:
         """The bounds handed to the engine for every feed."""

@@ -27,6 +27,7 @@ from decimal import Decimal
 
 from relay_normalize.domain.clean.cleaning_config import CleaningConfig, cleaning_config
 from relay_normalize.domain.clean.rows import CleanRows, clean_table
+from relay_normalize.domain.clean.sku_map import SkuMap
 from relay_normalize.domain.findings import FeedFailure, feed_failure, finding
 from relay_normalize.domain.limits import DEFAULT_LIMITS, FeedLimits, FeedRefused, MemoryBudget
 from relay_normalize.domain.read.columns import canonical_field, check_cells, mapped_columns
@@ -45,7 +46,7 @@ def normalize_feed(
     config: TenantConfig,
     vendor_id: str,
     as_of: datetime,
-    sku_map: bytes | None,
+    sku_map: bytes | SkuMap | None,
     with_csv: bool = True,
     limits: FeedLimits = DEFAULT_LIMITS,
 ) -> NormalizedFeed:
@@ -54,7 +55,8 @@ def normalize_feed(
     No I/O but reading ``source``: a file is read in chunks or by polars from the file
     itself (:mod:`.read.feed_source`; only a JSON array is read whole); an ``OSError``
     reading it propagates.
-    ``sku_map`` is the map file's bytes; ``None`` when there is none. A vendor whose config
+    ``sku_map`` is the map file's bytes, or the map read from them (:class:`SkuMap`);
+    ``None`` when there is none. A vendor whose config
     names a file map and gets ``None`` fails with ``sku_map_unavailable``. ``as_of`` must be
     timezone-aware (a naive one is taken as UTC). Raises ``KeyError`` for an unknown vendor.
     With ``with_csv=False`` an ok feed has only its ``offers`` frame (``normalized_csv`` is

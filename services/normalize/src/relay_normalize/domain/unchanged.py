@@ -24,6 +24,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
+from relay_normalize.domain.clean.sku_map import SkuMap
 from relay_shared.events import VendorCounts
 from relay_shared.tenant_config import TenantConfig, VendorConfig
 
@@ -46,7 +47,9 @@ def last_normalized_key(tenant_id: str, vendor_id: str) -> str:
     return f"tenants/{tenant_id}/normalized/{vendor_id}/last.json"
 
 
-def inputs_fingerprint(config: TenantConfig, vendor: VendorConfig, sku_map: bytes | None) -> str:
+def inputs_fingerprint(
+    config: TenantConfig, vendor: VendorConfig, sku_map: SkuMap | bytes | None
+) -> str:
     """SHA-256 of what shapes the vendor's normalized rows, other than the feed's bytes."""
     shaping = {
         "vendor": vendor.model_dump(mode="json", exclude={"inbound", "freshness_max_age_h"}),
@@ -54,7 +57,7 @@ def inputs_fingerprint(config: TenantConfig, vendor: VendorConfig, sku_map: byte
         "default_currency": config.default_currency,
         "sku": config.sku.model_dump(mode="json"),
         "error_policy": config.error_policy.model_dump(mode="json"),
-        "sku_map": None if sku_map is None else hashlib.sha256(sku_map).hexdigest(),
+        "sku_map": _sku_map_digest(sku_map),
     }
     return hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()
 
@@ -81,3 +84,10 @@ def stale_problem(written_at: datetime, as_of: datetime, max_age_h: Decimal) -> 
         f"the feed is {age_h.quantize(Decimal('0.1'))} h old at the run's as-of, older than"
         f" freshness_max_age_h {max_age_h}"
     )
+
+
+def _sku_map_digest(sku_map: SkuMap | bytes | None) -> str | None:
+    """The SHA-256 of the map file's bytes (a map read from a file keeps it)."""
+    if isinstance(sku_map, SkuMap):
+        return sku_map.sha256
+    return None if sku_map is None else hashlib.sha256(sku_map).hexdigest()

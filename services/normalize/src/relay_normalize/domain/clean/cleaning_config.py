@@ -13,7 +13,12 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from relay_normalize.domain.clean.cells import format_utc
-from relay_normalize.domain.clean.sku_map import SkuMapError, check_inline_map, parse_sku_map
+from relay_normalize.domain.clean.sku_map import (
+    SkuMap,
+    SkuMapError,
+    check_inline_map,
+    parse_sku_map,
+)
 from relay_normalize.domain.findings import feed_failure
 from relay_shared.tenant_config import TenantConfig, VendorConfig
 
@@ -32,7 +37,7 @@ class CleaningConfig:
     defaults: Mapping[str, str]
     condition_map: Mapping[str, str]
     quantity_words: Mapping[str, int]
-    sku_map: Mapping[str, str] | None
+    sku_map: SkuMap | None
     reject_unmapped: bool
     upper: bool
     zone: ZoneInfo
@@ -60,7 +65,7 @@ class CleaningConfig:
 
 
 def cleaning_config(
-    config: TenantConfig, vendor: VendorConfig, as_of: datetime, sku_map: bytes | None
+    config: TenantConfig, vendor: VendorConfig, as_of: datetime, sku_map: bytes | SkuMap | None
 ) -> CleaningConfig:
     """The vendor's cleaning settings; :class:`FeedFailure` when its SKU map is unusable."""
     parser = vendor.parser
@@ -81,7 +86,10 @@ def cleaning_config(
     )
 
 
-def _sku_map(vendor: VendorConfig, sku_map: bytes | None) -> dict[str, str] | None:
+def _sku_map(vendor: VendorConfig, sku_map: bytes | SkuMap | None) -> SkuMap | None:
+    """The map read from its file's bytes, or already read (a service keeps maps it read)."""
+    if isinstance(sku_map, SkuMap):
+        return sku_map
     try:
         if sku_map is not None:
             return parse_sku_map(sku_map)

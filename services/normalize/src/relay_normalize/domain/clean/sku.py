@@ -32,10 +32,7 @@ def with_sku_inputs(frame: pl.LazyFrame, cleaning: CleaningConfig) -> pl.LazyFra
     frame = frame.with_columns(_fallback(cleaning).alias("__fallback"))
     if cleaning.sku_map is None:
         return frame
-    lookup = pl.LazyFrame(
-        {"__key": list(cleaning.sku_map), "__mapped": list(cleaning.sku_map.values())},
-        schema={"__key": pl.String, "__mapped": pl.String},
-    )
+    lookup = cleaning.sku_map.frame.lazy()  # columns __key and __mapped, one row per key
     return frame.join(lookup, on="__key", how="left", maintain_order="left")
 
 

@@ -1,0 +1,1 @@
+"""Normalize's adapters: what it reads from outside besides the feed itself."""
