@@ -47,8 +47,6 @@ E = TypeVar("E", bound=Event)
 log = structlog.get_logger(__name__)
 
 
-#: The former name of :class:`DeliveryPolicy` (one policy: ack wait, deliveries, nak delays).
-
 PermanentHook = Callable[[E, RelayError], Awaitable[None]]
 
 

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from relay_normalize.domain.clean.numbers import parse_number
 from relay_normalize.domain.text_cells import WHITESPACE, trim
+from relay_shared.run_reports import format_utc
 
 _WS = "[" + re.escape(WHITESPACE) + "]*"
 _AT_LEAST_PREFIX = re.compile(rf">=?{_WS}(?P<n>.+)", re.DOTALL)
@@ -48,7 +49,6 @@ BUILTIN_CONDITIONS: dict[str, str] = {
     "renewed": "refurb",
     "reconditioned": "refurb",
 }
-UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 MAX_QUANTITY = 10**15
 MAX_CENTS = 10**15
 MAX_LEAD_DAYS = 10**9
@@ -161,10 +161,3 @@ def parse_timestamp(text: str | None, *, zone: ZoneInfo, as_of: datetime) -> tup
         return format_utc(moment.replace(microsecond=0)), False
     except OverflowError:
         return format_utc(as_of), True
-
-
-def format_utc(moment: datetime) -> str:
-    """``2026-01-01T00:00:00Z`` (a naive moment is taken as UTC)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime(UTC_FORMAT)

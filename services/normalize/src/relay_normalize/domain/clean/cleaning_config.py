@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from relay_normalize.domain.clean.cells import format_utc
 from relay_normalize.domain.clean.sku_map import (
     SkuMap,
     SkuMapError,
@@ -20,6 +19,7 @@ from relay_normalize.domain.clean.sku_map import (
     parse_sku_map,
 )
 from relay_normalize.domain.findings import feed_failure
+from relay_shared.run_reports import format_utc
 from relay_shared.tenant_config import TenantConfig, VendorConfig
 
 
