@@ -12,7 +12,7 @@ from aiohttp.web_urldispatcher import AbstractRoute
 from relay_cli.services import HTTP_SERVICE, SERVICES
 from relay_gateway.app import create_app as create_gateway
 from relay_gateway.settings import GatewaySettings
-from relay_shared.health import Readiness, operations_app
+from relay_shared.health import ReadinessChecks, operations_app
 from relay_shared.metrics import ServiceMetrics
 from relay_shared.settings import ENV_PREFIX, CommonSettings
 
@@ -51,7 +51,7 @@ def variables_read(service: str) -> set[str]:
 
 def worker_routes() -> set[str]:
     """The GET paths a worker's operations port serves."""
-    app = operations_app(ServiceMetrics("probe-check"), Readiness())
+    app = operations_app(ServiceMetrics("probe-check"), ReadinessChecks())
     return _get_paths(app.router.routes())
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from relay_shared.health import Readiness
+from relay_shared.health import ReadinessChecks
 
 
 async def test_a_check_added_while_others_run_is_not_skipped_in_a_ready_answer() -> None:
-    readiness = Readiness()
+    readiness = ReadinessChecks()
 
     async def nats() -> None:
         raise ConnectionError("no consumer yet")

@@ -29,7 +29,7 @@ Check = Callable[[], Awaitable[None]]
 CHECK_TIMEOUT_S = 3.0
 
 
-class Readiness:
+class ReadinessChecks:
     """Named checks; ready when there is at least one and every one passes."""
 
     def __init__(self) -> None:
@@ -62,10 +62,10 @@ class Readiness:
 
 #: The readiness of the worker running in this task (set by ``run_worker``), so that
 #: ``open_resources`` can register its pool and bucket without every service passing it on.
-CURRENT_READINESS: ContextVar[Readiness | None] = ContextVar("relay_readiness", default=None)
+CURRENT_READINESS: ContextVar[ReadinessChecks | None] = ContextVar("relay_readiness", default=None)
 
 
-def operations_app(metrics: ServiceMetrics, readiness: Readiness) -> web.Application:
+def operations_app(metrics: ServiceMetrics, readiness: ReadinessChecks) -> web.Application:
     async def healthz(_request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
@@ -89,7 +89,7 @@ def operations_app(metrics: ServiceMetrics, readiness: Readiness) -> web.Applica
 
 @asynccontextmanager
 async def serving_operations(
-    metrics: ServiceMetrics, readiness: Readiness, host: str, port: int
+    metrics: ServiceMetrics, readiness: ReadinessChecks, host: str, port: int
 ) -> AsyncIterator[None]:
     """Serve the operations port while the block runs (port 0: not served)."""
     if not port:

@@ -21,7 +21,7 @@ from nats.aio.client import Client
 from relay_shared.bus.streams import StreamSettings, ensure_streams
 from relay_shared.database import apply_migrations, create_pool
 from relay_shared.dependencies import reaching
-from relay_shared.health import CURRENT_READINESS, Check, Readiness, serving_operations
+from relay_shared.health import CURRENT_READINESS, Check, ReadinessChecks, serving_operations
 from relay_shared.metrics import ServiceMetrics
 from relay_shared.settings import CommonSettings
 from relay_shared.storage import ObjectStore, S3Settings, open_object_store
@@ -163,7 +163,7 @@ class Operations:
 
     metrics: ServiceMetrics
     durables: list[str] = field(default_factory=list)
-    readiness: Readiness = field(default_factory=Readiness)
+    readiness: ReadinessChecks = field(default_factory=ReadinessChecks)
 
 
 async def run_worker(

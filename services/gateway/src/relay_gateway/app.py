@@ -15,13 +15,13 @@ from aiohttp import web
 from faststream.nats import NatsBroker
 
 from relay_gateway.adapters.announcements import Announcements
-from relay_gateway.adapters.channel_actions import ChannelActions
+from relay_gateway.adapters.channel_actions import ChannelActionsReadModel
 from relay_gateway.adapters.insights import InsightsRepository
 from relay_gateway.adapters.orders import OrdersRepository
 from relay_gateway.adapters.rate_limiter import RateLimiter
 from relay_gateway.adapters.reallocation import ReallocationRepository
 from relay_gateway.adapters.receipts import ReceiptsRepository
-from relay_gateway.adapters.run_counts import RunCounts
+from relay_gateway.adapters.run_counts import RunStatusCounts
 from relay_gateway.adapters.runs import RunsRepository
 from relay_gateway.adapters.sheets import TenantSheets
 from relay_gateway.adapters.tenants import TenantsRepository
@@ -110,7 +110,7 @@ class GatewayApp:
         )
         self.bus = EventBus(self.broker, settings.nats_stream, emits=EMITS, service=SERVICE)
         self._tracker: RunTracker | None = None
-        self.channel_actions = ChannelActions()
+        self.channel_actions = ChannelActionsReadModel()
         self.sheets = TenantSheets()
         self._register_consumers()
         self.holder = ContextHolder()
@@ -180,7 +180,7 @@ class GatewayApp:
             self.channel_actions.open(resources.pool)
             self.sheets.open(resources.pool)
             self._tracker = RunTracker(context.runs, context.dispatcher)
-            self.metrics.on_scrape(lambda: RunCounts(resources.pool).refresh(self.metrics))
+            self.metrics.on_scrape(lambda: RunStatusCounts(resources.pool).refresh(self.metrics))
             await self.broker.start()
             sweepers = self._start_sweepers(context, self._tracker)
             log.info("gateway.started", nats=self.settings.nats_url)

@@ -100,7 +100,7 @@ def _view(row: asyncpg.Record) -> ChannelActionOut:
     return ChannelActionOut.model_validate({**row, "request": json.loads(row["request"])})
 
 
-class ChannelActions:
+class ChannelActionsReadModel:
     """The repository once the gateway's resources are open (the consumer and the route are
     wired before they are)."""
 

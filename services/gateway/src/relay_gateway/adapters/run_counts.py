@@ -10,7 +10,9 @@ from relay_shared.metrics import GatewayMetrics
 RUN_STATUSES = ("QUEUED", "RUNNING", "SUCCEEDED", "FAILED")
 
 
-class RunCounts:
+class RunStatusCounts:
+    """The runs table counted by status."""
+
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 

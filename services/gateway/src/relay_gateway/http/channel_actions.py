@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from relay_gateway.adapters.channel_actions import (
     ChannelActionOut,
     ChannelActionQuery,
-    ChannelActions,
+    ChannelActionsReadModel,
 )
 from relay_gateway.domain.pagination import Cursor
 from relay_gateway.domain.roles import Role
@@ -23,7 +23,7 @@ from relay_gateway.http.responses import respond
 from relay_gateway.http.routing import Route
 from relay_shared.events import ActionOutcome, ChannelActionName
 
-CHANNEL_ACTIONS = web.AppKey("channel_actions", ChannelActions)
+CHANNEL_ACTIONS = web.AppKey("channel_actions", ChannelActionsReadModel)
 ACTIONS = get_args(ChannelActionName)
 OUTCOMES = get_args(ActionOutcome)
 
