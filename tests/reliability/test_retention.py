@@ -91,4 +91,4 @@ async def test_streams_are_bounded_so_the_bus_cannot_fill_the_disk(
         DiscardPolicy.OLD,
         ["dlq.>"],
     )
-    assert (consumer.ack_wait, consumer.max_deliver) == (30, 8)
+    assert (consumer.ack_wait, consumer.max_deliver) == (10, 8)

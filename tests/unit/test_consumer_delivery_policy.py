@@ -45,4 +45,4 @@ def test_consumers_take_ack_wait_and_deliveries_from_app_settings(service: str) 
 @pytest.mark.parametrize("service", SERVICES)
 def test_consumers_default_to_the_one_policy(service: str) -> None:
     app = app_from_env(service, {})
-    assert set(consumer_configs(app.broker).values()) == {(30.0, 8)}
+    assert set(consumer_configs(app.broker).values()) == {(10.0, 8)}

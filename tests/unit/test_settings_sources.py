@@ -110,7 +110,7 @@ def test_ingest_reads_its_shipstation_settings_once_with_the_rest() -> None:
 
 def test_the_delivery_policy_defaults_are_the_same_everywhere() -> None:
     defaults = DEFAULT_DELIVERY
-    assert (defaults.ack_wait_s, defaults.max_deliver) == (30.0, 8)
+    assert (defaults.ack_wait_s, defaults.max_deliver) == (10.0, 8)
     assert (defaults.retry_base_delay_s, defaults.retry_max_delay_s) == (0.5, 30.0)
     assert CommonSettings().delivery_policy() == DEFAULT_DELIVERY
     assert GatewaySettings.from_env({}).delivery_policy() == DEFAULT_DELIVERY

@@ -13,8 +13,9 @@ attempts themselves take, so an S3 or Postgres outage of up to about a minute he
 the run failing. The stream's duplicate window (300 s) must stay longer than the budget plus
 ``ack_wait_s``: a replay that re-publishes an event must fall inside it to be dropped.
 
-``ack_wait_s`` only bounds how long a *crashed* consumer holds a message: a live handler keeps
-its message with in-progress acks (every third of ``ack_wait_s``), so long feeds are safe.
+``ack_wait_s`` (10 s) only bounds how long a *crashed* consumer holds a message: a live handler
+keeps its message with in-progress acks (every third of ``ack_wait_s``), so long feeds are
+safe, and a worker SIGKILLed mid-message loses about 10 s before another delivery starts.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ PAUSE_POLL_S = 0.05
 class DeliveryPolicy:
     """Redelivery of one consumer's messages; the defaults are every service's defaults."""
 
-    ack_wait_s: float = 30.0
+    ack_wait_s: float = 10.0
     max_deliver: int = 8
     retry_base_delay_s: float = 0.5
     retry_max_delay_s: float = 30.0
