@@ -10,6 +10,7 @@ from typing import cast
 import pytest
 
 from relay_normalize.adapters.sku_maps import SkuMaps
+from relay_normalize.domain.clean.sku_map import SkuMap
 from relay_shared.errors import PermanentError
 from relay_shared.storage import ObjectStore
 
@@ -51,8 +52,10 @@ async def test_a_map_is_read_once_per_version(object_store: ObjectStore, unique_
         "25 bytes",  # an unusable map is not kept: read (and refused) every time
     ]
     assert second is first
-    assert not isinstance(first, bytes | None) and first.as_dict() == {"v1": "A", "v2": "B"}
-    assert not isinstance(third, bytes | None) and third.as_dict() == {"v1": "C"}
+    assert isinstance(first, SkuMap)
+    assert first.as_dict() == {"v1": "A", "v2": "B"}
+    assert isinstance(third, SkuMap)
+    assert third.as_dict() == {"v1": "C"}
     assert unusable == again == b"vendor_sku,sku\nv1,C\nv1,D\n"
 
 

@@ -81,4 +81,5 @@ def test_a_map_of_220k_rows_agrees_with_the_reference() -> None:
     read = _read(raw)
     print(f"\n220,000-row map read column-wise in {time.perf_counter() - started:.3f} s")
     assert read == read_sku_map(raw)
-    assert isinstance(read, dict) and len(read) == 220_000
+    assert isinstance(read, dict)
+    assert len(read) == 220_000

@@ -1,0 +1,194 @@
+"""The service path against ``relay local-run`` on the same feeds (not a test).
+
+    uv run python tests/bench/bench_service_path.py [--rows 200000] [--repeat 3]
+
+One embedded stack (NATS, Postgres, S3) and every service as its own process, as ``relay up``
+runs them. The feeds are the catalogue-shaped ones of ``make bench`` (:mod:`bench_real_data`:
+five vendors, their own headers, a 220k-row SKU map each, dirty rows, duplicates). Each round
+makes a new tenant (so no feed is ``unchanged``), puts its config and maps, uploads the feeds
+and times ``POST /v1/runs`` → SUCCEEDED; ``relay local-run`` (the venv's command) runs on the
+same files between rounds, alternating. Medians of ``--repeat``. Then one more round in which
+normalize is SIGKILLed as soon as the run reaches normalize and started again at once (as a
+supervisor would): the run must still succeed, and its time is compared with the median.
+
+Targets (issue 15): service run ≤ 1.3× local-run; killed run ≤ undisturbed median + 15 s.
+Each service's peak RSS (VmHWM) is printed. Exit 1 when a run fails or a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_real_data import VENDORS, write_real_feeds  # type: ignore[import-not-found]
+
+from relay_cli.gateway_client import GatewayClient
+from relay_cli.services import SERVICES
+from relay_cli.stack import EmbeddedStack, ServiceProcesses, free_port, wait_for_http_ok
+from relay_cli.stack.environment import service_env
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "bench-out"
+SERVICE_TARGET = 1.3
+KILL_MARGIN_S = 15.0
+_ENV = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+
+
+def _local_run(folder: Path, feeds: dict[str, Path]) -> float:
+    command = [str(Path(sys.executable).parent / "relay"), "local-run"]
+    command += ["--config", str(folder / "tenant.yaml")]
+    for vendor_id, path in feeds.items():
+        command += ["--feed", f"{vendor_id}={path}"]
+    command += ["--out", str(folder / "out-local"), "--as-of", "2026-01-01T00:00:00Z"]
+    started = time.perf_counter()
+    subprocess.run(command, cwd=ROOT, env=_ENV, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+async def _service_run(
+    gateway_url: str, admin_key: str, folder: Path, feeds: dict[str, Path],
+    on_normalize: Callable[[], None] | None = None,
+) -> float:  # fmt: skip
+    tenant_id = f"bench_{secrets.token_hex(4)}"
+    config = (folder / "tenant.yaml").read_text("utf-8")
+    async with aiohttp.ClientSession() as session:
+        admin = GatewayClient(session, gateway_url, admin_key)
+        owner = admin.as_key(await admin.create_tenant(tenant_id, "Service path", ["amazon"]))
+        await owner.put_config(
+            tenant_id, config.replace("tenant_id: bench", f"tenant_id: {tenant_id}")
+        )
+        for shape in VENDORS:
+            map_bytes = (folder / "maps" / f"{shape.vendor_id}.csv").read_bytes()
+            await owner.put_sku_map(tenant_id, shape.vendor_id, map_bytes)
+        for vendor_id, path in feeds.items():
+            await owner.upload_feed(tenant_id, vendor_id, path.read_bytes(), "text/csv")
+        killed = False
+
+        def watch(run: dict[str, Any]) -> None:
+            nonlocal killed
+            if on_normalize is not None and not killed and run["stage"] == "normalize":
+                killed = True
+                on_normalize()
+
+        started = time.perf_counter()
+        run = await owner.start_run(tenant_id)
+        async with asyncio.timeout(900):
+            final = await owner.wait_for_run(run["run_id"], on_change=watch)
+        elapsed = time.perf_counter() - started
+    if final["status"] != "SUCCEEDED":
+        raise RuntimeError(f"run {run['run_id']} {final['status']}: {final.get('error')}")
+    return elapsed
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _processes(
+    stack: EmbeddedStack, state_dir: Path, env: Mapping[str, str], port: int
+) -> ServiceProcesses:
+    def env_for(name: str) -> Mapping[str, str]:
+        return service_env(
+            name, stack.endpoints, state_dir=state_dir, parent_env=env, http_port=port
+        )
+
+    return ServiceProcesses(env_for, state_dir / "logs")
+
+
+def _bench_env() -> dict[str, str]:
+    return {
+        **_ENV,
+        "APP_BOOTSTRAP_ADMIN_KEY": "rk_bench_" + secrets.token_hex(16),
+        "APP_SECRET_KEY": secrets.token_hex(32),
+        "APP_WEBHOOK_SECRETS": secrets.token_hex(16),
+    }
+
+
+def _rounds(args: argparse.Namespace, folder: Path, feeds: dict[str, Path]) -> bool:
+    env = _bench_env()
+    state_dir = Path(tempfile.mkdtemp(prefix="relay-bench-service-"))
+    port = free_port()
+    try:
+        with (
+            EmbeddedStack(state_dir, env=env) as stack,
+            _processes(stack, state_dir, env, port) as processes,
+        ):
+            processes.start_all(SERVICES)
+            url = f"http://127.0.0.1:{port}"
+            wait_for_http_ok(f"{url}/v1/ready", timeout=120.0)
+            return _measured(processes, url, env["APP_BOOTSTRAP_ADMIN_KEY"], folder, feeds, args)
+    finally:
+        shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def _measured(
+    processes: ServiceProcesses, url: str, key: str, folder: Path, feeds: dict[str, Path],
+    args: argparse.Namespace,
+) -> bool:  # fmt: skip
+    asyncio.run(_service_run(url, key, folder, feeds))  # warm-up: imports, pools, caches
+    _local_run(folder, feeds)
+    services, locals_ = [], []
+    for number in range(args.repeat):
+        services.append(asyncio.run(_service_run(url, key, folder, feeds)))
+        locals_.append(_local_run(folder, feeds))
+        print(f"round {number + 1}: service {services[-1]:6.2f} s, "
+              f"local-run {locals_[-1]:6.2f} s", flush=True)  # fmt: skip
+
+    def kill_normalize() -> None:
+        processes.kill("normalize")
+        processes.start("normalize")
+
+    killed = asyncio.run(_service_run(url, key, folder, feeds, on_normalize=kill_normalize))
+    peaks = {name: _peak_rss_mb(processes.pid(name)) for name in SERVICES}
+    return _verdict(statistics.median(services), statistics.median(locals_), killed, peaks)
+
+
+def _verdict(service: float, local: float, killed: float, peaks: dict[str, float]) -> bool:
+    ratio = service / local
+    print(f"service run (median) {service:.2f} s; local-run (median) {local:.2f} s; "
+          f"{ratio:.2f}× (target ≤ {SERVICE_TARGET}×)")  # fmt: skip
+    print(f"normalize SIGKILLed mid-run: {killed:.2f} s, {killed - service:+.2f} s against the "
+          f"median (target ≤ +{KILL_MARGIN_S:.0f} s)")  # fmt: skip
+    print("peak RSS (MB): " + ", ".join(f"{name} {mb:.0f}" for name, mb in peaks.items())
+          + " (normalize: since its restart)")  # fmt: skip
+    return ratio <= SERVICE_TARGET and killed - service <= KILL_MARGIN_S
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=200_000, help="rows per vendor feed (×5)")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    folder = DATA / f"service-real-{args.rows}"
+    feeds = write_real_feeds(folder, args.rows)
+    print(
+        f"{len(feeds)} feeds × {args.rows:,} rows (catalogue-shaped, SKU maps) in {folder}",
+        flush=True,
+    )
+    ok = _rounds(args, folder, feeds)
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
