@@ -10,7 +10,8 @@ its update file) and a merged feed, then publishes ``--insights`` insights sprea
 Prints: time until every action was audited, audit rows by channel and outcome, requests each
 fake received, the highest requests/second the fake Amazon saw for one seller (and how many it
 answered 429), and whether anything was lost or done twice. Exit 1 when an insight was not
-acted on exactly once.
+acted on exactly once, or when the fake Amazon saw the rate limit breached (it answered a
+429).
 """
 
 from __future__ import annotations
@@ -273,7 +274,9 @@ def _report(
     print(f"ebay        {len(bulk)} bulk updates, {len(fakes.ebay.calls('GET'))} offer lookups")
     print(f"woot        {woot_files} update files written")
     print(f"lost        {lost}; done twice {doubled}")
-    return 0 if lost == 0 and doubled == 0 else 1
+    breached = fakes.amazon.throttled
+    print(f"rate        {'breached: ' + str(breached) + ' answered 429' if breached else 'kept'}")
+    return 0 if lost == 0 and doubled == 0 and breached == 0 else 1
 
 
 async def drive(

@@ -3,6 +3,8 @@ marketplaces: tenants, their configs and merged feeds, insights in, audit rows o
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +22,7 @@ from relay_cli.stack import StackEndpoints
 from relay_shared import keys, subjects
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.events import InsightGenerated, OffersMerged, ReallocationChanged
+from relay_shared.runtime import run_worker
 from relay_shared.secrets_box import SecretsBox
 from relay_shared.storage import ObjectStore
 from tests.support.fake_marketplaces import (
@@ -38,7 +41,6 @@ from tests.support.jetstream import (
     wait_consumed,
     wait_for_stream,
 )
-from tests.support.running import running
 
 SECRET_KEY = "channels-test-secret-key-32-bytes!!"
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
@@ -78,12 +80,25 @@ async def channels_service(
             endpoints.database_url, server_settings={"search_path": "channels", "timezone": "UTC"}
         )
         try:
-            async with running([ChannelsApp(settings)]):
+            async with _serving(ChannelsApp(settings)):
                 await wait_for_stream(client, stream)
                 yield Service(client, db, stream, fakes, store)
         finally:
             await db.close()
             await delete_streams(client, stream)
+
+
+@asynccontextmanager
+async def _serving(app: ChannelsApp) -> AsyncIterator[None]:
+    """The service's worker loop in a task, with its operations port (``/metrics``) when
+    ``metrics_port`` is set; cancelled (a clean stop) on exit."""
+    task = asyncio.create_task(run_worker(app.broker, app.settings, app.wired(), app.operations))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def channel_sections(

@@ -10,7 +10,11 @@ way the marketplace documents it and recording each one.
   /sell/inventory/v1/offer?sku=``, ``POST …/bulk_update_price_quantity`` (at most 25 offers),
   ``POST …/offer/{offerId}/withdraw``; 250 revisions of a listing a day.
 
-``fail_next`` queues answers to give instead (a status, ``hang`` or ``garbage``).
+``fail_next`` queues answers to give instead (a status, ``hang`` or ``garbage``). Access
+tokens live ``token_lifetime_s`` (the ``expires_in`` answered); ``revoke_tokens`` ends every
+token issued so far. The first token is ``AMAZON_TOKEN`` / ``EBAY_TOKEN``, later ones carry
+their number (``….2``). A token past its life or revoked is refused: Amazon 403
+(``Unauthorized``, as SP-API answers an expired token), eBay 401 (errorId 1001).
 """
 
 from __future__ import annotations
@@ -60,6 +64,23 @@ class FakeMarketplace:
     failures: list[str] = field(default_factory=list)
     sku_failures: dict[str, list[str]] = field(default_factory=dict)
     hang_s: float = 30.0
+    token_lifetime_s: int = 3600
+    #: access token → when it stops being valid (time.monotonic)
+    issued: dict[str, float] = field(default_factory=dict)
+
+    def revoke_tokens(self) -> None:
+        """Every token issued so far is refused from now on."""
+        for token in self.issued:
+            self.issued[token] = 0.0
+
+    def token_valid(self, token: str | None) -> bool:
+        return token is not None and self.issued.get(token, 0.0) > time.monotonic()
+
+    def _issue(self, first: str) -> str:
+        number = len(self.issued) + 1
+        token = first if number == 1 else f"{first}.{number}"
+        self.issued[token] = time.monotonic() + self.token_lifetime_s
+        return token
 
     def fail_next(self, *answers: str, sku: str | None = None) -> None:
         """The next calls (not token exchanges; with ``sku``, those about it) answer these:
@@ -134,7 +155,11 @@ class FakeAmazon(FakeMarketplace):
         ):
             return web.json_response({"error": "invalid_grant"}, status=400)
         return web.json_response(
-            {"access_token": AMAZON_TOKEN, "token_type": "bearer", "expires_in": 3600}
+            {
+                "access_token": self._issue(AMAZON_TOKEN),
+                "token_type": "bearer",
+                "expires_in": self.token_lifetime_s,
+            }
         )
 
     def _take(self, seller: str) -> bool:
@@ -156,7 +181,21 @@ class FakeAmazon(FakeMarketplace):
                 headers={"x-amzn-RateLimit-Limit": str(self.rate_per_s)},
             )
         self.per_second[(seller, int(time.time()))] += 1
-        if request.headers.get("x-amz-access-token") != AMAZON_TOKEN:
+        token = request.headers.get("x-amz-access-token")
+        if token in self.issued and not self.token_valid(token):
+            return web.json_response(
+                {
+                    "errors": [
+                        {
+                            "code": "Unauthorized",
+                            "message": "Access to requested resource is denied.",
+                            "details": "The access token you provided has expired.",
+                        }
+                    ]
+                },
+                status=403,
+            )
+        if not self.token_valid(token):
             return _problem(403, "x-amz-access-token is missing or not valid")
         if request.query.get("marketplaceIds") != MARKETPLACE_ID:
             return _problem(400, "marketplaceIds is required")
@@ -222,6 +261,7 @@ def _patch_problem(body: Any) -> str | None:
 
 @dataclass
 class FakeEbay(FakeMarketplace):
+    token_lifetime_s: int = 7200
     #: sku → its offer ids (a sku not listed has one offer, ``O-<sku>``)
     offers: dict[str, list[str]] = field(default_factory=dict)
     revisions: Counter[str] = field(default_factory=Counter)
@@ -252,11 +292,16 @@ class FakeEbay(FakeMarketplace):
         ):
             return web.json_response({"error": "invalid_grant"}, status=400)
         return web.json_response(
-            {"access_token": EBAY_TOKEN, "expires_in": 7200, "token_type": "User Access Token"}
+            {
+                "access_token": self._issue(EBAY_TOKEN),
+                "expires_in": self.token_lifetime_s,
+                "token_type": "User Access Token",
+            }
         )
 
     async def _authorized(self, request: web.Request) -> web.Response | None:
-        if request.headers.get("Authorization") != f"Bearer {EBAY_TOKEN}":
+        bearer = request.headers.get("Authorization", "")
+        if not bearer.startswith("Bearer ") or not self.token_valid(bearer[len("Bearer ") :]):
             return web.json_response({"errors": [{"errorId": 1001}]}, status=401)
         return await self._injected()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -9,6 +11,7 @@ import aiohttp
 import structlog
 
 from relay_channels.adapters.amazon import AmazonClient
+from relay_channels.adapters.call_metrics import MarketplaceMetrics
 from relay_channels.adapters.database import ChannelsDatabase
 from relay_channels.adapters.ebay import EbayClient
 from relay_channels.adapters.marketplace_http import CallLimits
@@ -17,6 +20,8 @@ from relay_channels.adapters.merged_feeds import MergedFeeds
 from relay_channels.adapters.rate_limit import Buckets
 from relay_channels.handlers import ChannelsHandlers
 from relay_channels.settings import ChannelsSettings
+from relay_channels.sweep import DeferredSweep
+from relay_shared.clock import clock_from_setting
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.events import (
     ChannelActed,
@@ -47,6 +52,8 @@ class ChannelsApp(WorkerApp[ChannelsSettings, ChannelsHandlers]):
     def __init__(self, settings: ChannelsSettings) -> None:
         super().__init__(settings, emits=[ChannelActed, ReallocationClaimRequested])
         workers = settings.channels_workers
+        registry = self.metrics.registry if self.metrics is not None else None
+        self.marketplace_metrics = MarketplaceMetrics(registry)
         self.consume(TenantConfigured, ChannelsHandlers.on_tenant_configured)
         self.consume(OffersMerged, ChannelsHandlers.on_offers_merged)
         self.consume(
@@ -65,7 +72,7 @@ class ChannelsApp(WorkerApp[ChannelsSettings, ChannelsHandlers]):
     @asynccontextmanager
     async def open_handlers(self) -> AsyncIterator[ChannelsHandlers]:
         """Open the pool (migrated), the bucket and the marketplaces' HTTP session; drain
-        the outbox in the background."""
+        the outbox and sweep the deferred actions in the background."""
         settings = self.settings
         async with (
             open_resources(
@@ -82,17 +89,28 @@ class ChannelsApp(WorkerApp[ChannelsSettings, ChannelsHandlers]):
                 outbox=Outbox(resources.pool),
                 bus=self.bus,
                 ebay_daily_revisions=settings.channels_ebay_daily_revisions,
+                clock=clock_from_setting(settings.clock_offset_file),
             )
+            sweep = DeferredSweep(handlers, settings.channels_sweep_interval_s)
             async with handlers.outbox.draining(self.bus.publish, settings.outbox_interval_s):
-                yield handlers
+                sweeping = asyncio.create_task(sweep.run_forever())
+                try:
+                    yield handlers
+                finally:
+                    sweeping.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await sweeping
 
     def _marketplaces(self, session: aiohttp.ClientSession, store: ObjectStore) -> Marketplaces:
         settings = self.settings
         limits = CallLimits(settings.channels_timeout_s, settings.channels_max_retry_wait_s)
         buckets = Buckets(settings.channels_amazon_rate_per_s, settings.channels_amazon_burst)
+        metrics = self.marketplace_metrics
         return Marketplaces(
-            amazon=AmazonClient(session, settings.channels_amazon_auth_endpoint, limits, buckets),
-            ebay=EbayClient(session, settings.channels_ebay_endpoint, limits),
+            amazon=AmazonClient(
+                session, settings.channels_amazon_auth_endpoint, limits, buckets, metrics
+            ),
+            ebay=EbayClient(session, settings.channels_ebay_endpoint, limits, metrics),
             store=store,
             amazon_endpoint=settings.channels_amazon_endpoint,
             ebay_endpoint=settings.channels_ebay_endpoint,

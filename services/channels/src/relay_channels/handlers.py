@@ -7,6 +7,10 @@ event finds it. Transient marketplace failures (429, 5xx, unreachable) propagate
 is nak'ed with a delay and the pending action is retried with the request first stored;
 when the deliveries run out, :meth:`ChannelsHandlers.on_gave_up` audits it ``failed``.
 
+A ``deferred`` action (eBay's daily revisions) is not final: :meth:`ChannelsHandlers.resume`
+(called by :mod:`relay_channels.sweep` once its ``not_before`` day comes) sends it and
+finishes the same audit row, announced by ``channel.acted`` with id ``…:{action_id}:resumed``.
+
 The window accepted: a crash after the marketplace applied a request and before the outcome
 was written sends that same request again on redelivery. Every request sets absolute values
 (quantity, price; delist/withdraw of the same listing; the same Woot file key), so repeating
@@ -17,14 +21,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
 import structlog
 
-from relay_channels.adapters.database import ChannelsDatabase, Finished, Pending
+from relay_channels.adapters.database import ChannelsDatabase, Deferred, Finished, Pending
 from relay_channels.adapters.marketplace_http import (
     MarketplaceRejectedError,
     MarketplaceTimeoutError,
@@ -37,6 +41,7 @@ from relay_channels.domain.requests import Change, bus_request, push_request
 from relay_shared import subjects
 from relay_shared.bus.failures import DEPENDENCY_ERRORS
 from relay_shared.channel_config import ChannelConfig, ChannelSections
+from relay_shared.clock import Clock, SystemClock
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.errors import PermanentError, RelayError
 from relay_shared.events import (
@@ -86,6 +91,7 @@ class ChannelsHandlers:
     outbox: Outbox
     bus: Publisher
     ebay_daily_revisions: int = 250
+    clock: Clock = SystemClock()  # noqa: RUF009 - stateless, shared safely
 
     async def on_tenant_configured(self, event: TenantConfigured) -> None:
         if event.config_version is not None:
@@ -214,18 +220,44 @@ class ChannelsHandlers:
         requests = self.marketplaces.planned_requests(planned, change, channel.account, trigger.at)
         return audit_of(requests)
 
+    async def resume(self, deferred: Deferred) -> None:
+        """Send a deferred action again (its day has come), as the tenant's channel is
+        configured now; it finishes the same audit row, or stays deferred another day."""
+        planned, started = deferred.planned, time.monotonic()
+        context = await self._usable_context(planned.tenant_id)
+        channel = None if context is None else context.sections.channels.get(planned.channel)
+        request = deferred.pending.request
+        if context is None or channel is None or not channel.enabled:
+            finished = Finished("failed", request, "the channel is no longer configured", 0)
+        elif channel.dry_run:
+            finished = Finished("dry_run", request, None, 0)
+        else:
+            currency = channel.account.currency or context.config.default_currency
+            change = replace(deferred.pending.change, currency=currency)
+            pending = replace(deferred.pending, change=change)
+            finished = await self._send(planned, channel, pending, started, resumed=True)
+        await self._finish(planned, finished, deferred.correlation_id, resumed=True)
+
     async def _send(
-        self, planned: PlannedAction, channel: ChannelConfig, pending: Pending, started: float
+        self,
+        planned: PlannedAction,
+        channel: ChannelConfig,
+        pending: Pending,
+        started: float,
+        *,
+        resumed: bool = False,
     ) -> Finished:
         """Send for real; a transient failure propagates (the event is retried)."""
         try:
             credentials = self._credentials(channel)
         except SecretsBoxError as exc:
             return Finished("failed", pending.request, f"credentials: {exc}", _ms(started))
-        if not await self._revision_allowed(planned, pending):
+        if not await self._revision_allowed(planned, pending, resumed):
             limit = self.ebay_daily_revisions
             answer = f"deferred: {planned.sku} has had its {limit} eBay revisions today"
-            return Finished("deferred", pending.request, answer, _ms(started))
+            return Finished(
+                "deferred", pending.request, answer, _ms(started), not_before=self._next_day()
+            )
         try:
             performed = await self.marketplaces.perform(
                 planned, pending.change, pending.request, channel.account, credentials
@@ -239,18 +271,27 @@ class ChannelsHandlers:
             return Finished("timed_out", pending.request, str(exc), _ms(started))
         return _succeeded(planned, pending.change, performed, started)
 
-    async def _revision_allowed(self, planned: PlannedAction, pending: Pending) -> bool:
-        """eBay: count today's revision of the listing (once per action), unless it would
-        pass the daily limit."""
-        if planned.plugin != "ebay" or planned.action == "delist" or pending.attempts > 0:
+    async def _revision_allowed(
+        self, planned: PlannedAction, pending: Pending, resumed: bool
+    ) -> bool:
+        """eBay: count today's revision of the listing (once per action, and once more when
+        a deferred one is resumed), unless it would pass the daily limit."""
+        if planned.plugin != "ebay" or planned.action == "delist":
+            return True
+        if pending.attempts > 0 and not resumed:
             return True
         return await self.database.reserve_revision(
             planned.tenant_id,
             planned.channel,
             planned.sku,
-            now_utc().date(),
+            self.clock.now().astimezone(UTC).date(),
             self.ebay_daily_revisions,
         )
+
+    def _next_day(self) -> datetime:
+        """The start of the next UTC day (eBay's revision count starts again)."""
+        today = self.clock.now().astimezone(UTC).date()
+        return datetime.combine(today + timedelta(days=1), datetime.min.time(), UTC)
 
     def _credentials(self, channel: ChannelConfig) -> Mapping[str, str]:
         if not channel.credentials:
@@ -259,11 +300,23 @@ class ChannelsHandlers:
             raise SecretsBoxError("APP_SECRET_KEY is not set: credentials cannot be opened")
         return self.box.open_all(channel.credentials)
 
-    async def _finish(self, planned: PlannedAction, finished: Finished, correlation: str) -> None:
-        events: list[Event] = [_acted(planned, finished, correlation)]
+    async def _finish(
+        self,
+        planned: PlannedAction,
+        finished: Finished,
+        correlation: str,
+        *,
+        resumed: bool = False,
+    ) -> None:
+        """Write the outcome and its events (a resumed action that stays deferred emits
+        nothing new; one that finishes emits a ``channel.acted`` of its own id)."""
+        suffix = ":resumed" if resumed else ""
+        events: list[Event] = [_acted(planned, finished, correlation, suffix)]
+        if resumed and finished.outcome == "deferred":
+            events = []
         if planned.action == "pull" and finished.outcome == "succeeded":
             events.append(_claim(planned, correlation))
-        if await self.database.finish(planned.action_id, finished, events):
+        if await self.database.finish(planned.action_id, finished, events, resumed=resumed):
             log.info(
                 "channel.acted",
                 channel=planned.channel,
@@ -291,9 +344,11 @@ def _ms(started: float) -> int:
     return max(0, round((time.monotonic() - started) * 1000))
 
 
-def _acted(planned: PlannedAction, finished: Finished, correlation: str) -> ChannelActed:
+def _acted(
+    planned: PlannedAction, finished: Finished, correlation: str, suffix: str = ""
+) -> ChannelActed:
     return ChannelActed(
-        event_id=f"{subjects.CHANNEL_ACTED}:{planned.action_id}",
+        event_id=f"{subjects.CHANNEL_ACTED}:{planned.action_id}{suffix}",
         occurred_at=now_utc(),
         tenant_id=planned.tenant_id,
         correlation_id=correlation or planned.action_id,

@@ -6,8 +6,11 @@ the service, and its credentials, at another host): ``APP_CHANNELS_AMAZON_ENDPOI
 ``APP_SECRET_KEY`` opens the tenants' sealed marketplace credentials
 (:mod:`relay_shared.secrets_box`). ``APP_CHANNELS_TIMEOUT_S`` bounds one marketplace call;
 ``APP_CHANNELS_WORKERS`` is how many insights one replica handles at once (a hanging
-marketplace does not hold the others up).
+marketplace does not hold the others up). Every ``APP_CHANNELS_SWEEP_INTERVAL_S`` a replica
+sends again the deferred actions whose day has come (:mod:`relay_channels.sweep`).
 """
+
+from pathlib import Path
 
 from pydantic import Field, SecretStr
 
@@ -30,3 +33,9 @@ class ChannelsSettings(CommonSettings):
     channels_max_retry_wait_s: float = Field(default=5.0, ge=0)
     #: eBay: revisions of one listing per day
     channels_ebay_daily_revisions: int = Field(default=250, ge=1)
+    #: how often deferred actions whose time has come are sent again
+    channels_sweep_interval_s: float = Field(default=60.0, gt=0)
+    #: TEST/DEMO ONLY: a file holding an offset in seconds added to the service's clock
+    #: (relay_shared.clock.OffsetFileClock: eBay's revision day, the deferred sweep); never
+    #: set in production
+    clock_offset_file: Path | None = None

@@ -1,5 +1,8 @@
-"""OAuth access tokens from refresh tokens, cached until shortly before they expire (one
-exchange per account at a time). Tokens and credentials live only in memory."""
+"""OAuth access tokens from refresh tokens, cached until shortly before they expire (a token
+within ``EXPIRY_MARGIN_S`` of its stated expiry is refreshed before the next call; one
+exchange per account at a time). A token the marketplace refused (401) is dropped with
+:meth:`AccessTokens.drop`, so the next :meth:`AccessTokens.get` exchanges again. Tokens and
+credentials live only in memory."""
 
 from __future__ import annotations
 
@@ -31,7 +34,7 @@ class AccessTokens:
     ) -> str:
         """The cached token of ``account`` (its ``secret`` keys the cache, hashed), else the
         one ``exchange`` returns."""
-        key = hashlib.sha256(f"{account}\x1f{secret}".encode()).hexdigest()
+        key = _key(account, secret)
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
             token = self._tokens.get(key)
@@ -45,3 +48,15 @@ class AccessTokens:
             expires_at = time.monotonic() + max(0.0, float(expires_in) - EXPIRY_MARGIN_S)
             self._tokens[key] = _Token(value, expires_at)
             return value
+
+    def drop(self, account: str, secret: str, value: str) -> None:
+        """Forget ``account``'s cached token if it is still ``value`` (the marketplace
+        refused it); a newer token another call fetched meanwhile is kept."""
+        key = _key(account, secret)
+        token = self._tokens.get(key)
+        if token is not None and token.value == value:
+            del self._tokens[key]
+
+
+def _key(account: str, secret: str) -> str:
+    return hashlib.sha256(f"{account}\x1f{secret}".encode()).hexdigest()

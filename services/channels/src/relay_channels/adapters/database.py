@@ -55,6 +55,17 @@ class Finished:
     status_after: ProductStatus | None = None
     price_after: Decimal | None = None
     artifact_key: str | None = None
+    #: a deferred action is sent again from then on
+    not_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """A deferred action whose time has come, leased for this attempt."""
+
+    planned: PlannedAction
+    pending: Pending
+    correlation_id: str
 
 
 class ActionInFlightError(TransientError):
@@ -152,19 +163,26 @@ class ChannelsDatabase:
         )
 
     async def release(self, action_id: str) -> None:
-        """Give a pending action back (its send failed transiently: a redelivery retries)."""
+        """Give a pending (or resumed deferred) action back: its send failed transiently,
+        a redelivery (or the next sweep) retries."""
         await self._pool.execute(
-            "UPDATE actions SET leased_until = NULL WHERE action_id = $1 AND outcome IS NULL",
+            "UPDATE actions SET leased_until = NULL WHERE action_id = $1"
+            " AND (outcome IS NULL OR outcome = 'deferred')",
             action_id,
         )
 
-    async def finish(self, action_id: str, finished: Finished, events: list[Event]) -> bool:
-        """Finish a pending action and write its events; False when it was finished."""
+    async def finish(
+        self, action_id: str, finished: Finished, events: list[Event], *, resumed: bool = False
+    ) -> bool:
+        """Finish a pending action (``resumed``: a deferred one) and write its events; False
+        when it was finished."""
         async with self._pool.acquire() as conn, conn.transaction():
             done = await conn.fetchval(
                 "UPDATE actions SET outcome = $2, request = $3, answer = $4, duration_ms = $5,"
-                " status_after = $6, price_after = $7, artifact_key = $8, finished_at = now()"
-                " WHERE action_id = $1 AND outcome IS NULL RETURNING true",
+                " status_after = $6, price_after = $7, artifact_key = $8, finished_at = now(),"
+                " not_before = $9, leased_until = NULL"
+                " WHERE action_id = $1 AND (outcome IS NULL OR ($10 AND outcome = 'deferred'))"
+                " RETURNING true",
                 action_id,
                 finished.outcome,
                 json.dumps(finished.request),
@@ -173,10 +191,29 @@ class ChannelsDatabase:
                 finished.status_after,
                 finished.price_after,
                 finished.artifact_key,
+                finished.not_before,
+                resumed,
             )
             if done:
                 await Outbox.add(conn, *events)
         return bool(done)
+
+    async def claim_deferred(self, now: datetime, limit: int) -> list[Deferred]:
+        """Lease (and count an attempt of) up to ``limit`` deferred actions due at ``now``;
+        a replica's claim skips those another holds."""
+        rows = await self._pool.fetch(
+            "UPDATE actions SET attempts = attempts + 1,"
+            " leased_until = now() + make_interval(secs => $3)"
+            " WHERE action_id IN (SELECT action_id FROM actions WHERE outcome = 'deferred'"
+            " AND not_before <= $1 AND (leased_until IS NULL OR leased_until <= now())"
+            " ORDER BY not_before LIMIT $2 FOR UPDATE SKIP LOCKED)"
+            " RETURNING tenant_id, channel, insight_id, action, action_id, sku, plugin,"
+            " dry_run, request, set_quantity, set_price, attempts, correlation_id",
+            now,
+            limit,
+            self._lease_s,
+        )
+        return [_deferred(row) for row in rows]
 
     async def reserve_revision(
         self, tenant_id: str, channel: str, sku: str, day: date, limit: int
@@ -224,3 +261,19 @@ async def _insert(
         change.price,
         correlation,
     )
+
+
+def _deferred(row: asyncpg.Record) -> Deferred:
+    planned = PlannedAction(
+        action_id=row["action_id"],
+        tenant_id=row["tenant_id"],
+        channel=row["channel"],
+        plugin=row["plugin"],
+        insight_id=row["insight_id"],
+        sku=row["sku"],
+        action=row["action"],
+        dry_run=row["dry_run"],
+    )
+    change = Change(row["action"], row["sku"], row["set_quantity"], row["set_price"])
+    pending = Pending(change, json.loads(row["request"]), row["attempts"] - 1, "deferred")
+    return Deferred(planned, pending, row["correlation_id"])

@@ -15,12 +15,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
+from relay_channels.adapters.call_metrics import Observe, Outcome
 from relay_shared.errors import TransientError
 
 ANSWER_CHARS = 2000
@@ -65,10 +66,17 @@ async def call(
     headers: Mapping[str, str] | None = None,
     json_body: Any = None,
     form: Mapping[str, str] | None = None,
+    observe: Observe | None = None,
+    pace: Callable[[], Awaitable[None]] | None = None,
 ) -> Answer:
-    """Send, honouring 429s within the wait budget; classified as described above."""
+    """Send, honouring 429s within the wait budget; classified as described above. Each
+    exchange's outcome is reported to ``observe``; ``pace`` (a rate limit) is awaited before
+    each attempt, a retry after a 429 included."""
+    report: Observe = observe if observe is not None else _ignore
     waited = 0.0
     while True:
+        if pace is not None:
+            await pace()
         started = time.monotonic()
         try:
             async with asyncio.timeout(limits.timeout_s):
@@ -78,13 +86,17 @@ async def call(
                     text = await response.text()
                     status, retry_after = response.status, _retry_after(response.headers)
         except TimeoutError as exc:
+            report("timed_out")
             raise MarketplaceTimeoutError(f"no answer within {limits.timeout_s}s") from exc
         except (aiohttp.ClientPayloadError, aiohttp.ClientResponseError) as exc:
+            report("timed_out")
             raise MarketplaceTimeoutError(f"the answer is not HTTP: {exc}") from exc
         except aiohttp.ClientError as exc:
+            report("unreachable")
             raise TransientError(
                 f"{method} {url}: {exc!r}", code="marketplace_unreachable"
             ) from exc
+        report(_outcome(status, text))
         if status == 429:
             pause = retry_after if retry_after is not None else 1.0
             elapsed = time.monotonic() - started
@@ -96,6 +108,25 @@ async def call(
             await asyncio.sleep(pause)
             continue
         return _classified(status, text)
+
+
+def _ignore(_outcome: Outcome) -> None:
+    return None
+
+
+def _outcome(status: int, text: str) -> Outcome:
+    if status == 429:
+        return "throttled"
+    if status >= 500:
+        return "unavailable"
+    if status >= 400:
+        return "rejected"
+    if text.strip():
+        try:
+            json.loads(text)
+        except ValueError:
+            return "timed_out"  # garbage: audited as a timeout
+    return "ok"
 
 
 def _classified(status: int, text: str) -> Answer:

@@ -1,4 +1,11 @@
-"""Token buckets: a marketplace's request rate, per account, in this process."""
+"""Token buckets: a marketplace's request rate, per account, in this process.
+
+The marketplace counts a request when it arrives, not when it was sent: a request delayed on
+the way (the first one's connection set-up) makes the next ones arrive closer together than
+they were sent. :class:`Buckets` therefore keeps one request of the documented burst in hand
+(``HEADROOM``): the marketplace's own bucket never runs below one token for up to
+``1/rate`` seconds of such delay (200 ms at Amazon's 5/s).
+"""
 
 from __future__ import annotations
 
@@ -28,12 +35,16 @@ class TokenBucket:
                 await asyncio.sleep((1 - self._tokens) / self._rate)
 
 
+HEADROOM = 1
+
+
 class Buckets:
-    """One bucket per key (a selling partner account)."""
+    """One bucket per key (a selling partner account), ``rate`` a second and a burst of
+    ``burst`` less the headroom."""
 
     def __init__(self, rate: float, burst: int) -> None:
         self._rate = rate
-        self._burst = burst
+        self._burst = max(1, burst - HEADROOM)
         self._buckets: dict[str, TokenBucket] = {}
 
     def of(self, key: str) -> TokenBucket:
