@@ -276,9 +276,31 @@ class Bench:
         finally:
             await conn.close()
         wall = time.perf_counter() - started
-        seconds = float(logged(self.log, "daily.evaluated")[evaluated]["seconds"])
+
+        async def reported() -> list[dict[str, Any]] | None:  # logged after the commit
+            found = logged(self.log, "daily.evaluated")
+            return found if len(found) > evaluated else None
+
+        seconds = float(
+            (await wait_for(reported, 30.0, f"the log of {label}"))[evaluated]["seconds"]
+        )
         rss = peak_rss_mb(self.processes.pid("insights"))
         return Figures(label, row["products"], row["opened"], row["resolved"], seconds, wall, rss)
+
+
+DAYS = ((1, "day +1 (sales seeded)"), (1, "day +2 (a quiet day)"), (30, "day +32 (a month later)"))
+
+
+def report(f: Figures) -> bool:
+    """Print one travelled day's figures; whether it met both targets."""
+    ok = f.seconds < SECONDS_TARGET and f.peak_rss_mb < RSS_TARGET_MB
+    print(
+        f"{f.label:<24} products {f.products}  opened {f.opened}  resolved {f.resolved}"
+        f"  evaluation {f.seconds:.2f} s  (clock moved → stored {f.wall_s:.2f} s)"
+        f"  insights peak RSS {f.peak_rss_mb:.0f} MB  {'ok' if ok else 'MISSED'}",
+        flush=True,
+    )
+    return ok
 
 
 async def drive(bench: Bench, products: int, channels: tuple[str, ...]) -> int:
@@ -287,22 +309,16 @@ async def drive(bench: Bench, products: int, channels: tuple[str, ...]) -> int:
     bench.processes.stop("insights")
     bench.processes.start("insights")
     await bench.started(2)
-    figures = [
-        await bench.travel(1, "day +1 (sales seeded)", 0),
-        await bench.travel(1, "day +2 (a quiet day)", 1),
-        await bench.travel(30, "day +32 (a month later)", 2),
-    ]
     failed = False
-    for f in figures:
-        ok = f.seconds < SECONDS_TARGET and f.peak_rss_mb < RSS_TARGET_MB
-        failed |= not ok
-        print(
-            f"{f.label:<24} products {f.products}  opened {f.opened}  resolved {f.resolved}"
-            f"  evaluation {f.seconds:.2f} s  (clock moved → stored {f.wall_s:.2f} s)"
-            f"  insights peak RSS {f.peak_rss_mb:.0f} MB  {'ok' if ok else 'MISSED'}",
-            flush=True,
-        )
-    print(f"targets     < {SECONDS_TARGET:.0f} s, < {RSS_TARGET_MB:.0f} MB")
+    for index, (days, label) in enumerate(DAYS):
+        try:
+            figures = await bench.travel(days, label, index)
+        except TimeoutError as exc:  # no evaluation stored: the day missed its target
+            print(f"{label:<24} MISSED ({exc})", flush=True)
+            failed = True
+            break
+        failed |= not report(figures)
+    print(f"targets     < {SECONDS_TARGET:.0f} s, < {RSS_TARGET_MB:.0f} MB", flush=True)
     return 1 if failed else 0
 
 

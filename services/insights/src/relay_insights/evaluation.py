@@ -2,10 +2,10 @@
 daily cap on announced openings, and the reallocation list that follows the candidates.
 
 One code path for the evaluation on each change (the skus an event touched) and the daily one
-(every product of the tenant: one set-based query finds the skus whose rules' kinds differ
-from their open insights, :mod:`relay_insights.adapters.changes`, and only those are
-evaluated here): products stream in batches that keep a sku's channels together, so memory
-stays bounded whatever the tenant's size, and every write is set-based.
+(every product of the tenant): one set-based query (:mod:`relay_insights.adapters.changes`)
+finds the (channel, sku, kind) whose rule started or stopped holding, so Python only sees the
+transitions, whatever the catalogue's size; they stream in batches (memory stays bounded),
+and every write is set-based.
 """
 
 from __future__ import annotations
@@ -18,24 +18,21 @@ from relay_insights.adapters import changes, schedules
 from relay_insights.adapters import reallocation as reallocation_db
 from relay_insights.adapters.database import TenantUnit
 from relay_insights.domain.announcing import DailyCap, counts_of, summary_events
-from relay_insights.domain.products import Product
 from relay_insights.domain.reallocation import candidate_entry, changed_event
-from relay_insights.domain.rules import conditions
 from relay_insights.domain.schedule import local_day
 from relay_insights.domain.transitions import (
+    Ending,
+    Opening,
     Transition,
-    announced_as,
+    ended,
     insight_event,
-    plan_transitions,
-    with_state_now,
+    opened,
 )
 from relay_shared.channel_config import InsightsConfig
 from relay_shared.outbox import Outbox
 
+#: transitions stored per batch (an evaluation streams them, so memory stays bounded)
 DEFAULT_BATCH = 20_000
-#: an event touching more skus than this (a listings file, a merged feed) is evaluated like
-#: the daily evaluation: only those of its skus whose kinds changed reach Python
-PREFILTER_FROM = 5_000
 
 
 @dataclass(frozen=True)
@@ -81,23 +78,18 @@ async def evaluate(
     stored = await schedules.announced_counts(unit.conn, unit.tenant_id, day)
     sent, held = counts_of(stored)
     cap = DailyCap(day, evaluation.config.max_new_per_channel_per_day, sent, held)
-    considered: Collection[str] | None = skus
-    if skus is None or len(skus) > PREFILTER_FROM:  # only the skus whose kinds changed
-        config = evaluation.config
-        changed, total = await changes.changed_skus(
-            unit.conn,
-            unit.tenant_id,
-            evaluation.as_of - timedelta(days=config.slow_after_days),
-            evaluation.as_of - timedelta(days=config.aged_after_days),
-        )
-        if skus is None:
-            considered, outcome.products = changed, total
-        else:
-            touched = set(skus)
-            considered = [sku for sku in changed if sku in touched]
-    if considered:
-        async for products in unit.product_batches(considered, batch_size):
-            await _evaluate_batch(unit, products, evaluation, cap, outcome, counted=skus is None)
+    config = evaluation.config
+    cutoffs = (
+        evaluation.as_of - timedelta(days=config.slow_after_days),
+        evaluation.as_of - timedelta(days=config.aged_after_days),
+    )
+    outcome.products = await changes.product_count(unit.conn, unit.tenant_id, skus)
+    batches = changes.differences(unit.conn, unit.tenant_id, cutoffs, skus, batch_size)
+    async for differences in batches:
+        transitions = _transitions(unit.tenant_id, differences, evaluation, cap)
+        await _store_batch(unit, transitions, evaluation)
+        outcome.opened += sum(1 for t in transitions if t.status == "open")
+        outcome.resolved += sum(1 for t in transitions if t.status == "resolved")
     summaries = summary_events(unit.tenant_id, cap, evaluation.as_of, evaluation.correlation_id)
     await Outbox.add(unit.conn, *summaries)
     if counts_of(stored) != (cap.sent, cap.held):
@@ -105,25 +97,27 @@ async def evaluate(
     return outcome
 
 
-async def _evaluate_batch(
-    unit: TenantUnit,
-    products: Sequence[Product],
-    evaluation: Evaluation,
-    cap: DailyCap,
-    outcome: Outcome,
-    *,
-    counted: bool,
+def _transitions(
+    tenant_id: str, differences: Sequence[Ending | Opening], evaluation: Evaluation, cap: DailyCap
+) -> list[Transition]:
+    """A batch of differences as transitions: its resolutions, then its openings (in the
+    order the rules list them, admitted under the day's cap in that order)."""
+    as_of, trigger = evaluation.as_of, evaluation.trigger
+    resolutions: list[Transition] = []
+    openings: list[Transition] = []
+    for d in differences:
+        if isinstance(d, Ending):
+            resolutions.append(ended(d, as_of))
+        else:
+            openings.append(opened(tenant_id, d, as_of, trigger, cap.admit_on(d.channel)))
+    return resolutions + openings
+
+
+async def _store_batch(
+    unit: TenantUnit, transitions: Sequence[Transition], evaluation: Evaluation
 ) -> None:
-    open_insights = await unit.open_insights(sorted({p.sku for p in products}))
-    keyed = {p.key: p for p in products}
-    holding = conditions(products, evaluation.as_of, evaluation.config)
-    planned = plan_transitions(
-        unit.tenant_id, open_insights, holding, keyed, evaluation.as_of, evaluation.trigger
-    )
-    transitions = [
-        announced_as(t, cap.admit(t)) if t.status == "open" else t
-        for t in with_state_now(planned, keyed)
-    ]
+    """Store the transitions with the events of the announced ones, and follow the
+    reallocation candidates."""
     events = [
         insight_event(t, unit.tenant_id, evaluation.correlation_id)
         for t in transitions
@@ -131,10 +125,6 @@ async def _evaluate_batch(
     ]
     await unit.record_transitions(transitions, events)
     await _follow_candidates(unit, transitions, evaluation)
-    if not counted:
-        outcome.products += len(products)
-    outcome.opened += sum(1 for t in transitions if t.status == "open")
-    outcome.resolved += sum(1 for t in transitions if t.status == "resolved")
 
 
 async def _follow_candidates(
@@ -142,14 +132,16 @@ async def _follow_candidates(
 ) -> None:
     """An opened reallocation candidate opens its entry; a resolved one withdraws its entry
     if nobody claimed it."""
-    opened = [e for e in (candidate_entry(t) for t in transitions) if e is not None]
-    ended = [
+    entries = [e for e in (candidate_entry(t) for t in transitions) if e is not None]
+    withdrawn = [
         t.insight_id
         for t in transitions
         if t.kind == "reallocation_candidate" and t.status == "resolved"
     ]
-    changed = await reallocation_db.open_entries(unit.conn, unit.tenant_id, opened)
-    changed += await reallocation_db.withdraw(unit.conn, unit.tenant_id, ended, evaluation.as_of)
+    changed = await reallocation_db.open_entries(unit.conn, unit.tenant_id, entries)
+    changed += await reallocation_db.withdraw(
+        unit.conn, unit.tenant_id, withdrawn, evaluation.as_of
+    )
     await Outbox.add(
         unit.conn, *(changed_event(unit.tenant_id, e, evaluation.correlation_id) for e in changed)
     )

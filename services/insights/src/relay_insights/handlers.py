@@ -154,7 +154,8 @@ class InsightsHandlers:
     async def on_channel_acted(self, event: ChannelActed) -> None:
         """A succeeded action: the listing's status and price follow (the rules then see a
         paused listing as paused); a push offers the channel's stock to the reallocation
-        list. Dry runs, failures and deferrals change nothing here."""
+        list; a pull makes the entry its channel claimed done. Dry runs, failures and
+        deferrals change nothing here."""
         if event.outcome != "succeeded":
             return
         rules = await self.rules(event.tenant_id)
@@ -166,6 +167,8 @@ class InsightsHandlers:
                 )
                 if event.action == "push" and product is not None:
                     await self._push(unit, event, product.quantity, at)
+                if event.action == "pull":
+                    await self._pulled(unit, event, at)
                 if product is not None:
                     await evaluate(unit, rules.evaluation(event), [event.sku], self.batch_size)
         await self.publish_pending()
@@ -230,6 +233,19 @@ class InsightsHandlers:
             await Outbox.add(
                 unit.conn, changed_event(unit.tenant_id, created, event.correlation_id)
             )
+
+    async def _pulled(self, unit: TenantUnit, event: ChannelActed, at: datetime) -> None:
+        """The pull of entry ``event.insight_id`` succeeded: the entry is done, once its
+        channel holds the claim (claimed here when the claim request is not consumed yet)."""
+        entry_id, channel = event.insight_id, event.channel
+        claimed = await reallocation_db.claim(unit.conn, unit.tenant_id, entry_id, channel, at)
+        done = await reallocation_db.complete(unit.conn, unit.tenant_id, entry_id, channel, at)
+        if done is None:
+            log.info("reallocation.done_refused", entry_id=entry_id, channel=channel)
+        changes = [entry for entry in (claimed, done) if entry is not None]
+        await Outbox.add(
+            unit.conn, *(changed_event(unit.tenant_id, e, event.correlation_id) for e in changes)
+        )
 
     async def _listings(self, event: ListingsImported) -> Listings:
         data = await self.store.get_bytes(keys.tenant_key(event.tenant_id, event.listings_key))

@@ -11,7 +11,7 @@ class InsightsSettings(CommonSettings):
     service_name: str = "insights"
     #: how often the scheduler looks for tenants whose daily evaluation is due
     evaluate_tick_s: float = Field(default=30.0, gt=0)
-    #: products evaluated per batch (the daily evaluation streams a tenant's products)
+    #: transitions stored per batch (an evaluation streams what changes, memory stays bounded)
     evaluate_batch_size: int = Field(default=20_000, ge=100)
     #: TEST/DEMO ONLY: a file holding an offset in seconds added to the scheduler's clock,
     #: re-read on every tick (relay_shared.clock.OffsetFileClock); never set in production

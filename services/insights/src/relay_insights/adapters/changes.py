@@ -1,53 +1,147 @@
-"""Which skus a daily evaluation must look at: one set-based query over every product of the
-tenant that finds those whose rules' kinds differ from their open insights' kinds.
+"""What an evaluation changes, found by one set-based query over the tenant's products (all of
+them, or those of some skus) and their open insights: the insights to open (a rule holds, no
+insight of that kind is open) and those to resolve (open, the rule no longer holds for a
+product that exists), at the grain of (channel, sku, kind).
 
-The kinds are the rules of :mod:`relay_insights.domain.rules` with the same cutoffs (given as
-parameters, compared the same way); only the skus found are then evaluated in Python, which
-decides the transitions and their details. A product whose kinds did not change has no
-transition: an open insight keeps the detail it opened with.
+The rules are those of :mod:`relay_insights.domain.rules` with the same cutoffs (given as
+parameters, compared the same way, channels ordered by code point like Python's ``min``):
+out of stock, slow mover, aged, and a reallocation candidate (slow or aged) with its target
+(another channel of the sku out of stock of it, else the one that sold it last, ties by channel
+name). A product whose kinds did not change has no transition: an open insight keeps the
+detail it opened with. Rows come back ordered by sku, then channel, resolutions first, so an
+evaluation announces its openings in the order the pure rules list them.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Collection
 from datetime import datetime
+from typing import Any
 
 from relay_insights.adapters.database import Connection
+from relay_insights.domain.transitions import Ending, Opening
 
-_CHANGED = """
-WITH p AS (
-    SELECT channel, sku,
+#: the products (of the skus in $4 when filtered) with their rules' facts, the channels that
+#: want a sku's stock ranked like ``reallocation_target``, and every (channel, sku, kind) held
+_HELD = """
+WITH p AS MATERIALIZED (
+    SELECT channel, sku, quantity, status, listed_date, last_sold_at,
         (status IN ('active', 'paused') AND quantity = 0) AS out_of_stock,
         (status = 'active' AND quantity > 0 AND listed_date <= $2
             AND (last_sold_at IS NULL OR last_sold_at <= $2)) AS slow,
         (quantity > 0 AND listed_date < $3) AS aged,
-        ((status IN ('active', 'paused') AND quantity = 0)
-            OR COALESCE(last_sold_at > $2, false)) AS wanting
-    FROM products WHERE tenant_id = $1
-), wanted AS (
-    SELECT sku, count(*) FILTER (WHERE wanting) AS wanting FROM p GROUP BY sku
+        COALESCE(last_sold_at > $2, false) AS sold_recently
+    FROM products WHERE tenant_id = $1 {only}
+), wanting AS MATERIALIZED (
+    SELECT sku, channel, out_of_stock, row_number() OVER (PARTITION BY sku
+        ORDER BY out_of_stock DESC, CASE WHEN NOT out_of_stock THEN last_sold_at END DESC,
+                 channel COLLATE "C") AS place
+    FROM p WHERE out_of_stock OR sold_recently
+), facts AS (
+    SELECT p.*, CASE WHEN first.channel <> p.channel THEN first.channel
+                     ELSE second.channel END AS target,
+                CASE WHEN first.channel <> p.channel THEN first.out_of_stock
+                     ELSE second.out_of_stock END AS target_out_of_stock
+    FROM p
+    LEFT JOIN wanting AS first ON (p.slow OR p.aged) AND first.sku = p.sku AND first.place = 1
+    LEFT JOIN wanting AS second ON (p.slow OR p.aged) AND second.sku = p.sku
+        AND second.place = 2
 ), held AS (
-    SELECT p.channel, p.sku, array_remove(ARRAY[
-        CASE WHEN p.aged THEN 'aged' END,
-        CASE WHEN p.out_of_stock THEN 'out_of_stock' END,
-        CASE WHEN (p.slow OR p.aged) AND w.wanting - p.wanting::int > 0
-             THEN 'reallocation_candidate' END,
-        CASE WHEN p.slow THEN 'slow_mover' END
-    ], NULL) AS kinds
-    FROM p JOIN wanted AS w USING (sku)
-), opened AS (
-    SELECT channel, sku, array_agg(kind ORDER BY kind COLLATE "C") AS kinds
-    FROM insights WHERE tenant_id = $1 AND status = 'open' GROUP BY channel, sku
+    SELECT f.channel, f.sku, k.kind, k.rank, f.quantity, f.listed_date, f.last_sold_at, f.slow,
+        f.target, f.target_out_of_stock
+    FROM facts AS f CROSS JOIN LATERAL (VALUES
+        ('out_of_stock', 0, f.out_of_stock),
+        ('slow_mover', 1, f.slow),
+        ('aged', 2, f.aged),
+        ('reallocation_candidate', 3, (f.slow OR f.aged) AND f.target IS NOT NULL)
+    ) AS k(kind, rank, holds)
+    WHERE k.holds
+), open AS (
+    SELECT insight_id, channel, sku, kind, transitions, announced
+    FROM insights WHERE tenant_id = $1 AND status = 'open' {only}
 )
-SELECT DISTINCT COALESCE(held.sku, opened.sku) AS sku
-FROM held FULL JOIN opened USING (channel, sku)
-WHERE COALESCE(held.kinds, '{}') IS DISTINCT FROM COALESCE(opened.kinds, '{}')
 """
+#: the memory the query's sorts and hashes may take (for its transaction only): a catalogue of
+#: 300,000 products and as many open insights would spill to disk with the default 4MB
+WORK_MEM = "64MB"
+_ONLY = "AND sku IN (SELECT unnest($4::text[]))"
+
+#: the transitions: resolutions (with the product's state now), then openings (with the facts
+#: their detail is made of), by sku and channel
+_DIFFERENCES = """
+SELECT d.sku, d.channel, d.step, d.kind, d.rank, d.insight_id, d.transitions, d.announced,
+    CASE WHEN d.announced THEN (SELECT i.detail::text FROM insights AS i
+                                WHERE i.insight_id = d.insight_id) END AS detail,
+    p.status AS status_now, p.quantity AS quantity_now, d.quantity, d.listed_date,
+    d.last_sold_at, d.slow, d.target, d.target_out_of_stock
+FROM (
+    SELECT COALESCE(h.sku, o.sku) AS sku, COALESCE(h.channel, o.channel) AS channel,
+        CASE WHEN o.insight_id IS NULL THEN 1 ELSE 0 END AS step,
+        COALESCE(h.kind, o.kind) AS kind, h.rank, o.insight_id, o.transitions, o.announced,
+        h.quantity, h.listed_date, h.last_sold_at, h.slow, h.target, h.target_out_of_stock
+    FROM held AS h FULL JOIN open AS o
+        ON h.channel = o.channel AND h.sku = o.sku AND h.kind = o.kind
+    WHERE h.kind IS NULL OR o.insight_id IS NULL
+) AS d
+LEFT JOIN p ON d.step = 0 AND p.channel = d.channel AND p.sku = d.sku
+WHERE d.step = 1 OR p.sku IS NOT NULL
+ORDER BY d.sku, d.channel, d.step, d.rank, d.kind
+"""
+
+
+def _query(body: str, skus: Collection[str] | None) -> tuple[str, list[Any]]:
+    only = "" if skus is None else _ONLY
+    return _HELD.format(only=only) + body, [] if skus is None else [list(skus)]
+
+
+async def differences(
+    conn: Connection,
+    tenant_id: str,
+    cutoffs: tuple[datetime, datetime],
+    skus: Collection[str] | None,
+    size: int,
+) -> AsyncIterator[list[Ending | Opening]]:
+    """What changes among the tenant's products (of ``skus``, or all) as of the cutoffs
+    (slow, aged): in batches of at most ``size``, in the order of ``_DIFFERENCES``."""
+    query, more = _query(_DIFFERENCES, skus)
+    await conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")  # the joins' hashes fit in memory
+    cursor = await conn.cursor(query, tenant_id, *cutoffs, *more)
+    while True:
+        rows = await cursor.fetch(size)
+        if rows:
+            yield [_difference(row) for row in rows]
+        if len(rows) < size:
+            return
+
+
+def _difference(row: Any) -> Ending | Opening:
+    # positional (the order of _DIFFERENCES' columns): a daily evaluation reads many thousands
+    (sku, channel, step, kind, _, iid, number, announced, detail, status_now, quantity_now,
+     quantity, listed, sold, slow, target, target_out) = row  # fmt: skip
+    if step == 0:
+        return Ending(iid, channel, sku, kind, number, announced, detail, status_now, quantity_now)
+    return Opening(channel, sku, kind, quantity, listed, sold, slow, target, target_out)
+
+
+async def product_count(conn: Connection, tenant_id: str, skus: Collection[str] | None) -> int:
+    """How many products the tenant has (of ``skus``, or all)."""
+    if skus is None:
+        total = await conn.fetchval("SELECT count(*) FROM products WHERE tenant_id = $1", tenant_id)
+    else:
+        total = await conn.fetchval(
+            f"SELECT count(*) FROM products WHERE tenant_id = $1 {_ONLY.replace('$4', '$2')}",
+            tenant_id,
+            list(skus),
+        )
+    return int(total or 0)
 
 
 async def changed_skus(
     conn: Connection, tenant_id: str, slow_cutoff: datetime, aged_cutoff: datetime
 ) -> tuple[list[str], int]:
     """The skus with a product whose kinds changed, and how many products the tenant has."""
-    rows = await conn.fetch(_CHANGED, tenant_id, slow_cutoff, aged_cutoff)
-    total = await conn.fetchval("SELECT count(*) FROM products WHERE tenant_id = $1", tenant_id)
-    return [row["sku"] for row in rows], int(total or 0)
+    query, _ = _query(_DIFFERENCES, None)
+    rows = await conn.fetch(
+        f"SELECT DISTINCT sku FROM ({query}) AS t", tenant_id, slow_cutoff, aged_cutoff
+    )
+    return [row["sku"] for row in rows], await product_count(conn, tenant_id, None)

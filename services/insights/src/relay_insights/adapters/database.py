@@ -20,7 +20,7 @@ import asyncpg
 
 from relay_insights.domain.orders import OrderLine
 from relay_insights.domain.products import Product
-from relay_insights.domain.transitions import OpenInsight, Transition
+from relay_insights.domain.transitions import Transition
 from relay_shared.events import Event
 from relay_shared.outbox import Outbox
 
@@ -108,7 +108,7 @@ class TenantUnit:
         """Every channel's listing of ``skus``, ordered by sku then channel."""
         rows = await self._conn.fetch(
             f"SELECT {_PRODUCT_COLUMNS} FROM products WHERE tenant_id = $1"
-            " AND sku = ANY($2::text[]) ORDER BY sku, channel",
+            " AND sku IN (SELECT unnest($2::text[])) ORDER BY sku, channel",
             self.tenant_id,
             list(skus),
         )
@@ -148,16 +148,6 @@ class TenantUnit:
                 inserted.append(line)
         return inserted
 
-    async def open_insights(self, skus: Collection[str]) -> list[OpenInsight]:
-        rows = await self._conn.fetch(
-            f"SELECT {_INSIGHT_COLUMNS} FROM insights"
-            " WHERE tenant_id = $1 AND status = 'open' AND sku = ANY($2::text[])"
-            " ORDER BY sku, channel, kind",
-            self.tenant_id,
-            list(skus),
-        )
-        return [_open_insight(row) for row in rows]
-
     async def record_transitions(
         self, transitions: Sequence[Transition], events: Sequence[Event]
     ) -> None:
@@ -181,34 +171,6 @@ class TenantUnit:
                 [t.number for t in resolved],
             )
         await Outbox.add(self._conn, *events)
-
-    async def product_batches(
-        self, skus: Collection[str] | None, size: int
-    ) -> AsyncIterator[list[Product]]:
-        """The tenant's products (of ``skus``, or all), in sku order, in batches of about
-        ``size`` that never split a sku's channels (titles left out: the rules need none)."""
-        query = (
-            "SELECT channel, sku, NULL::text AS title, price, quantity, status, listed_date,"
-            " last_sold_at FROM products WHERE tenant_id = $1"
-            " AND ($2::text[] IS NULL OR sku = ANY($2::text[])) ORDER BY sku, channel"
-        )
-        cursor = await self._conn.cursor(
-            query, self.tenant_id, None if skus is None else list(skus)
-        )
-        carry: list[Product] = []
-        while True:
-            rows = await cursor.fetch(size)
-            batch = carry + [_product(row) for row in rows]
-            if len(rows) < size:
-                if batch:
-                    yield batch
-                return
-            cut = len(batch)
-            while cut > 0 and batch[cut - 1].sku == batch[-1].sku:
-                cut -= 1
-            carry = batch[cut:]
-            if cut:
-                yield batch[:cut]
 
     async def follow_action(
         self, channel: str, sku: str, status: str | None, price: Decimal | None, at: datetime
@@ -239,7 +201,6 @@ class TenantUnit:
         return int(deleted or 0)
 
 
-_INSIGHT_COLUMNS = "insight_id, channel, sku, kind, opened_at, transitions, detail, announced"
 _OPEN_COLUMNS = [
     "insight_id",
     "tenant_id",
@@ -268,12 +229,6 @@ def _open_record(tenant_id: str, t: Transition) -> tuple[Any, ...]:
         t.number,
         t.announced,
     )
-
-
-def _open_insight(row: Any) -> OpenInsight:
-    # positional (the order of _INSIGHT_COLUMNS): a daily evaluation reads many thousands
-    iid, channel, sku, kind, opened_at, transitions, detail, announced = row
-    return OpenInsight(iid, channel, sku, kind, opened_at, transitions, {}, announced, detail)
 
 
 def _product(row: Any) -> Product:

@@ -1,4 +1,4 @@
-"""The reallocation list (schema ``insights``): entries opened, withdrawn and claimed."""
+"""The reallocation list (schema ``insights``): entries opened, withdrawn, claimed and done."""
 
 from __future__ import annotations
 
@@ -73,6 +73,23 @@ async def claim(
         "UPDATE reallocation SET state = 'claimed', claimed_by = $3, changed_at = $4"
         " WHERE tenant_id = $1 AND entry_id = $2 AND state = 'open'"
         "   AND origin <> $3 AND (target IS NULL OR target = $3)"
+        f" RETURNING {_COLUMNS}",
+        tenant_id,
+        entry_id,
+        channel,
+        at,
+    )
+    return None if row is None else _entry(row)
+
+
+async def complete(
+    conn: Connection, tenant_id: str, entry_id: str, channel: str, at: datetime
+) -> Entry | None:
+    """Mark done the entry ``channel`` claimed; None when it is not claimed by ``channel``
+    (open, claimed by another channel, withdrawn, or done already)."""
+    row = await conn.fetchrow(
+        "UPDATE reallocation SET state = 'done', changed_at = $4"
+        " WHERE tenant_id = $1 AND entry_id = $2 AND state = 'claimed' AND claimed_by = $3"
         f" RETURNING {_COLUMNS}",
         tenant_id,
         entry_id,

@@ -29,7 +29,10 @@ class DailyCap:
 
     def admit(self, transition: Transition) -> bool:
         """Whether an opening goes out as an event (counted either way)."""
-        channel = transition.channel
+        return self.admit_on(transition.channel)
+
+    def admit_on(self, channel: str) -> bool:
+        """Whether the next opening on ``channel`` goes out as an event (counted either way)."""
         if self.sent.get(channel, 0) < self.limit:
             self.sent[channel] = self.sent.get(channel, 0) + 1
             return True

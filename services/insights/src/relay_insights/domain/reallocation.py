@@ -2,8 +2,12 @@
 id the insight's) and stock a channel pushed (``push:<action id>``, offered to any channel).
 
 States: ``open`` → ``claimed`` (by a pull, at most once) or ``withdrawn`` (the candidate
-resolved while still open). ``done`` is in the contract for a completed transfer; nothing
-reports one yet, so insights never sets it.
+resolved while still open); ``claimed`` → ``done`` when the channel that claimed it reports
+its pull succeeded (``channel.acted``). The pull's report and its claim request leave the
+channels service together and insights consumes them apart: a report that comes first claims
+the entry for its channel (still at most once: the same ``UPDATE … WHERE state = 'open'``), so
+an entry goes open → claimed → done whichever arrives first, and the claim request that comes
+later is refused.
 """
 
 from __future__ import annotations

@@ -90,8 +90,9 @@ def conditions(
     """Every rule that holds for ``products`` (all channels' listings of the skus evaluated).
 
     The same rules as :func:`is_out_of_stock`, :func:`is_slow_mover`, :func:`is_aged` and
-    :func:`reallocation_target`, with the cutoffs computed once (a daily evaluation runs this
-    over every product of a tenant)."""
+    :func:`reallocation_target`, with the cutoffs computed once. The service finds the same
+    conditions set-based (:mod:`relay_insights.adapters.changes`, held to this function by
+    the tests) and builds their details with the functions below."""
     slow_cutoff = as_of - timedelta(days=config.slow_after_days)
     aged_cutoff = as_of - timedelta(days=config.aged_after_days)
     by_sku: dict[str, list[Product]] = {}
@@ -101,9 +102,8 @@ def conditions(
     for product in products:
         if product.quantity == 0:
             if product.status in STOCKED_STATUSES:
-                found.append(
-                    Condition(product.channel, product.sku, "out_of_stock", {"quantity": 0})
-                )
+                detail = dict(OUT_OF_STOCK_DETAIL)
+                found.append(Condition(product.channel, product.sku, "out_of_stock", detail))
             continue
         slow = (
             product.status == "active"
@@ -125,30 +125,51 @@ def _slow_or_aged(
     config: InsightsConfig,
 ) -> list[Condition]:
     found: list[Condition] = []
-    listed = _iso(product.listed_date)
+    quantity, listed, sold = product.quantity, product.listed_date, product.last_sold_at
     if slow:
-        detail = {
-            "quantity": product.quantity,
-            "listed_date": listed,
-            "last_sold_at": _iso(product.last_sold_at),
-        }
+        detail = slow_mover_detail(quantity, listed, sold)
         found.append(Condition(product.channel, product.sku, "slow_mover", detail))
     if aged:
-        detail = {"quantity": product.quantity, "listed_date": listed}
+        detail = aged_detail(quantity, listed)
         found.append(Condition(product.channel, product.sku, "aged", detail))
     target = None
     if len(same_sku) > 1:
         target = reallocation_target(product, same_sku, as_of, config.slow_after_days)
     if target is not None:
-        detail = {
-            "origin_channel": product.channel,
-            "target_channel": target.channel,
-            "reason": "slow_mover" if slow else "aged",
-            "target_reason": target.reason,
-            "quantity": product.quantity,
-        }
+        detail = candidate_detail(product.channel, quantity, slow, target)
         found.append(Condition(product.channel, product.sku, "reallocation_candidate", detail))
     return found
+
+
+#: the detail of an out_of_stock insight
+OUT_OF_STOCK_DETAIL: dict[str, DetailValue] = {"quantity": 0}
+
+
+def slow_mover_detail(
+    quantity: int, listed_date: datetime, last_sold_at: datetime | None
+) -> dict[str, DetailValue]:
+    return {
+        "quantity": quantity,
+        "listed_date": _iso(listed_date),
+        "last_sold_at": _iso(last_sold_at),
+    }
+
+
+def aged_detail(quantity: int, listed_date: datetime) -> dict[str, DetailValue]:
+    return {"quantity": quantity, "listed_date": _iso(listed_date)}
+
+
+def candidate_detail(
+    origin: str, quantity: int, slow: bool, target: ReallocationTarget
+) -> dict[str, DetailValue]:
+    """A reallocation candidate's detail (its reason: slow_mover when slow, else aged)."""
+    return {
+        "origin_channel": origin,
+        "target_channel": target.channel,
+        "reason": "slow_mover" if slow else "aged",
+        "target_reason": target.reason,
+        "quantity": quantity,
+    }
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -17,7 +17,15 @@ from datetime import datetime
 from typing import Literal
 
 from relay_insights.domain.products import Product
-from relay_insights.domain.rules import Condition, DetailValue
+from relay_insights.domain.rules import (
+    OUT_OF_STOCK_DETAIL,
+    Condition,
+    DetailValue,
+    ReallocationTarget,
+    aged_detail,
+    candidate_detail,
+    slow_mover_detail,
+)
 from relay_shared import subjects
 from relay_shared.channel_config import InsightKind
 from relay_shared.events import InsightGenerated
@@ -180,4 +188,83 @@ def insight_event(transition: Transition, tenant_id: str, correlation_id: str) -
         status=transition.status,
         since=transition.at,
         detail=dict(transition.detail),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """A rule that holds for a product with no open insight of its kind, with the facts its
+    detail is made of (``target``: the reallocation candidate's target channel, and whether
+    it is out of stock of the sku, else it sold it recently)."""
+
+    channel: str
+    sku: str
+    kind: InsightKind
+    quantity: int
+    listed_date: datetime
+    last_sold_at: datetime | None
+    slow: bool
+    target: str | None = None
+    target_out_of_stock: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Ending:
+    """An open insight whose rule no longer holds for its product, with the product's state
+    now; ``raw_detail`` (stored JSON) is only needed when the resolution is announced."""
+
+    insight_id: str
+    channel: str
+    sku: str
+    kind: InsightKind
+    transitions: int
+    announced: bool
+    raw_detail: str | None
+    status_now: str
+    quantity_now: int
+
+
+def opening_detail(opening: Opening) -> dict[str, DetailValue]:
+    """The detail :func:`relay_insights.domain.rules.conditions` gives the same condition."""
+    o = opening
+    if o.kind == "out_of_stock":
+        return dict(OUT_OF_STOCK_DETAIL)
+    if o.kind == "slow_mover":
+        return slow_mover_detail(o.quantity, o.listed_date, o.last_sold_at)
+    if o.kind == "aged":
+        return aged_detail(o.quantity, o.listed_date)
+    reason = "out_of_stock" if o.target_out_of_stock else "recent_sale"
+    return candidate_detail(
+        o.channel, o.quantity, o.slow, ReallocationTarget(str(o.target), reason)
+    )
+
+
+def opened(
+    tenant_id: str, opening: Opening, as_of: datetime, trigger: str, announced: bool = True
+) -> Transition:
+    """The opening of an insight (transition 1), its id derived from ``trigger``."""
+    o = opening
+    iid = insight_id(tenant_id, o.channel, o.sku, o.kind, trigger)
+    detail = opening_detail(o)
+    return Transition(iid, o.channel, o.sku, o.kind, "open", as_of, 1, detail, announced)
+
+
+def ended(ending: Ending, as_of: datetime) -> Transition:
+    """The resolution of an open insight, with ``status_now``/``quantity_now`` (see
+    :func:`with_state_now`) on its stored detail when it is announced."""
+    e = ending
+    detail: dict[str, DetailValue] = {}
+    if e.raw_detail is not None:
+        detail = {**json.loads(e.raw_detail), "status_now": e.status_now}
+        detail["quantity_now"] = e.quantity_now
+    return Transition(
+        e.insight_id,
+        e.channel,
+        e.sku,
+        e.kind,
+        "resolved",
+        as_of,
+        e.transitions + 1,
+        detail,
+        e.announced,
     )

@@ -1,0 +1,148 @@
+"""The set-based query an evaluation runs (:mod:`relay_insights.adapters.changes`) finds exactly
+the transitions the pure rules plan: the same insights opened (same ids, details and order,
+so the daily cap admits the same ones) and resolved (with the product's state now), on random
+products with listing and sale dates on the cutoffs, in batches of any size."""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from relay_cli.stack import StackEndpoints
+from relay_insights.adapters import changes
+from relay_insights.domain.rules import conditions
+from relay_insights.domain.transitions import (
+    Ending,
+    OpenInsight,
+    Transition,
+    ended,
+    opened,
+    plan_transitions,
+    with_state_now,
+)
+from relay_shared.channel_config import InsightsConfig
+from relay_shared.database import apply_migrations, create_pool
+from tests.insights.test_daily_evaluation import _random_products
+
+pytestmark = pytest.mark.stack
+PRODUCT_COLUMNS = [
+    "tenant_id",
+    "channel",
+    "sku",
+    "quantity",
+    "status",
+    "listed_date",
+    "last_sold_at",
+    "updated_at",
+]
+INSIGHT_COLUMNS = [
+    "insight_id",
+    "tenant_id",
+    "channel",
+    "sku",
+    "kind",
+    "status",
+    "opened_at",
+    "detail",
+    "transitions",
+    "announced",
+]
+
+
+@pytest.fixture(scope="module")
+async def pool(stack: StackEndpoints) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(stack.database_url, "insights", max_size=2)
+    try:
+        await apply_migrations(pool, "insights", "relay_insights.migrations")
+        yield pool
+    finally:
+        await pool.close()
+
+
+def _shape(t: Transition) -> tuple[Any, ...]:
+    detail = json.dumps(t.detail, sort_keys=True)
+    return (t.insight_id, t.channel, t.sku, t.kind, t.status, t.at, t.number, detail)
+
+
+@pytest.mark.parametrize("size", [7, 20_000])
+async def test_the_query_finds_the_transitions_the_rules_plan(
+    pool: asyncpg.Pool, size: int
+) -> None:
+    tenant = f"t-{uuid.uuid4().hex[:12]}"
+    now = datetime(2027, 3, 1, 6, 0, tzinfo=UTC)
+    products = _random_products(random.Random(11), now)
+    config = InsightsConfig()
+    earlier = conditions(products, now - timedelta(days=20), config)
+    open_before = [
+        OpenInsight(
+            f"{tenant}-{i}", c.channel, c.sku, c.kind, now, 2, {}, i % 3 != 0, json.dumps(c.detail)
+        )
+        for i, c in enumerate(earlier)
+    ]
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.copy_records_to_table(
+            "products",
+            columns=PRODUCT_COLUMNS,
+            records=[
+                (tenant, p.channel, p.sku, p.quantity, p.status, p.listed_date, p.last_sold_at, now)
+                for p in products
+            ],
+        )
+        await conn.copy_records_to_table(
+            "insights",
+            columns=INSIGHT_COLUMNS,
+            records=[
+                (
+                    i.insight_id,
+                    tenant,
+                    i.channel,
+                    i.sku,
+                    i.kind,
+                    "open",
+                    now,
+                    i.raw_detail,
+                    2,
+                    i.announced,
+                )
+                for i in open_before
+            ],
+        )
+        cutoffs = (now - timedelta(days=30), now - timedelta(days=180))
+        found = [
+            ended(d, now) if isinstance(d, Ending) else opened(tenant, d, now, "trigger")
+            for batch in [b async for b in changes.differences(conn, tenant, cutoffs, None, size)]
+            for d in batch
+        ]
+
+    keyed = {p.key: p for p in products}
+    planned = with_state_now(
+        plan_transitions(
+            tenant, open_before, conditions(products, now, config), keyed, now, "trigger"
+        ),
+        keyed,
+    )
+    planned_openings = [_shape(t) for t in planned if t.status == "open"]
+    assert len(planned_openings) > 100  # the data opens and resolves many insights
+    assert [_shape(t) for t in found if t.status == "open"] == planned_openings
+    # a resolution carries its detail when it is announced (its event needs it)
+    resolutions = {
+        _shape(t if t.announced else Transition(*_shape(t)[:7]))
+        for t in planned
+        if t.status == "resolved"
+    }
+    assert len(resolutions) > 100
+    assert {_shape(t) for t in found if t.status == "resolved"} == resolutions
+    assert [t.announced for t in found if t.status == "resolved"] == [
+        t.announced for t in sorted(planned, key=_order) if t.status == "resolved"
+    ]
+
+
+def _order(t: Transition) -> tuple[str, str, str]:
+    return (t.sku, t.channel, t.kind)
