@@ -213,23 +213,22 @@ def sheets_settings(
     endpoints: StackEndpoints, stream: str, state: Path, fake: FakeGoogle, **extra: Any
 ) -> SheetsSettings:
     account = fake.write_service_account(state / "service-account.json")
-    return SheetsSettings.from_env(
-        endpoints.as_env(),
-        nats_stream=stream,
-        state_dir=str(state),
-        max_deliver=3,
-        retry_base_delay_s=0.3,
-        retry_max_delay_s=1.0,
-        service_account_file=str(account),
-        google_api_url=fake.url,
-        google_write_linger_s=0.1,
-        google_write_min_interval_s=0.2,
-        google_max_attempts=4,
-        google_requests_per_minute_per_user=6000,
-        google_requests_per_minute_per_project=6000,
-        google_scan_interval_s=0.3,
-        **extra,
-    )
+    values: dict[str, Any] = {
+        "nats_stream": stream,
+        "state_dir": str(state),
+        "max_deliver": 3,
+        "retry_base_delay_s": 0.3,
+        "retry_max_delay_s": 1.0,
+        "service_account_file": str(account),
+        "google_api_url": fake.url,
+        "google_write_linger_s": 0.1,
+        "google_write_min_interval_s": 0.2,
+        "google_max_attempts": 4,
+        "google_requests_per_minute_per_user": 6000,
+        "google_requests_per_minute_per_project": 6000,
+        "google_scan_interval_s": 0.3,
+    }
+    return SheetsSettings.from_env(endpoints.as_env(), **{**values, **extra})
 
 
 @contextlib.asynccontextmanager

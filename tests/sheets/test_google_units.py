@@ -1,5 +1,5 @@
 """The Google backend's pure parts: the quota window, the back-off, value ranges, the host
-rewrite, and the checks of an uploaded listing sheet."""
+rewrite, the checks of an uploaded listing sheet, the scan cursor and folder sharing."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import pytest
 import requests
 
 from relay_sheets.adapters.google_transport import HostRewritingAdapter
+from relay_sheets.domain.folders import SharingChange, sharing_change
 from relay_sheets.domain.google_ranges import cells_after, from_google, value_ranges
 from relay_sheets.domain.grid import CellWrite
 from relay_sheets.domain.quota import RequestWindow, backoff_delay
-from relay_sheets.domain.uploads import sheet_problems, summary
+from relay_sheets.domain.uploads import next_scan_cursor, sheet_problems, summary
 
 
 def test_the_window_admits_each_limit_per_minute_and_holds_during_a_pause() -> None:
@@ -89,3 +90,27 @@ def test_an_uploaded_sheet_is_refused_for_formulas_merges_or_length_in_its_sku_c
         "the sheet has 2 data rows, above the limit of 1"
     )
     assert sheet_problems([["item"], ["=1"]], [], max_rows=10) == []
+
+
+@pytest.mark.parametrize(
+    ("read", "retry", "cursor"),
+    [
+        (["t1", "t2"], [], "t2"),  # everything read: past the newest
+        (["t1", "t3"], ["t2"], "t1"),  # t2 must be read again: stop before it
+        (["t2"], ["t1"], "t0"),  # the oldest failed: the cursor stays
+        (["t2", "t2"], ["t2"], "t0"),  # same time as the failure: listed again
+        ([], [], "t0"),
+    ],
+)
+def test_the_scan_cursor_never_passes_a_file_to_read_again(
+    read: list[str], retry: list[str], cursor: str
+) -> None:
+    assert next_scan_cursor("t0", read, retry) == cursor
+
+
+def test_sharing_adds_new_addresses_and_revokes_only_what_relay_granted() -> None:
+    assert sharing_change(["ops@m.com", "old@m.com"], ["OPS@m.com ", "new@m.com"]) == (
+        SharingChange(add=("new@m.com",), revoke=("old@m.com",))
+    )
+    assert not sharing_change(["a@m.com"], ["A@M.com"])
+    assert sharing_change(["a@m.com"], []) == SharingChange(add=(), revoke=("a@m.com",))

@@ -76,3 +76,36 @@ async def test_the_sheets_endpoint_shows_each_spreadsheet_and_a_deleted_one_with
     assert "not found (deleted, or never shared with Relay's service account)" in failed["problem"]
     assert all(s["file_id"] for s in body["sheets"])
     assert body["sheets"][1]["synced_at"] is not None
+
+
+async def test_a_rejected_upload_shows_in_the_sheets_endpoint_with_its_reason(
+    sheets: GoogleSheets, gateway: Gateway, unique_id: str
+) -> None:
+    tenant = f"t-{unique_id}"
+    owner = await create_tenant(gateway, tenant)
+    await sheets.start_tenant(tenant, f"Acme {unique_id}", "google", ROWS, T0)
+    folder = sheets.fake.find("amazon", sheets.root_folder(f"Acme {unique_id}"))
+    assert folder is not None
+    upload = sheets.fake.upload_sheet("Spring stock", folder.id, [["item", "quantity"], ["A-1", 1]])
+
+    async def listed() -> dict[str, Any] | None:
+        response = await gateway.client.get(f"/v1/tenants/{tenant}/sheets", headers=auth(owner))
+        body: dict[str, Any] = await response.json()
+        return body if response.status == 200 and body["failed"] == 1 else None
+
+    body = await eventually(listed, deadline_s=30)
+
+    rejected = [s for s in body["sheets"] if s["title"] == "Spring stock"]
+    assert [
+        (s["channel"], s["backend"], s["state"], s["problem_code"], s["problem"], s["file_id"])
+        for s in rejected
+    ] == [
+        (
+            "amazon",
+            "google",
+            "failed",
+            "listing_sheet_rejected",
+            "row 1, sku: missing column",
+            upload,
+        )
+    ]

@@ -9,7 +9,7 @@ What it serves (the subset gspread 6 and Relay's Google backend call):
   ``supportsAllDrives=true`` a shared-drive parent is 404, outside a shared drive a service
   account gets 403 ``storageQuotaExceeded``), list (``q`` with parents / mimeType / name /
   modifiedTime / trashed clauses), get (metadata or ``alt=media``), delete, multipart upload,
-  and ``permissions`` create.
+  and ``permissions`` create (one per address, as at Google), list and delete.
 - Sheets v4: spreadsheets get (metadata, merges), ``:batchUpdate`` (addSheet, deleteSheet,
   updateSheetProperties, repeatCell bold, mergeCells, appendDimension), ``values`` get,
   ``values:batchGet`` and ``values:batchUpdate`` (``RAW`` stores text as text,
@@ -17,7 +17,8 @@ What it serves (the subset gspread 6 and Relay's Google backend call):
 - Quotas per minute (a sliding window of ``window_s``): Sheets read and write requests per
   user and per project; over them a 429 ``RESOURCE_EXHAUSTED``.
 - :attr:`FakeGoogle.log` records every request (for assertions); :meth:`delete_file` and
-  :meth:`unshare` make a file 404 / 403; :meth:`fail_next` answers 5xx.
+  :meth:`unshare` make a file 404 / 403; :meth:`fail_next` answers 5xx, :meth:`fail_file`
+  answers 5xx for one file only (then it recovers).
 
 The clients reach it through a transport adapter that rewrites Google's hosts (gspread copies
 its URLs at import time); see ``relay_sheets.adapters.google_transport``. Run alone (for the
@@ -99,6 +100,7 @@ class FakeGoogle:
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _recent: dict[tuple[str, str], deque[float]] = field(default_factory=dict)
     _failures: deque[int] = field(default_factory=deque)
+    _targeted_failures: dict[str, deque[int]] = field(default_factory=dict)
 
     # -- set-up and inspection (tests, demo) -------------------------------------------------
 
@@ -139,9 +141,26 @@ class FakeGoogle:
         path.write_text(json.dumps(self.service_account_info()))
         return path
 
-    def fail_next(self, status: int, times: int = 1) -> None:
-        """The next ``times`` Sheets/Drive requests answer ``status`` (e.g. 500, 503)."""
-        self._failures.extend([status] * times)
+    def fail_next(self, status: int, times: int = 1, api: str | None = None) -> None:
+        """The next ``times`` Sheets/Drive requests answer ``status`` (e.g. 500, 503); with
+        ``api`` (``sheets`` or ``drive``) only requests to that API."""
+        if api is None:
+            self._failures.extend([status] * times)
+        else:
+            self._targeted_failures.setdefault(f"api:{api}", deque()).extend([status] * times)
+
+    def fail_file(self, file_id: str, status: int, times: int = 1) -> None:
+        """The next ``times`` requests naming ``file_id`` in their path answer ``status``
+        (then it recovers); other files are served as usual."""
+        self._targeted_failures.setdefault(file_id, deque()).extend([status] * times)
+
+    def reads_of(self, file_id: str) -> int:
+        """Sheets read requests (metadata, values) answered for ``file_id``."""
+        return sum(
+            1
+            for r in self.log
+            if r.kind == "sheets-read" and r.status == 200 and f"/{file_id}" in r.path
+        )
 
     def delete_file(self, file_id: str) -> None:
         """The merchant deleted it: every later request for it is a 404."""
@@ -228,8 +247,8 @@ class FakeGoogle:
         body = await _body_for_log(request)
         try:
             if kind != "token":
-                self._admit(kind, user)
-            response = await handler(request)
+                self._admit(kind, user, request.path)
+            response: web.StreamResponse = await handler(request)
         except GoogleError as exc:
             response = web.json_response(exc.body(), status=exc.status)
         query = {k: request.query.getall(k) for k in request.query}
@@ -247,11 +266,16 @@ class FakeGoogle:
         )
         return response
 
-    def _admit(self, kind: str, user: str) -> None:
+    def _admit(self, kind: str, user: str, path: str) -> None:
         if not user:
             raise GoogleError(401, "UNAUTHENTICATED", "Request is missing a valid access token.")
-        if self._failures:
-            status = self._failures.popleft()
+        api = "api:drive" if kind == "drive" else "api:sheets"
+        failing = next(
+            (q for f, q in self._targeted_failures.items() if q and (f == api or f"/{f}" in path)),
+            None,
+        )
+        if self._failures or failing:
+            status = (failing or self._failures).popleft()
             raise GoogleError(
                 status, "UNAVAILABLE" if status == 503 else "INTERNAL", "Backend error."
             )

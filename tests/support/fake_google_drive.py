@@ -1,5 +1,5 @@
 """The fake's Drive v3 routes: files (create, list with ``q``, get, media, delete, multipart
-upload) and permissions, in shared drives."""
+upload) and permissions (create, list, delete), in shared drives."""
 
 from __future__ import annotations
 
@@ -96,6 +96,8 @@ class DriveApi:
         router.add_get("/drive/v3/files/{id}", self.get)
         router.add_delete("/drive/v3/files/{id}", self.delete)
         router.add_post("/drive/v3/files/{id}/permissions", self.share)
+        router.add_get("/drive/v3/files/{id}/permissions", self.permissions)
+        router.add_delete("/drive/v3/files/{id}/permissions/{permission}", self.unshare)
         router.add_post("/upload/drive/v3/files", self.upload)
 
     def file(self, file_id: str) -> DriveFile:
@@ -191,10 +193,31 @@ class DriveApi:
     async def share(self, request: web.Request) -> web.Response:
         found = self.file(request.match_info["id"])
         body = await request.json()
-        permission = {"kind": "drive#permission", "id": f"perm{len(found.permissions) + 1}", **body}
+        email = str(body.get("emailAddress", "")).lower()
+        for permission in found.permissions:  # Google keeps one permission per address
+            if str(permission.get("emailAddress", "")).lower() == email:
+                permission["role"] = body.get("role", permission["role"])
+                return web.json_response(permission)
+        permission = {"kind": "drive#permission", "id": self.fake.new_id("perm"), **body}
         found.permissions.append(permission)
         found.modified = now_text()
         return web.json_response(permission)
+
+    async def permissions(self, request: web.Request) -> web.Response:
+        found = self.file(request.match_info["id"])
+        return web.json_response(
+            {"kind": "drive#permissionList", "permissions": list(found.permissions)}
+        )
+
+    async def unshare(self, request: web.Request) -> web.Response:
+        found = self.file(request.match_info["id"])
+        wanted = request.match_info["permission"]
+        kept = [p for p in found.permissions if p["id"] != wanted]
+        if len(kept) == len(found.permissions):
+            raise GoogleError(404, "NOT_FOUND", f"Permission not found: {wanted}.", "notFound")
+        found.permissions = kept
+        found.modified = now_text()
+        return web.Response(status=204)
 
 
 def _no_storage() -> GoogleError:

@@ -24,6 +24,7 @@ from relay_shared.worker_app import WorkerApp
 from relay_sheets.adapters.coalescing_writer import CoalescingWriter
 from relay_sheets.adapters.database import SheetsDatabase
 from relay_sheets.adapters.folder_lock import hold_folder_lock
+from relay_sheets.adapters.google_metrics import GoogleMetrics
 from relay_sheets.adapters.google_wiring import GoogleParts, google_parts
 from relay_sheets.adapters.sync_state import GOOGLE, XLSX, BackendWriters, RecordedBackend
 from relay_sheets.adapters.upload_scanner import UploadScanner
@@ -44,6 +45,8 @@ class SheetsApp(WorkerApp[SheetsSettings, tuple[SheetsHandlers, FolderHandlers]]
 
     def __init__(self, settings: SheetsSettings) -> None:
         super().__init__(settings, emits=[SheetSynced, ListingsImported])
+        # Google requests by API and outcome, 429s: on /metrics when it is served.
+        self.google_metrics = GoogleMetrics(None if self.metrics is None else self.metrics.registry)
         # A merged feed sets cells outright (last one wins): one at a time, in stream order.
         self.consume(OffersMerged, SheetsHandlers.on_offers_merged)
         # Orders and insights commute (keyed, only-forward upserts): many at once, so that
@@ -69,7 +72,7 @@ class SheetsApp(WorkerApp[SheetsSettings, tuple[SheetsHandlers, FolderHandlers]]
             if settings.sheets_dir_lock:
                 await stack.enter_async_context(hold_folder_lock(res.pool, settings.sheets_dir))
             database = SheetsDatabase(res.pool)
-            google = google_parts(settings, database)
+            google = google_parts(settings, database, self.google_metrics)
             writers = await stack.enter_async_context(self._writers(database, google).closing())
             configs = TenantConfigStore(res.store)
             outbox = Outbox(res.pool)

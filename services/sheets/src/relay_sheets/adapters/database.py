@@ -177,6 +177,32 @@ class SheetsDatabase:
                 list(shared),
             )
 
+    async def folder_sharing(
+        self, tenant_id: str, backend: str
+    ) -> dict[str, tuple[str, list[str]]]:
+        """channel → (folder id, the addresses Relay granted) of the tenant's folders."""
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT channel, drive_id, shared_with FROM folders"
+                " WHERE tenant_id = $1 AND backend = $2 ORDER BY channel DESC",
+                tenant_id,
+                backend,
+            )
+        return {r["channel"]: (r["drive_id"], list(r["shared_with"])) for r in rows}
+
+    async def save_sharing(
+        self, tenant_id: str, channel: str, backend: str, shared: Sequence[str]
+    ) -> None:
+        async with self.pool.acquire() as conn:
+            await conn.execute(
+                "UPDATE folders SET shared_with = $4"
+                " WHERE tenant_id = $1 AND channel = $2 AND backend = $3",
+                tenant_id,
+                channel,
+                backend,
+                list(shared),
+            )
+
     async def folders(self, backend: str) -> list[tuple[str, str, str]]:
         """(tenant, channel, folder id) of every channel folder of ``backend``."""
         async with self.pool.acquire() as conn:
@@ -317,6 +343,16 @@ class SheetsDatabase:
             upload.get("listings_key"),
             upload.get("rows"),
         )
+
+    async def upload_versions(self, tenant_id: str, channel: str) -> dict[str, str]:
+        """file id → the ``modifiedTime`` last read, of the channel folder's uploads."""
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT file_id, modified_at FROM uploads WHERE tenant_id = $1 AND channel = $2",
+                tenant_id,
+                channel,
+            )
+        return {r["file_id"]: r["modified_at"] for r in rows}
 
     async def uploads(self, tenant_id: str) -> list[dict[str, Any]]:
         async with self.pool.acquire() as conn:

@@ -105,6 +105,20 @@ class GoogleApi:
             notify=False,
         )
 
+    async def permissions(self, file_id: str) -> dict[str, str]:
+        """The file's user permissions: lower-cased address → permission id."""
+        http = await self._http()
+        found = await self._call(f"permissions of {file_id}", http.list_permissions, file_id)
+        return {
+            str(p["emailAddress"]).lower(): str(p["id"])
+            for p in found
+            if p.get("emailAddress") and p.get("type", "user") == "user"
+        }
+
+    async def revoke(self, file_id: str, permission_id: str) -> None:
+        http = await self._http()
+        await self._call(f"unshare {file_id}", http.remove_permission, file_id, permission_id)
+
     async def upload(self, name: str, parent: str, content: bytes, mime_type: str) -> str:
         boundary = uuid.uuid4().hex
         metadata = json.dumps({"name": name, "parents": [parent], "mimeType": mime_type})

@@ -10,7 +10,8 @@ failure (429, 5xx, a rate-limit 403, a connection error or timeout) is retried a
 ``min(2^n + jitter, 64)`` s at most ``max_attempts`` times, a 429 pausing every request.
 What is still failing then raises :class:`~relay_shared.errors.TransientError` (the message is
 nak'ed with a delay); any other 4xx raises gspread's ``APIError`` at once (mapped to a
-permanent error by ``google_api``).
+permanent error by ``google_api``). Every attempt is counted by API and outcome
+(``google_metrics``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,12 @@ from google.auth.exceptions import GoogleAuthError
 from gspread_asyncio import AsyncioGspreadClientManager
 
 from relay_shared.errors import TransientError
+from relay_sheets.adapters.google_metrics import (
+    AUTH_ERROR,
+    NETWORK_ERROR,
+    TIMEOUT,
+    GoogleMetrics,
+)
 from relay_sheets.adapters.google_transport import redirect_session
 from relay_sheets.domain.quota import RequestWindow, backoff_delay
 
@@ -35,7 +42,9 @@ log = structlog.get_logger(__name__)
 
 #: gspread HTTP client methods that call Drive, not Sheets: Drive's quotas are separate (and
 #: far larger), so they skip the Sheets limiter (still retried a bounded number of times).
-DRIVE_METHODS = frozenset({"request", "insert_permission"})
+DRIVE_METHODS = frozenset({"request", "insert_permission", "list_permissions", "remove_permission"})
+
+SHEETS, DRIVE = "sheets", "drive"
 
 #: 403 reasons that mean "slow down", not "no access".
 RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
@@ -95,9 +104,11 @@ class BoundedClientManager(AsyncioGspreadClientManager):  # type: ignore[misc]
         max_attempts: int,
         call_timeout_s: float,
         api_url: str | None = None,
+        metrics: GoogleMetrics | None = None,
     ) -> None:
         super().__init__(credentials_fn, gspread_delay=0.0, gspread_timeout=call_timeout_s)
         self.limiter = limiter
+        self.metrics = metrics if metrics is not None else GoogleMetrics()
         self.max_attempts = max_attempts
         self.call_timeout_s = call_timeout_s
         self.api_url = api_url
@@ -112,19 +123,21 @@ class BoundedClientManager(AsyncioGspreadClientManager):  # type: ignore[misc]
     async def _call(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         kwargs.pop("api_call_count", None)
         failure: BaseException | None = None
-        sheets_call = getattr(method, "__name__", "") not in DRIVE_METHODS
+        name = getattr(method, "__name__", "?")
+        api = DRIVE if name in DRIVE_METHODS else SHEETS
         for attempt in range(self.max_attempts):
-            if sheets_call:
+            if api == SHEETS:
                 await self.limiter.acquire()
             try:
-                call = asyncio.to_thread(method, *args, **kwargs)
-                return await asyncio.wait_for(call, self.call_timeout_s + 1.0)
+                result = await self._attempt(api, method, *args, **kwargs)
             except gspread.exceptions.APIError as exc:
                 if not is_retryable(exc):
                     raise
                 failure = exc
             except (requests.RequestException, GoogleAuthError, TimeoutError) as exc:
                 failure = exc
+            else:
+                return result
             delay = backoff_delay(attempt, self._random.random())
             if (
                 isinstance(failure, gspread.exceptions.APIError)
@@ -133,17 +146,41 @@ class BoundedClientManager(AsyncioGspreadClientManager):  # type: ignore[misc]
                 self.limiter.pause(delay)
             log.warning(
                 "google.retry",
-                call=getattr(method, "__name__", "?"),
+                call=name,
                 attempt=attempt + 1,
                 delay_s=round(delay, 2),
                 error=str(failure)[:300],
             )
             if attempt + 1 < self.max_attempts:
                 await asyncio.sleep(delay)
+        self.metrics.gave_up(api)
         raise GoogleUnavailableError(
             f"Google kept failing after {self.max_attempts} attempts: {str(failure)[:300]}",
             attempts=self.max_attempts,
         )
+
+    async def _attempt(
+        self, api: str, method: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        """One attempt, bounded by the call timeout, counted by its outcome."""
+        try:
+            call = asyncio.to_thread(method, *args, **kwargs)
+            result = await asyncio.wait_for(call, self.call_timeout_s + 1.0)
+        except gspread.exceptions.APIError as exc:
+            reason = google_reason(exc) in RATE_LIMIT_REASONS
+            self.metrics.answered(api, exc.response.status_code, reason)
+            raise
+        except (TimeoutError, requests.Timeout):
+            self.metrics.failed(api, TIMEOUT)
+            raise
+        except requests.RequestException:
+            self.metrics.failed(api, NETWORK_ERROR)
+            raise
+        except GoogleAuthError:
+            self.metrics.failed(api, AUTH_ERROR)
+            raise
+        self.metrics.answered(api, 200)
+        return result
 
     async def handle_gspread_error(self, e: Exception, method: Any, args: Any, kwargs: Any) -> None:
         raise e  # never reached (``_call`` is replaced); never retry forever

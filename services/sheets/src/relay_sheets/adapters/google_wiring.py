@@ -13,6 +13,7 @@ from relay_sheets.adapters.google_api import GoogleApi
 from relay_sheets.adapters.google_backend import GoogleBackend
 from relay_sheets.adapters.google_client import BoundedClientManager, RequestLimiter
 from relay_sheets.adapters.google_drive import GoogleDrive
+from relay_sheets.adapters.google_metrics import GoogleMetrics
 from relay_sheets.settings import SheetsSettings
 
 SCOPES = (
@@ -35,7 +36,9 @@ def credentials_from(path: Path) -> Any:
     )
 
 
-def google_parts(settings: SheetsSettings, database: SheetsDatabase) -> GoogleParts | None:
+def google_parts(
+    settings: SheetsSettings, database: SheetsDatabase, metrics: GoogleMetrics | None = None
+) -> GoogleParts | None:
     """The Google backend, or None when no service account is configured."""
     path = settings.service_account_file
     if path is None:
@@ -50,6 +53,7 @@ def google_parts(settings: SheetsSettings, database: SheetsDatabase) -> GooglePa
         max_attempts=settings.google_max_attempts,
         call_timeout_s=settings.google_call_timeout_s,
         api_url=settings.google_api_url,
+        metrics=metrics,
     )
     api = GoogleApi(manager)
     drive = GoogleDrive(api, database)

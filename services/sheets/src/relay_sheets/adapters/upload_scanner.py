@@ -2,7 +2,8 @@
 
 Every ``interval_s`` each Google channel folder is listed through Drive for spreadsheets
 modified since its last scan (``modifiedTime > last``, the newest time seen is kept per
-folder; Relay's own "Inventory – <channel>" is skipped). Each one is read in one
+folder; Relay's own "Inventory – <channel>" is skipped, and so is a file whose
+``modifiedTime`` is the one last read: unchanged). Each one is read in one
 ``values:batchGet`` of its first worksheet (formulas shown) plus its metadata (merges), checked
 (``domain.uploads``: formulas or merged cells in the sku column, its length) and parsed with
 ``relay_shared.listings``. A sheet that reads cleanly is stored as canonical CSV at
@@ -10,7 +11,10 @@ folder; Relay's own "Inventory – <channel>" is skipped). Each one is read in o
 ``sheet``) through the outbox, in the transaction that records the upload; one that does not
 is recorded with every problem, and reported (``sheet.synced`` failed, code
 ``listing_sheet_rejected``, the problems as the reason) so ``GET /v1/tenants/{id}/sheets``
-shows it. A file that fails never stops the others, nor the folder's other tenants.
+shows it. A file Google cannot serve for now (a ``TransientError``: unavailable after the
+client's bounded retries, its worksheets changed while read) is neither rejected nor passed:
+the folder's scan cursor stays before it, so the next scan reads it again. A file that fails
+never stops the others, nor the folder's other tenants.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from typing import Any
 import structlog
 
 from relay_shared.bus.failures import DEPENDENCY_ERRORS
-from relay_shared.errors import RelayError
+from relay_shared.errors import PermanentError, RelayError, TransientError
 from relay_shared.events import ListingsImported
 from relay_shared.listings import (
     ListingProblem,
@@ -40,7 +44,7 @@ from relay_sheets.adapters.database import SheetsDatabase, UploadedSheet
 from relay_sheets.adapters.google_api import SHEETS_MIME, GoogleApi
 from relay_sheets.domain.google_ranges import sheet_range
 from relay_sheets.domain.layout import CHANNEL_TITLE_PREFIX
-from relay_sheets.domain.uploads import records, sheet_problems, summary
+from relay_sheets.domain.uploads import next_scan_cursor, records, sheet_problems, summary
 
 log = structlog.get_logger(__name__)
 GOOGLE = "google"
@@ -100,21 +104,34 @@ class UploadScanner:
             f" and modifiedTime > '{since}'"
         )
         files = await self.api.list_files(q, tenant.shared_drive_id)
-        newest = since
+        known = await self.database.upload_versions(tenant_id, channel)
+        read: list[str] = []
+        retry: list[str] = []
         for found in files:
-            newest = max(newest, str(found["modifiedTime"]))
-            if found["name"] == f"{CHANNEL_TITLE_PREFIX}{channel}":
-                continue
             upload = Upload(tenant_id, channel, found["id"], found["name"], found["modifiedTime"])
-            await self._import(upload)
-        if newest != since:
-            await self.database.save_scan(tenant_id, channel, GOOGLE, newest)
+            own = upload.name == f"{CHANNEL_TITLE_PREFIX}{channel}"
+            if not own and known.get(upload.file_id) != upload.modified_at:
+                try:
+                    await self._import(upload)
+                except TransientError as exc:  # read again at the next scan, not rejected
+                    retry.append(upload.modified_at)
+                    log.warning(
+                        "sheets.upload_unreadable_for_now",
+                        channel=channel,
+                        file=upload.name,
+                        error=str(exc),
+                    )
+                    continue
+            read.append(upload.modified_at)
+        cursor = next_scan_cursor(since, read, retry)
+        if cursor != since:
+            await self.database.save_scan(tenant_id, channel, GOOGLE, cursor)
         return len(files)
 
     async def _import(self, upload: Upload) -> None:
         try:
             rows, merges = await self._read(upload.file_id)
-        except RelayError as exc:
+        except PermanentError as exc:  # deleted, unshared: a TransientError propagates
             await self._reject(
                 upload, [ListingProblem(None, None, f"cannot be read: {exc.message}")]
             )

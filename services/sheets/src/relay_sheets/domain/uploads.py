@@ -85,3 +85,13 @@ def summary(problems: Sequence[ListingProblem], more: int = 0) -> str:
     if rest > 0:
         parts.append(f"and {rest} more")
     return "; ".join(parts)
+
+
+def next_scan_cursor(since: str, read: Sequence[str], retry: Sequence[str]) -> str:
+    """Where a folder's next scan starts (``modifiedTime > cursor``): past every file read
+    (``read``: their modified times) but never past one that must be read again (``retry``:
+    Google was unavailable), so the next scan lists it again (files at or after it that
+    were read are listed again too, and skipped as unchanged)."""
+    first_retry = min(retry, default=None)
+    done = [at for at in read if first_retry is None or at < first_retry]
+    return max([since, *done])
