@@ -1,4 +1,4 @@
-"""``relay up`` as a process: stack, services, readiness, clean stop, crash handling.
+"""``relay up`` as a process: stack, services, readiness, clean stop, supervision.
 
 The services are stand-ins (tests/cli/cli_fake_service.py) so this tests the command
 itself; the real services are exercised by the e2e tests.
@@ -6,93 +6,32 @@ itself; the real services are exercised by the e2e tests.
 
 from __future__ import annotations
 
-import queue
+import os
 import re
 import signal
-import subprocess
-import sys
-import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from up_process import read_report, relay_up
 
 from relay_cli.stack import EmbeddedStack, free_port, http_ok
 from relay_cli.stack.ports import accepts_connections
 
-RUN_UP = """
-import os, sys
-from pathlib import Path
-from relay_cli.log_config import configure_logging
-from relay_cli.up import UpOptions, run_up
-configure_logging()
-script, state_dir, port = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
-options = UpOptions(state_dir=state_dir, http_port=port, ready_timeout=60, stop_grace=5)
-sys.exit(run_up(options, os.environ, command=lambda n: [sys.executable, script, n]))
-"""
-
-
-class UpProcess:
-    def __init__(self, proc: subprocess.Popen[str]) -> None:
-        self.proc = proc
-        self.lines: list[str] = []
-        self._queue: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self._queue.put(line.rstrip("\n"))
-        self._queue.put(None)
-
-    def wait_for_line(self, pattern: str, timeout: float = 90.0) -> re.Match[str]:
-        deadline = time.monotonic() + timeout
-        while (remaining := deadline - time.monotonic()) > 0:
-            try:
-                line = self._queue.get(timeout=remaining)
-            except queue.Empty:
-                break
-            if line is None:
-                break
-            self.lines.append(line)
-            if match := re.search(pattern, line):
-                return match
-        raise AssertionError(f"no line matching {pattern!r}; got {self.lines}")
-
-
-@contextmanager
-def relay_up(
-    script: Callable[[str], list[str]], state_dir: Path, port: int, env: dict[str, str]
-) -> Iterator[UpProcess]:
-    fake_script = script("x")[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-c", RUN_UP, fake_script, str(state_dir), str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    try:
-        yield UpProcess(proc)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
+HERE = Path(__file__).parent
+FAKE_SERVICE = str(HERE / "cli_fake_service.py")
 
 
 @pytest.mark.stack
 def test_up_runs_everything_and_sigint_stops_it(
     tmp_path: Path,
     clean_env: dict[str, str],
-    fake_service_command: Callable[[str], list[str]],
 ) -> None:
     port = free_port()
-    with relay_up(fake_service_command, tmp_path / "state", port, clean_env) as up:
+    with relay_up(FAKE_SERVICE, tmp_path / "state", port, clean_env) as up:
         nats = up.wait_for_line(r"^NATS\s+nats://127\.0\.0\.1:(\d+)")
         pg = up.wait_for_line(r"^Postgres\s+postgresql://relay@127\.0\.0\.1:(\d+)/relay")
         s3 = up.wait_for_line(r"^S3\s+http://127\.0\.0\.1:(\d+)\s+bucket relay")
+        up.wait_for_line(r"^services  gateway ingest normalize pricing insights sheets channels$")
         up.wait_for_line(rf"^gateway\s+http://127\.0\.0\.1:{port}$")
         up.wait_for_line(r"^ready in \d+\.\d\ds$")
         assert http_ok(f"http://127.0.0.1:{port}/v1/health")
@@ -113,11 +52,10 @@ def test_up_with_given_urls_starts_no_servers(
     local_stack: EmbeddedStack,
     tmp_path: Path,
     clean_env: dict[str, str],
-    fake_service_command: Callable[[str], list[str]],
 ) -> None:
     port = free_port()
     env = {**clean_env, **local_stack.endpoints.as_env()}
-    with relay_up(fake_service_command, tmp_path, port, env) as up:
+    with relay_up(FAKE_SERVICE, tmp_path, port, env) as up:
         up.wait_for_line(rf"^NATS\s+{re.escape(local_stack.endpoints.nats_url)}\s+\(APP_NATS_URL\)")
         up.wait_for_line(r"^ready in ")
         up.proc.send_signal(sig)
@@ -127,18 +65,99 @@ def test_up_with_given_urls_starts_no_servers(
     assert not (tmp_path / "postgres").exists()
 
 
-def test_up_stops_everything_when_a_service_dies(
+def _died(name: str, how: str, delay: str, crash: int, limit: int, window: int) -> str:
+    return (
+        rf"^{name} died \({how}\) after \d+\.\ds; restarting in {re.escape(delay)}s "
+        rf"\(crash {crash}; gives up at {limit} within {window}s\)$"
+    )
+
+
+def test_a_service_killed_with_sigkill_is_restarted_with_backoff_and_the_stack_serves(
     local_stack: EmbeddedStack,
     tmp_path: Path,
     clean_env: dict[str, str],
-    fake_service_command: Callable[[str], list[str]],
+) -> None:
+    port = free_port()
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    env = {**clean_env, **local_stack.endpoints.as_env(), "FAKE_REPORT_DIR": str(reports)}
+    restart = {"initial_delay": 0.2, "max_delay": 0.4, "reset_after": 60.0}
+    health = f"http://127.0.0.1:{port}/v1/health"
+    with relay_up(FAKE_SERVICE, tmp_path / "state", port, env, restart=restart) as up:
+        up.wait_for_line(r"^ready in ")
+        pids = [read_report(reports, "gateway")["pid"]]
+        # Each SIGKILL in a row doubles the delay, up to the maximum (0.2, 0.4, 0.4).
+        for crash, delay in enumerate(["0.2", "0.4", "0.4"], start=1):
+            os.kill(pids[-1], signal.SIGKILL)
+            up.wait_for_line(_died("gateway", "killed by SIGKILL", delay, crash, 5, 300))
+            restarted = int(up.wait_for_line(r"^gateway restarted \(pid (\d+)\)$").group(1))
+            assert read_report(reports, "gateway")["pid"] == restarted  # the new one is up
+            assert http_ok(health)
+            pids.append(restarted)
+        assert len(set(pids)) == 4
+
+        up.proc.send_signal(signal.SIGINT)
+        code, lines, stderr = up.finish()
+    assert code == 0
+    assert lines[-1] == "stopped"
+    assert stderr == ""
+    assert not accepts_connections("127.0.0.1", port)
+
+
+def test_up_gives_up_on_a_service_that_keeps_crashing(
+    local_stack: EmbeddedStack,
+    tmp_path: Path,
+    clean_env: dict[str, str],
 ) -> None:
     port = free_port()
     env = {**clean_env, **local_stack.endpoints.as_env(), "FAKE_CRASH": "insights"}
-    with relay_up(fake_service_command, tmp_path, port, env) as up:
-        assert up.proc.wait(timeout=60) == 1
-        assert up.proc.stderr is not None
-        stderr = up.proc.stderr.read()
-    assert "insights exited unexpectedly (code 3); stopped everything" in stderr
-    assert "insights: crashing on purpose" in stderr
+    restart = {"initial_delay": 0.05, "max_delay": 0.1, "max_crashes": 3, "crash_window": 60.0}
+    state = tmp_path / "state"
+    with relay_up(FAKE_SERVICE, state, port, env, restart=restart) as up:
+        code, lines, stderr = up.finish()
+    assert code == 1
+    insights_lines = [line for line in lines if line.startswith("insights ")]
+    expected = [
+        _died("insights", "exit code 3", "0.05", 1, 3, 60),
+        r"^insights restarted \(pid \d+\)$",
+        _died("insights", "exit code 3", "0.1", 2, 3, 60),
+        r"^insights restarted \(pid \d+\)$",
+    ]
+    assert len(insights_lines) == len(expected), insights_lines
+    for line, pattern in zip(insights_lines, expected, strict=True):
+        assert re.match(pattern, line), (line, pattern)
+    log = state.resolve() / "logs" / "insights.log"
+    assert stderr == (
+        "relay up: insights died 3 times within 60s (last: exit code 3); "
+        f"stopped everything (its log: {log})\n"
+    )
+    assert log.read_text().count("insights: crashing on purpose") == 3
     assert not accepts_connections("127.0.0.1", port)
+
+
+def test_restart_flags_parse_with_documented_defaults() -> None:
+    from relay_cli.main import build_parser
+
+    args = build_parser().parse_args(
+        ["up", "--restart-delay", "0.5", "--max-restart-delay", "8", "--restart-reset-after",
+         "20", "--max-crashes", "7", "--crash-window", "90", "--json-logs"]
+    )  # fmt: skip
+    assert (
+        args.restart_delay, args.max_restart_delay, args.restart_reset_after, args.max_crashes,
+        args.crash_window, args.json_logs,
+    ) == (0.5, 8.0, 20.0, 7, 90.0, True)  # fmt: skip
+    defaults = build_parser().parse_args(["up"])
+    assert (
+        defaults.restart_delay, defaults.max_restart_delay, defaults.restart_reset_after,
+        defaults.max_crashes, defaults.crash_window, defaults.json_logs,
+    ) == (1.0, 30.0, 60.0, 5, 300.0, False)  # fmt: skip
+
+
+def test_an_impossible_restart_setting_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from relay_cli.main import build_parser
+
+    args = build_parser().parse_args(["up", "--max-crashes", "0"])
+    assert args.handler(args) == 2
+    assert capsys.readouterr().err == "relay up: max crashes must be at least 1, not 0\n"

@@ -4,6 +4,10 @@ Starts a throwaway embedded stack and every service as a process, then drives th
 as a merchant would: create the tenant, put its config and SKU map, upload the vendor feeds,
 run, follow the run, save the merged feed under ``--out``, post a signed ShipStation order and
 show the insight and the channel workbook row it produced. Everything is stopped at the end.
+
+The terminal gets short progress lines; the services' JSON logs and relay's own (relay.log)
+are kept in the printed log folder (the rest of the throwaway state is removed).
+``--json-logs`` writes those JSON lines to stderr as well.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import json
 import os
 import secrets
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -35,7 +40,10 @@ from relay_cli.demo_output import (
     say,
 )
 from relay_cli.gateway_client import GatewayClient
+from relay_cli.log_config import add_json_logs_flag, terminal_logging
+from relay_cli.services import SERVICES
 from relay_cli.stack import EmbeddedStack, ServiceProcesses, free_port, wait_for_http_ok
+from relay_cli.stack.log_follow import followed_if
 
 FEED_TYPES = {".csv": "text/csv", ".json": "application/json", ".jsonl": "application/x-ndjson"}
 FEED_TYPES[".xlsx"] = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -85,6 +93,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--out", type=Path, default=Path("out"), help="where the merged feed is saved"
     )
+    add_json_logs_flag(parser)
     parser.set_defaults(handler=run)
 
 
@@ -92,11 +101,20 @@ def run(args: argparse.Namespace) -> int:
     demo_secrets = DemoSecrets.fresh()
     env = {**os.environ, **demo_secrets.env()}
     port = free_port()
-    with _state_dir() as state_dir, EmbeddedStack(state_dir, env=env) as stack:
+    json_logs: bool = args.json_logs
+    with (
+        _state_dir() as state_dir,
+        terminal_logging(json_logs, state_dir / "logs"),
+        EmbeddedStack(state_dir, env=env) as stack,
+    ):
         say(f"stack ready: NATS {stack.endpoints.nats_url}, S3 {stack.endpoints.s3_endpoint_url}")
-        with ServiceProcesses.for_stack(
-            stack.endpoints, state_dir, http_port=port, parent_env=env
-        ) as services:
+        say(f"logs in {stack.log_dir}")
+        with (
+            ServiceProcesses.for_stack(
+                stack.endpoints, state_dir, http_port=port, parent_env=env
+            ) as services,
+            followed_if(json_logs, [services.log_path(n) for n in SERVICES], sys.stderr),
+        ):
             started = time.monotonic()
             services.start_all()
             gateway_url = f"http://127.0.0.1:{port}"
@@ -118,11 +136,19 @@ def run(args: argparse.Namespace) -> int:
 
 @contextmanager
 def _state_dir() -> Iterator[Path]:
+    """A throwaway state folder; only its ``logs`` folder outlives the demo."""
     path = Path(tempfile.mkdtemp(prefix="relay-demo-"))
     try:
         yield path
     finally:
-        shutil.rmtree(path, ignore_errors=True)
+        for child in path.iterdir():
+            if child.name == "logs":
+                continue
+            if child.is_dir():
+                shutil.rmtree(child, ignore_errors=True)
+            else:
+                child.unlink(missing_ok=True)
+        say(f"logs kept in {path / 'logs'}")
 
 
 async def drive(context: DemoContext) -> int:

@@ -4,6 +4,16 @@ Servers given by ``APP_NATS_URL`` / ``APP_DATABASE_URL`` / ``APP_S3_ENDPOINT_URL
 as they are; the others are started under the state folder. The gateway listens on ``--port``
 when given, else on ``APP_HTTP_PORT``, else on 8080. Ctrl-C or SIGTERM stops the
 services (SIGTERM, then SIGKILL after a grace period), then moto, Postgres and NATS.
+
+A service that dies is started again after a delay that doubles with each crash in a row
+(``--restart-delay`` 1 s, up to ``--max-restart-delay`` 30 s; back to the first delay once it
+stayed up ``--restart-reset-after`` 60 s); each crash and restart is printed. After
+``--max-crashes`` (5) crashes of one service within ``--crash-window`` (300 s) relay up gives
+up: it prints one line naming the service and its log, stops everything and exits 1.
+
+The terminal gets short lines (where each server listens, readiness, crashes, restarts); the
+services' JSON logs and relay's own (relay.log) stay in the log folder, ``<state-dir>/logs``.
+``--json-logs`` writes all those JSON lines to stderr as well.
 """
 
 from __future__ import annotations
@@ -14,20 +24,22 @@ import signal
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
 import structlog
 
+from relay_cli.log_config import SHOWN, add_json_logs_flag, terminal_logging
 from relay_cli.services import SERVICES
 from relay_cli.stack.embedded import EmbeddedStack
 from relay_cli.stack.endpoints import ENV_HTTP_PORT, ENV_STATE_DIR
 from relay_cli.stack.environment import DEFAULT_HTTP_PORT
-from relay_cli.stack.errors import ProcessExitedError, StackError
+from relay_cli.stack.errors import StackError
 from relay_cli.stack.health import wait_for_http_ok
 from relay_cli.stack.lifetime import HeldByBlock
+from relay_cli.stack.log_follow import followed_if
 from relay_cli.stack.ports import LOCALHOST, free_port
 from relay_cli.stack.processes import (
     DEFAULT_STOP_GRACE,
@@ -35,6 +47,8 @@ from relay_cli.stack.processes import (
     ServiceProcesses,
     serve_command,
 )
+from relay_cli.stack.restart_policy import InvalidRestartPolicyError, RestartPolicy
+from relay_cli.stack.supervisor import ServiceGaveUpError, Supervisor
 
 _log = structlog.get_logger(__name__)
 
@@ -50,6 +64,8 @@ class UpOptions:
     http_port: int = DEFAULT_HTTP_PORT  # 0: pick a free port
     ready_timeout: float = DEFAULT_READY_TIMEOUT
     stop_grace: float = DEFAULT_STOP_GRACE
+    restart: RestartPolicy = field(default_factory=RestartPolicy)
+    json_logs: bool = False  # the services' and relay's JSON lines on stderr too
 
 
 class StopRequested(BaseException):
@@ -87,11 +103,6 @@ class _StopSignals(HeldByBlock):
             signal.signal(sig, handler)  # type: ignore[arg-type]
 
 
-def _raise_on_unexpected_exit(services: ServiceProcesses) -> None:
-    for name, code in services.unexpected_exits().items():
-        raise ProcessExitedError(name, code, services.log_tail(name))
-
-
 def _print_servers(stack: EmbeddedStack, out: TextIO) -> None:
     endpoints = stack.endpoints
     nats = f"embedded, JetStream store {stack.nats.store_dir}" if stack.nats else "APP_NATS_URL"
@@ -122,26 +133,30 @@ def _serve_stack(
     with EmbeddedStack(state_dir, env, ready_timeout=options.ready_timeout) as stack:
         _print_servers(stack, out)
         http_port = options.http_port or free_port()
-        with ServiceProcesses.for_stack(
-            stack.endpoints,
-            state_dir,
-            http_port=http_port,
-            parent_env=env,
-            command=command,
-            stop_grace=options.stop_grace,
-        ) as services:
+        with (
+            ServiceProcesses.for_stack(
+                stack.endpoints,
+                state_dir,
+                http_port=http_port,
+                parent_env=env,
+                command=command,
+                stop_grace=options.stop_grace,
+            ) as services,
+            # With --json-logs the services' lines reach stderr as they are written.
+            followed_if(options.json_logs, [services.log_path(n) for n in SERVICES], sys.stderr),
+        ):
             try:
                 services.start_all(SERVICES)
+                _say(out, f"services  {' '.join(services.names)}")
+                supervisor = Supervisor(services, options.restart, lambda line: _say(out, line))
                 base_url = f"http://{LOCALHOST}:{http_port}"
                 _say(out, f"gateway   {base_url}")
                 wait_for_http_ok(
-                    f"{base_url}/v1/health",
-                    timeout=options.ready_timeout,
-                    alive=lambda: _raise_on_unexpected_exit(services),
+                    f"{base_url}/v1/health", timeout=options.ready_timeout, alive=supervisor.check
                 )
                 _say(out, f"ready in {time.monotonic() - started:.2f}s")
                 while True:
-                    _raise_on_unexpected_exit(services)
+                    supervisor.check()
                     time.sleep(SUPERVISE_INTERVAL)
             finally:
                 stop_signals.stopping = True
@@ -155,23 +170,19 @@ def run_up(
     out: TextIO = sys.stdout,
 ) -> int:
     """Run the stack until a signal (exit 0) or a failure (exit 1)."""
-    with _StopSignals() as stop_signals:
+    log_dir = options.state_dir.resolve() / "logs"
+    with terminal_logging(options.json_logs, log_dir), _StopSignals() as stop_signals:
         try:
             return _serve_stack(options, env, command, out, stop_signals)
         except StopRequested as stop:
             _log.info("relay_up_stopped", signal=stop.signal_name)
             _say(out, "stopped")
             return 0
-        except ProcessExitedError as error:
-            _log.error("service_died", service=error.name, returncode=error.returncode)
-            _say(
-                sys.stderr,
-                f"{error.name} exited unexpectedly (code {error.returncode}); stopped everything",
-            )
-            _say(sys.stderr, error.log_tail)
+        except ServiceGaveUpError as error:
+            _say(sys.stderr, f"relay up: {error}; stopped everything (its log: {error.log_path})")
             return 1
         except StackError as error:
-            _log.error("relay_up_failed", code=error.code, error=str(error))
+            _log.error("relay_up_failed", code=error.code, error=str(error), **SHOWN)
             _say(sys.stderr, f"relay up failed: {error}")
             return 1
 
@@ -201,11 +212,24 @@ def _handle(args: argparse.Namespace) -> int:
     except InvalidPortError as exc:
         _say(sys.stderr, f"relay up: {exc}")
         return 2
+    try:
+        restart = RestartPolicy(
+            initial_delay=args.restart_delay,
+            max_delay=args.max_restart_delay,
+            reset_after=args.restart_reset_after,
+            max_crashes=args.max_crashes,
+            crash_window=args.crash_window,
+        )
+    except InvalidRestartPolicyError as exc:
+        _say(sys.stderr, f"relay up: {exc}")
+        return 2
     options = UpOptions(
         state_dir=state_dir,
         http_port=port,
         ready_timeout=args.ready_timeout,
         stop_grace=args.stop_grace,
+        restart=restart,
+        json_logs=args.json_logs,
     )
     return run_up(options, env)
 
@@ -236,4 +260,33 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--stop-grace", type=float, default=DEFAULT_STOP_GRACE,
         help="seconds a service gets after SIGTERM before SIGKILL (default %(default)s)",
     )  # fmt: skip
+    _add_supervision_flags(parser)
+    add_json_logs_flag(parser)
     parser.set_defaults(handler=_handle)
+
+
+def _add_supervision_flags(parser: argparse.ArgumentParser) -> None:
+    policy = RestartPolicy()
+    parser.add_argument(
+        "--restart-delay", type=float, default=policy.initial_delay,
+        help="seconds before restarting a service that died; doubles with each crash in a "
+        "row (default %(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--max-restart-delay", type=float, default=policy.max_delay,
+        help="the longest delay before a restart (default %(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--restart-reset-after", type=float, default=policy.reset_after,
+        help="seconds up after which a crash counts as the first in a row again "
+        "(default %(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--max-crashes", type=int, default=policy.max_crashes,
+        help="crashes of one service within --crash-window that make relay up give up "
+        "and stop everything (default %(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--crash-window", type=float, default=policy.crash_window,
+        help="seconds over which crashes are counted (default %(default)s)",
+    )  # fmt: skip

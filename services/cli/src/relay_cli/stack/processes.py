@@ -52,6 +52,7 @@ class ServiceProcesses(HeldByBlock):
         self.stop_grace = stop_grace
         self._processes: dict[str, ChildProcess] = {}
         self._expected_exit: set[str] = set()
+        self._started_at: dict[str, float] = {}
 
     @classmethod
     def for_stack(
@@ -87,6 +88,7 @@ class ServiceProcesses(HeldByBlock):
             name, self._command(name), self.log_path(name), env=self._env_for(name)
         )
         process.start()
+        self._started_at[name] = time.monotonic()
         self._processes[name] = process
         self._expected_exit.discard(name)
         _log.info("service_started", service=name, pid=process.pid)
@@ -101,6 +103,11 @@ class ServiceProcesses(HeldByBlock):
         if pid is None:
             raise RuntimeError(f"{name} was never started")
         return pid
+
+    def uptime(self, name: str, now: float | None = None) -> float:
+        """Seconds since ``name`` was last started (``now``: a ``time.monotonic()`` value)."""
+        self._get(name)
+        return (time.monotonic() if now is None else now) - self._started_at[name]
 
     def is_running(self, name: str) -> bool:
         return name in self._processes and self._processes[name].is_running()
