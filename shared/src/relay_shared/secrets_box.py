@@ -1,5 +1,7 @@
-"""Tenant secrets sealed at rest (ShipStation's webhook token, API key and API secret, and
-every value of a channel's ``channels.<name>.credentials``, the marketplace credentials).
+"""Tenant secrets sealed at rest (ShipStation's webhook token, API key and API secret,
+every value of a channel's ``channels.<name>.credentials``, the marketplace credentials, and
+each vendor's pull secrets, ``vendors[i].inbound`` at
+:data:`relay_shared.tenant_config.inbound.INBOUND_SECRET_PATHS`).
 
 The gateway seals a tenant's secrets before a config version is stored (its database and the
 immutable copy in the bucket that other services read); a service that needs one (ingest's
@@ -19,6 +21,8 @@ from typing import Any, Final
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from relay_shared.tenant_config.inbound import map_inbound_secrets
 
 SEALED_PREFIX: Final = "sealed:v1:"
 _SALT: Final = b"relay.secrets_box.v1"
@@ -78,7 +82,7 @@ class SecretsBox:
             result[CHANNELS_SECTION] = {
                 name: self._channel_sealed(channel) for name, channel in channels.items()
             }
-        return result
+        return map_inbound_secrets(result, lambda _vendor, _path, item: self._sealed(item))
 
     def _channel_sealed(self, channel: object) -> object:
         if not isinstance(channel, dict):

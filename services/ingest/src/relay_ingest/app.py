@@ -9,6 +9,7 @@ from relay_ingest.adapters.run_feeds import RunFeedsRepository
 from relay_ingest.drop_handlers import DropHandlers
 from relay_ingest.drop_wiring import open_drop_handlers
 from relay_ingest.handlers import IngestHandlers
+from relay_ingest.pull_wiring import open_pull_handlers
 from relay_ingest.settings import IngestSettings
 from relay_ingest.shipstation_handlers import ShipstationHandlers
 from relay_ingest.shipstation_wiring import open_shipstation_handlers
@@ -31,7 +32,8 @@ IngestHandlerObjects = tuple[IngestHandlers, ShipstationHandlers, DropHandlers]
 
 class IngestApp(WorkerApp[IngestSettings, IngestHandlerObjects]):
     """Consumes run.requested, shipstation.notified and tenant.configured (which vendors'
-    inbound prefixes it watches for drops, its run schedule); emits feed.received, run.failed,
+    inbound prefixes it watches for drops, its run schedule, the vendors it pulls over
+    https/sftp on their schedules); emits feed.received, run.failed,
     order.shipped and run.requested (scheduled runs).
     Owns schema ``ingest`` and S3 ``inbound/``."""
 
@@ -56,7 +58,8 @@ class IngestApp(WorkerApp[IngestSettings, IngestHandlerObjects]):
             )
             async with (
                 open_shipstation_handlers(self.settings, resources, self.bus) as fetch,
-                open_drop_handlers(self.settings, resources, self.bus) as dropped,
+                open_pull_handlers(self.settings, resources, self.bus) as pulling,
+                open_drop_handlers(self.settings, resources, self.bus, pulling) as dropped,
             ):
                 yield runs, fetch, dropped
 

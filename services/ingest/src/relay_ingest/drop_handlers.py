@@ -37,6 +37,7 @@ from relay_ingest.domain.drops import (
     tenant_inbound_prefix,
     tenant_of,
 )
+from relay_ingest.pull_handlers import PullHandlers
 from relay_ingest.schedule_handlers import ScheduleHandlers
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.events import TenantConfigured
@@ -76,19 +77,26 @@ class DropHandlers:
     bus: Publisher
     concurrency: int = 16
     scheduling: ScheduleHandlers | None = None
+    pulling: PullHandlers | None = None
 
     async def on_tenant_configured(self, event: TenantConfigured) -> None:
         """Watch the vendors whose ``inbound.watch`` is on in this config version, and keep
-        the tenant's run schedule (``schedule.runs``)."""
+        the tenant's run schedule (``schedule.runs``) and its pulled vendors (https, sftp)."""
         if event.config_version is None:
             return
         config = await self.configs.load(event.tenant_id, event.config_version)
-        vendors = [v.vendor_id for v in config.vendors if v.inbound is not None and v.inbound.watch]
+        vendors = [
+            v.vendor_id
+            for v in config.vendors
+            if v.inbound is not None and v.inbound.type == "s3" and v.inbound.watch
+        ]
         await self.drops.set_watch(
             event.tenant_id, event.config_version, vendors, event.occurred_at
         )
         if self.scheduling is not None:
             await self.scheduling.configure(event.tenant_id, event.config_version, config)
+        if self.pulling is not None:
+            await self.pulling.configure(event.tenant_id, event.config_version, config)
 
     async def poll_once(self) -> int:
         """One page per watched tenant, ``concurrency`` tenants at a time; returns how many

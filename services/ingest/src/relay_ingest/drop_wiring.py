@@ -22,6 +22,7 @@ from relay_ingest.adapters.drops_repository import DropsRepository
 from relay_ingest.adapters.inbound_listing import open_inbound_listing
 from relay_ingest.adapters.schedules_repository import SchedulesRepository
 from relay_ingest.drop_handlers import DropHandlers
+from relay_ingest.pull_handlers import PullHandlers
 from relay_ingest.schedule_handlers import ScheduleHandlers
 from relay_ingest.settings import IngestSettings
 from relay_shared.background import running
@@ -75,7 +76,10 @@ async def _notifications(
 
 @asynccontextmanager
 async def open_drop_handlers(
-    settings: IngestSettings, resources: Resources, bus: Publisher
+    settings: IngestSettings,
+    resources: Resources,
+    bus: Publisher,
+    pulling: PullHandlers | None = None,
 ) -> AsyncIterator[DropHandlers]:
     async with AsyncExitStack() as stack:
         listing = await stack.enter_async_context(open_inbound_listing(s3_settings(settings)))
@@ -87,6 +91,7 @@ async def open_drop_handlers(
             bus=bus,
             concurrency=settings.inbound_poll_concurrency,
             scheduling=scheduling,
+            pulling=pulling,
         )
         if settings.inbound_poll_s > 0:
             await stack.enter_async_context(

@@ -12,6 +12,15 @@ Bucket drops (:mod:`relay_ingest.drop_wiring`): ``APP_INBOUND_POLL_S`` is the po
 ``APP_BUCKET_EVENTS_SUBJECT`` the NATS subject MinIO publishes its bucket
 notifications to (empty: none). ``APP_SCHEDULE_TICK_S``: how often scheduled runs are looked
 for (0: never).
+
+Vendor pulls (:mod:`relay_ingest.pull_wiring`, ``inbound.type`` https or sftp):
+``APP_PULL_TICK_S`` how often due pulls are looked for (0: never), ``APP_PULL_CONCURRENCY``
+how many run at once per replica, ``APP_PULL_TIMEOUT_S`` the longest one transfer may take,
+``APP_PULL_RETRY_BASE_S`` and ``APP_PULL_MAX_ATTEMPTS`` the backoff of a transient failure,
+``APP_PULL_CA_FILE`` extra CA certificates (PEM) to trust for https pulls,
+``APP_PULL_ALLOW_PRIVATE`` whether a vendor URL may name a private or loopback address (an
+on-premises vendor, tests; a redirect to another private host is refused even then), and
+``APP_MAX_UPLOAD_BYTES`` (the gateway's upload limit) the largest feed a pull stores.
 """
 
 from pydantic import Field, SecretStr
@@ -32,3 +41,11 @@ class IngestSettings(CommonSettings):
     inbound_poll_concurrency: int = Field(default=16, ge=1, le=256)
     bucket_events_subject: str = ""
     schedule_tick_s: float = Field(default=15.0, ge=0)
+    pull_tick_s: float = Field(default=15.0, ge=0)
+    pull_concurrency: int = Field(default=8, ge=1, le=256)
+    pull_timeout_s: float = Field(default=900.0, gt=0)
+    pull_retry_base_s: float = Field(default=30.0, gt=0)
+    pull_max_attempts: int = Field(default=4, ge=1, le=20)
+    pull_ca_file: str = ""
+    pull_allow_private: bool = False
+    max_upload_bytes: int = Field(default=512 * 1024**2, ge=1)

@@ -1,12 +1,17 @@
 """Tenant feed configuration: typed models and validation with problems listed by path."""
 
+from relay_shared.tenant_config.inbound import (
+    INBOUND_SECRET_PATHS,
+    HttpsAuth,
+    InboundConfig,
+    map_inbound_secrets,
+)
 from relay_shared.tenant_config.models import (
     DEFAULT_OUTPUT_COLUMNS,
     BestOfferConfig,
     CanonicalField,
     Condition,
     ErrorPolicyConfig,
-    InboundConfig,
     LandedCostConfig,
     MapPolicyConfig,
     MergeConfig,
@@ -33,12 +38,14 @@ from relay_shared.tenant_config.validation import (
 
 __all__ = [
     "DEFAULT_OUTPUT_COLUMNS",
+    "INBOUND_SECRET_PATHS",
     "BestOfferConfig",
     "CanonicalField",
     "Condition",
     "ConfigError",
     "ConfigProblem",
     "ErrorPolicyConfig",
+    "HttpsAuth",
     "InboundConfig",
     "LandedCostConfig",
     "MapPolicyConfig",
@@ -57,6 +64,7 @@ __all__ = [
     "cron_problem",
     "cross_field_problems",
     "format_path",
+    "map_inbound_secrets",
     "next_run_after",
     "parse_tenant_config",
     "validation_problems",

@@ -10,8 +10,8 @@ Decisions where the spec is silent:
 - ``parser.defaults`` values may be written as text or whole numbers; they are kept as text
   and cleaned like a cell of the feed.
 - ``output.columns`` must name canonical fields (plus ``price``), without repeats.
-- ``inbound`` is kept loose (``type``, ``s3_prefix``, ``watch``); the ingest service owns its
-  meaning.
+- ``inbound`` (bucket drops, or pulls over https/sftp on a schedule) is described in
+  :mod:`.inbound`; the ingest service owns its meaning.
 
 Hostile input (a config is written by a tenant owner, read by every service):
 - ids have the shapes of :mod:`relay_shared.identifiers` (a vendor id becomes part of S3
@@ -50,6 +50,7 @@ from relay_shared.tenant_config.bounds import (
     check_cents,
     is_text_encoding,
 )
+from relay_shared.tenant_config.inbound import InboundConfig
 from relay_shared.tenant_config.schedule import ScheduleConfig
 
 CanonicalField = Literal[
@@ -106,16 +107,6 @@ DEFAULT_OUTPUT_COLUMNS: list[OutputColumn] = [
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class InboundConfig(_Model):
-    """Where the services look for a vendor's feeds. ``watch: true``: a file dropped under
-    ``tenants/{t}/inbound/{vendor}/`` (by any S3 client) is picked up by ingest by itself, as
-    a one-vendor update, without an API call (bucket notifications or the inbound poll)."""
-
-    type: Literal["s3"] = "s3"
-    s3_prefix: Text | None = None
-    watch: bool = False
 
 
 class ParserConfig(_Model):

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from relay_shared.keys import is_tenant_key, tenant_prefix
+from relay_shared.tenant_config.inbound import inbound_problems
 from relay_shared.tenant_config.models import TenantConfig
 
 _PREFIXES = ("Value error, ", "Assertion failed, ")
@@ -130,6 +131,9 @@ def cross_field_problems(config: TenantConfig) -> list[ConfigProblem]:
         seen.add(vendor.vendor_id)
         problems.extend(_sku_map_problems(index, vendor.sku_map))
         problems.extend(_foreign_key_problems(config.tenant_id, index, vendor))
+        if vendor.inbound is not None:
+            found = inbound_problems(f"vendors[{index}].inbound", vendor.inbound)
+            problems.extend(ConfigProblem(path, message) for path, message in found)
     for index, vendor_id in enumerate(config.merge.priority):
         if vendor_id not in seen:
             problems.append(

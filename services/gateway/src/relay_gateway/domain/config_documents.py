@@ -10,7 +10,12 @@ from typing import Any
 
 from relay_gateway.domain import bounded_documents
 from relay_shared.secrets_box import CHANNEL_CREDENTIALS, SECRET_FIELDS
-from relay_shared.tenant_config import TenantConfig, VendorConfig, parse_tenant_config
+from relay_shared.tenant_config import (
+    TenantConfig,
+    VendorConfig,
+    map_inbound_secrets,
+    parse_tenant_config,
+)
 
 YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"})
 JSON_TYPES = frozenset({"application/json"})
@@ -53,6 +58,7 @@ def redact(config: dict[str, Any]) -> dict[str, Any]:
                 key: (REDACTED if key in fields and item is not None else item)
                 for key, item in value.items()
             }
+    result = map_inbound_secrets(result, lambda _vendor, _path, _item: REDACTED)
     return _with_credentials(
         result,
         {
@@ -92,6 +98,10 @@ def has_secrets(config: dict[str, Any]) -> bool:
         values = config.get(section)
         if isinstance(values, dict) and any(values.get(f) is not None for f in fields):
             return True
+    found: list[object] = []
+    map_inbound_secrets(config, lambda _vendor, _path, item: found.append(item))
+    if found:
+        return True
     return any(
         item is not None
         for creds in channel_credentials(config).values()
@@ -125,7 +135,34 @@ def carry_secrets(config: dict[str, Any], previous: dict[str, Any] | None) -> di
                 raise UnknownSecretError(f"{section}.{field}")
             kept[field] = earlier[field]
         result[section] = kept
+    result = _carry_inbound(result, previous or {})
     return _carry_credentials(result, previous or {})
+
+
+def _carry_inbound(config: dict[str, Any], previous: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`carry_secrets` for the vendors' inbound secrets, matched by vendor id and path
+    (not by position: vendors may be reordered)."""
+    earlier: dict[tuple[str, str], object] = {}
+
+    def remember(vendor_id: str, path: str, item: object) -> object:
+        earlier[(vendor_id, path)] = item
+        return item
+
+    map_inbound_secrets(previous, remember)
+    positions = {
+        str(vendor.get("vendor_id")): index
+        for index, vendor in enumerate(config.get("vendors") or [])
+        if isinstance(vendor, dict)
+    }
+
+    def carried(vendor_id: str, path: str, item: object) -> object:
+        if item != REDACTED:
+            return item
+        if (vendor_id, path) not in earlier:
+            raise UnknownSecretError(f"vendors[{positions.get(vendor_id, 0)}].inbound.{path}")
+        return earlier[(vendor_id, path)]
+
+    return map_inbound_secrets(config, carried)
 
 
 def _carry_credentials(config: dict[str, Any], previous: Mapping[str, Any]) -> dict[str, Any]:
@@ -153,7 +190,9 @@ def stored_config(document: Mapping[str, Any]) -> TenantConfig:
 
 
 def _without_secrets(document: Mapping[str, Any]) -> dict[str, Any]:
-    result = dict(document)
+    """The document without its sealed values (inbound secrets become ``***``: an sftp
+    vendor needs a password or a key to validate)."""
+    result = map_inbound_secrets(document, lambda _vendor, _path, _item: REDACTED)
     for section, fields in SECRET_FIELDS.items():
         values = result.get(section)
         if isinstance(values, dict):

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from relay_ingest.domain.drops import Drop, Watch, drop_event_id, drop_feed_received, plain_etag
 from relay_shared.outbox import Outbox
@@ -89,26 +90,8 @@ class DropsRepository:
         the primary key lets one insert win."""
         if not found:
             return 0
-        new = 0
         async with self._pool.acquire() as conn, conn.transaction():
-            for drop in found:
-                inserted = await conn.fetchval(
-                    "INSERT INTO inbound_objects (tenant_id, key, etag, vendor_id, size,"
-                    " last_modified, source, event_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-                    " ON CONFLICT (key, etag) DO NOTHING RETURNING true",
-                    drop.tenant_id,
-                    drop.object.key,
-                    plain_etag(drop.object.etag),
-                    drop.vendor_id,
-                    drop.object.size,
-                    drop.object.last_modified,
-                    source,
-                    drop_event_id(drop),
-                )
-                if inserted:
-                    new += 1
-                    await Outbox.add(conn, drop_feed_received(drop, watch.config_version))
-        return new
+            return await record_drops(conn, watch.config_version, found, source)
 
     async def seen(self, tenant_id: str) -> list[tuple[str, str, str]]:
         """(key, ETag, source) of the tenant's objects seen, oldest first (for operators and
@@ -119,3 +102,32 @@ class DropsRepository:
             tenant_id,
         )
         return [(r["key"], r["etag"], r["source"]) for r in rows]
+
+
+async def record_drops(
+    conn: asyncpg.Connection | PoolConnectionProxy[asyncpg.Record],
+    config_version: int,
+    found: Sequence[Drop],
+    source: str,
+) -> int:
+    """:meth:`DropsRepository.record` inside the caller's transaction (a vendor pull records
+    its files with its own state)."""
+    new = 0
+    for drop in found:
+        inserted = await conn.fetchval(
+            "INSERT INTO inbound_objects (tenant_id, key, etag, vendor_id, size,"
+            " last_modified, source, event_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            " ON CONFLICT (key, etag) DO NOTHING RETURNING true",
+            drop.tenant_id,
+            drop.object.key,
+            plain_etag(drop.object.etag),
+            drop.vendor_id,
+            drop.object.size,
+            drop.object.last_modified,
+            source,
+            drop_event_id(drop),
+        )
+        if inserted:
+            new += 1
+            await Outbox.add(conn, drop_feed_received(drop, config_version))
+    return new
