@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from relay_shared import identifiers
+from relay_shared.event_schemas import SUBJECT_PATTERN
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ PATH_SHAPES: Mapping[str, Shape] = {
     "run_id": Shape(identifiers.RUN_ID_PATTERN, "run"),
     "key_id": Shape(identifiers.KEY_ID_PATTERN, "api key"),
     "channel": Shape(identifiers.CHANNEL_PATTERN, "channel"),
+    "subject": Shape(SUBJECT_PATTERN, "subject"),
 }
 QUERY_SHAPES: Mapping[str, Shape] = {
     "tenant_id": PATH_SHAPES["tenant_id"],

@@ -11,6 +11,7 @@ from relay_gateway.http import (
     orders,
     reallocation,
     runs,
+    schemas,
     sheets,
     tenants,
     uploads,
@@ -32,4 +33,5 @@ ROUTES: list[Route] = [
     *reallocation.ROUTES,
     *channel_actions.ROUTES,
     *sheets.ROUTES,
+    *schemas.ROUTES,
 ]
