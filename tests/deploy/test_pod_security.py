@@ -10,7 +10,8 @@ from tests.deploy.quantities import quantity
 
 #: normalize's resting memory besides one feed's (relay_normalize.settings: "about 0.2 GB").
 RESTING_BYTES = 0.2e9
-#: `make bench` peaks near 1.9 GB on 5 x 1,000,000 rows (README "Feed engine").
+#: `make bench` (easy shape) peaked near 1.9 GB on 5 x 1,000,000 rows in one local-run process,
+#: normalize and pricing together; the catalogue-shaped 5M case peaks at 2.6 GB (README).
 BENCH_PEAK_BYTES = 1.9e9
 
 
