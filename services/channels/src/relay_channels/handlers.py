@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 
@@ -54,15 +54,11 @@ from relay_shared.events import (
     TenantConfigured,
     now_utc,
 )
-from relay_shared.outbox import Outbox
+from relay_shared.outbox import Outbox, Publisher
 from relay_shared.secrets_box import SecretsBox, SecretsBoxError
 from relay_shared.tenant_config import TenantConfig
 
 log = structlog.get_logger(__name__)
-
-
-class Publisher(Protocol):
-    async def publish(self, event: Event) -> bool: ...
 
 
 @dataclass(frozen=True)

@@ -35,13 +35,9 @@ from relay_shared import identifiers, keys, subjects
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.errors import PermanentError, RelayError
 from relay_shared.events import Event, FeedReceived, RunRequested, stage_event_id
-from relay_shared.outbox import Outbox
+from relay_shared.outbox import Outbox, Publisher
 from relay_shared.run_failure import fail_run
 from relay_shared.storage import ObjectStore
-
-
-class Publisher(Protocol):
-    async def publish(self, event: Event) -> bool: ...
 
 
 class RunFeedsUnit(Protocol):

@@ -11,7 +11,6 @@ import asyncio
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 import structlog
 
@@ -42,14 +41,10 @@ from relay_shared.events import (
 )
 from relay_shared.listings import Listings, ListingsError, parse_listings
 from relay_shared.merged_feed import MergedFeedError
-from relay_shared.outbox import Outbox
+from relay_shared.outbox import Outbox, Publisher
 from relay_shared.storage import ObjectStore
 
 log = structlog.get_logger(__name__)
-
-
-class Publisher(Protocol):
-    async def publish(self, event: Event) -> bool: ...
 
 
 @dataclass(frozen=True)

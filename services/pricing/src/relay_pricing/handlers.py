@@ -25,7 +25,6 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from relay_pricing.adapters.assembly_repository import AssemblyRepository, MergeRecord
 from relay_pricing.adapters.normalized_offers import vendor_feed
@@ -37,16 +36,13 @@ from relay_pricing.domain.merge import merge_columns
 from relay_shared import keys
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.errors import RelayError
-from relay_shared.events import Event, RowsNormalized
+from relay_shared.events import RowsNormalized
+from relay_shared.outbox import Publisher
 from relay_shared.run_failure import fail_run
 from relay_shared.storage import ObjectStore
 from relay_shared.vendor_report import VendorReport
 
 OUTPUT_FILES = frozenset({"merged_inventory.csv", "merged_inventory.json"})
-
-
-class Publisher(Protocol):
-    async def publish(self, event: Event) -> bool: ...
 
 
 @dataclass
