@@ -46,15 +46,26 @@ def load_service_main(name: str, modules: Mapping[str, str] = SERVICE_MODULES) -
     return service_main
 
 
-async def run_until_signalled(main: ServiceMain) -> None:
-    """Run ``main()``; SIGTERM or SIGINT cancels it and returns normally."""
+#: How long a signalled service may take to unwind before it is cancelled again: a
+#: cancellation that lands inside a library's start-up can be swallowed there.
+RECANCEL_S = 5.0
+
+
+async def run_until_signalled(main: ServiceMain, recancel_s: float = RECANCEL_S) -> None:
+    """Run ``main()``; SIGTERM or SIGINT cancels it and returns normally. The cancellation
+    is repeated every ``recancel_s`` until ``main()`` has ended."""
     loop = asyncio.get_running_loop()
     task = asyncio.ensure_future(main())
     received: list[signal.Signals] = []
 
+    def keep_cancelling() -> None:
+        if not task.done():
+            task.cancel()
+            loop.call_later(recancel_s, keep_cancelling)
+
     def cancel(sig: signal.Signals) -> None:
         received.append(sig)
-        task.cancel()
+        keep_cancelling()
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, cancel, sig)
