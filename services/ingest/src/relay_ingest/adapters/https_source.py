@@ -89,7 +89,8 @@ class HttpsSource:
         now: datetime,
         pull_id: str,
     ) -> PullResult:
-        assert inbound.url is not None  # checked at config time
+        if inbound.url is None:  # refused at config time; an old stored config still ends here
+            raise PullFailure("invalid_config", "an https inbound needs a url", transient=False)
         origin = urlsplit(inbound.url).hostname
         trusted = origin if self.allow_private else None
         connector = aiohttp.TCPConnector(

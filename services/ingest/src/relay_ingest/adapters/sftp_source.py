@@ -123,8 +123,10 @@ class SftpSource:
 
 
 def _options(inbound: InboundConfig, secrets: dict[str, str]) -> dict[str, Any]:
-    assert inbound.host is not None  # config-checked
-    assert inbound.known_host_key is not None
+    if inbound.host is None or inbound.known_host_key is None:  # refused at config time
+        raise PullFailure(
+            "invalid_config", "an sftp inbound needs a host and a known_host_key", transient=False
+        )
     host_key = asyncssh.import_public_key(inbound.known_host_key)
     private_key = secrets.get("private_key")
     return {
