@@ -14,8 +14,7 @@ from typing import Any
 import aiohttp
 
 from relay_shared.dependencies import reaching
-
-TERMINAL_RUN_STATES = frozenset({"SUCCEEDED", "FAILED"})
+from relay_shared.run_states import TERMINAL
 
 
 class GatewayError(RuntimeError):
@@ -137,7 +136,7 @@ class GatewayClient:
             if state != last and on_change is not None:
                 on_change(run)
             last = state
-            if run["status"] in TERMINAL_RUN_STATES:
+            if run["status"] in TERMINAL:
                 return run
             await asyncio.sleep(0.1)
 

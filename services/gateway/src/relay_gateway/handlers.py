@@ -31,14 +31,7 @@ import structlog
 from nats.errors import Error as NatsError
 
 from relay_gateway.adapters.runs import RunsRepository, RunsUnit, RunView
-from relay_gateway.domain.run_progress import (
-    FAILED,
-    RUNNING,
-    SUCCEEDED,
-    RunError,
-    Step,
-    advance,
-)
+from relay_gateway.domain.run_progress import Step, advance
 from relay_gateway.domain.run_timings import STAGE_OF
 from relay_shared import subjects
 from relay_shared.bus import EventBus
@@ -52,6 +45,7 @@ from relay_shared.events import (
     now_utc,
     stage_event_id,
 )
+from relay_shared.run_states import FAILED, RUNNING, SUCCEEDED, RunError
 
 log = structlog.get_logger(__name__)
 DISPATCH_FAILURES = (NatsError, OSError, TimeoutError, asyncpg.PostgresError)

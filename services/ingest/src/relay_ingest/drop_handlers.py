@@ -46,7 +46,9 @@ from relay_shared.outbox import Outbox, Publisher
 log = structlog.get_logger(__name__)
 
 
-class Listing(Protocol):
+class InboundLister(Protocol):
+    """Lists a bucket's inbound objects a page at a time (S3 ListObjectsV2)."""
+
     bucket: str
 
     async def page(self, prefix: str, start_after: str | None) -> ListedPage: ...
@@ -73,7 +75,7 @@ class Drops(Protocol):
 class DropHandlers:
     configs: TenantConfigStore
     drops: Drops
-    listing: Listing
+    listing: InboundLister
     bus: Publisher
     concurrency: int = 16
     scheduling: ScheduleHandlers | None = None

@@ -17,7 +17,7 @@ import structlog
 from relay_insights.adapters import listings as listings_db
 from relay_insights.adapters import reallocation as reallocation_db
 from relay_insights.adapters import schedules
-from relay_insights.adapters.database import InsightsDatabase, TenantState, TenantUnit
+from relay_insights.adapters.database import InsightsDatabase, LatestMergedRun, TenantUnit
 from relay_insights.domain.allocation import allocate
 from relay_insights.domain.merged_feed import MergedOffer, parse_merged_csv
 from relay_insights.domain.orders import OrderLine, apply_sales, order_lines
@@ -96,7 +96,7 @@ class InsightsHandlers:
                     products = allocate(offers, channels, existing, event.occurred_at)
                     await unit.upsert_products(products, event.occurred_at)
                     await unit.save_tenant_state(
-                        TenantState(event.config_version, event.run_id, event.occurred_at)
+                        LatestMergedRun(event.config_version, event.run_id, event.occurred_at)
                     )
                     await evaluate(unit, rules.evaluation(event), skus, self.batch_size)
                 else:

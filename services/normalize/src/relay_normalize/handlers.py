@@ -28,7 +28,6 @@ import asyncio
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import polars as pl
 import structlog
@@ -63,6 +62,7 @@ from relay_shared.events import (
     stage_event_id,
 )
 from relay_shared.findings import Finding
+from relay_shared.outbox import Publisher
 from relay_shared.storage import ObjectStore
 from relay_shared.tenant_config import TenantConfig, VendorConfig
 from relay_shared.vendor_report import VendorReport
@@ -91,10 +91,6 @@ class StagedFeed:
 
 
 log = structlog.get_logger(__name__)
-
-
-class Publisher(Protocol):
-    async def publish(self, event: RowsNormalized) -> bool: ...
 
 
 @dataclass

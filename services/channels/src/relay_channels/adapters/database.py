@@ -28,7 +28,9 @@ Connection = asyncpg.Connection | PoolConnectionProxy
 
 
 @dataclass(frozen=True)
-class TenantState:
+class LatestMerge:
+    """The tenant's latest merged feed as channels knows it (its prices are the floors)."""
+
     config_version: int | None
     merged_key: str | None
 
@@ -97,11 +99,11 @@ class ChannelsDatabase:
             at,
         )
 
-    async def tenant(self, tenant_id: str) -> TenantState | None:
+    async def tenant(self, tenant_id: str) -> LatestMerge | None:
         row = await self._pool.fetchrow(
             "SELECT config_version, merged_key FROM tenants WHERE tenant_id = $1", tenant_id
         )
-        return None if row is None else TenantState(row["config_version"], row["merged_key"])
+        return None if row is None else LatestMerge(row["config_version"], row["merged_key"])
 
     async def outcome(self, action_id: str) -> str | None:
         """The finished action's outcome; None when it is pending or not started."""

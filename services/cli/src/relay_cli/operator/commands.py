@@ -14,12 +14,11 @@ from pathlib import Path
 
 from relay_cli.operator import actions, outcomes
 from relay_cli.operator.client import OperatorClient, open_client
-from relay_cli.operator.models import TERMINAL
 from relay_cli.operator.outcomes import UsageError, guarded
+from relay_shared.run_states import STATUSES
 
 URL_ENV = "RELAY_URL"
 KEY_ENV = "RELAY_API_KEY"
-STATUSES = ("QUEUED", "RUNNING", *sorted(TERMINAL))
 DEFAULT_INTERVAL_S = 0.5
 
 Action = Callable[[OperatorClient, argparse.Namespace], Awaitable[int]]

@@ -1,6 +1,7 @@
 """The gateway's answers as the operator CLI reads them (spec: gateway-api.md), parsed from
 JSON into frozen dataclasses. Only the HTTP contract is relied on: nothing here imports the
-gateway's code, so the CLI works against any deployed gateway of this API version."""
+gateway's code (the run states are the contract's, from :mod:`relay_shared.run_states`), so the
+CLI works against any deployed gateway of this API version."""
 
 from __future__ import annotations
 
@@ -9,13 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+from relay_shared.run_states import TERMINAL, RunError
+
 T = TypeVar("T")
 
-#: The run's stages in order (gateway-api.md, GET /v1/runs/{run_id}).
-STAGES = ("queued", "ingest", "normalize", "merge", "price", "publish", "done")
-SUCCEEDED = "SUCCEEDED"
-FAILED = "FAILED"
-TERMINAL = frozenset({SUCCEEDED, FAILED})
 #: A vendor's status once its feed went through normalize (``pending`` before).
 VENDOR_DONE = frozenset({"ok", "failed", "skipped", "missing", "unchanged"})
 
@@ -31,13 +29,6 @@ class VendorProgress:
     accepted: int
     rejected: int
     duplicates: int
-
-
-@dataclass(frozen=True)
-class RunError:
-    code: str
-    message: str
-    report_key: str | None
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,10 @@ from collections.abc import Awaitable, Callable
 from enum import IntEnum
 
 from relay_cli.operator.client import GatewayAnswerError, GatewayUnreachableError, InvalidUrlError
-from relay_cli.operator.models import SUCCEEDED, RunSnapshot, UnexpectedAnswerError
+from relay_cli.operator.models import RunSnapshot, UnexpectedAnswerError
 from relay_cli.operator.render import refusal_lines
 from relay_cli.operator.watching import WatchTimeoutError
+from relay_shared.run_states import SUCCEEDED
 
 
 class ExitCode(IntEnum):

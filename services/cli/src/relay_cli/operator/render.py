@@ -15,15 +15,8 @@ from rich.table import Table
 from rich.text import Text
 
 from relay_cli.operator.client import GatewayAnswerError
-from relay_cli.operator.models import (
-    FAILED,
-    STAGES,
-    SUCCEEDED,
-    VENDOR_DONE,
-    ArtifactLink,
-    RunSnapshot,
-    VendorProgress,
-)
+from relay_cli.operator.models import VENDOR_DONE, ArtifactLink, RunSnapshot, VendorProgress
+from relay_shared.run_states import FAILED, STAGES, SUCCEEDED
 
 BAR_WIDTH = 30
 #: A vendor's steps: its feed received (normalizing), normalized, merged into the run's output.

@@ -8,30 +8,14 @@ while the state stays the same the later event wins (an open entry's quantity ma
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 import asyncpg
-from pydantic import BaseModel, ConfigDict
 
 from relay_gateway.domain.pagination import Cursor, after_params
-from relay_shared.events import ReallocationChanged, ReallocationState
+from relay_shared.events import ReallocationChanged
+from relay_shared.reallocation_entry import ReallocationEntry
 
 _RANK = "CASE {0} WHEN 'open' THEN 0 WHEN 'claimed' THEN 1 ELSE 2 END"
-
-
-# One entry as the list shows it (the API's item too).
-class ReallocationEntryState(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    entry_id: str
-    origin: str
-    target: str | None
-    sku: str
-    quantity: int
-    reason: str
-    state: ReallocationState
-    claimed_by: str | None
-    changed_at: datetime
 
 
 @dataclass(frozen=True)
@@ -72,7 +56,7 @@ class ReallocationRepository:
             event.event_id,
         )
 
-    async def page(self, query: ReallocationQuery) -> list[ReallocationEntryState]:
+    async def page(self, query: ReallocationQuery) -> list[ReallocationEntry]:
         """Latest change first; ``query.limit`` entries after the cursor position."""
         channels = None if query.channels is None else sorted(query.channels)
         rows = await self._pool.fetch(
@@ -88,4 +72,4 @@ class ReallocationRepository:
             *after_params(query.after),
             query.limit,
         )
-        return [ReallocationEntryState(**dict(row)) for row in rows]
+        return [ReallocationEntry(**dict(row)) for row in rows]

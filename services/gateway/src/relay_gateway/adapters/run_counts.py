@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from relay_shared.metrics import GatewayMetrics
-
-#: Every status a run can have: each is reported, zero included.
-RUN_STATUSES = ("QUEUED", "RUNNING", "SUCCEEDED", "FAILED")
+from relay_shared.run_states import STATUSES
 
 
 class RunStatusCounts:
@@ -18,7 +16,7 @@ class RunStatusCounts:
 
     async def by_status(self) -> dict[str, int]:
         rows = await self._pool.fetch("SELECT status, count(*) AS n FROM runs GROUP BY status")
-        counts = dict.fromkeys(RUN_STATUSES, 0)
+        counts = dict.fromkeys(STATUSES, 0)  # every status is reported, zero included
         counts.update({row["status"]: int(row["n"]) for row in rows})
         return counts
 

@@ -17,10 +17,11 @@ from asyncpg.pool import PoolConnectionProxy
 
 from relay_gateway.domain.idempotency import IdempotencyRecord
 from relay_gateway.domain.pagination import Cursor, after_params
-from relay_gateway.domain.run_progress import Progress, RunError, free_slots
+from relay_gateway.domain.run_progress import Progress, free_slots
 from relay_gateway.domain.run_timings import Sighting
 from relay_shared.events import Event, VendorCounts
 from relay_shared.outbox import Outbox
+from relay_shared.run_states import RunError
 
 
 @dataclass(frozen=True)

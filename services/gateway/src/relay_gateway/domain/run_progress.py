@@ -10,21 +10,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Final
 
-QUEUED: Final = "QUEUED"
-RUNNING: Final = "RUNNING"
-SUCCEEDED: Final = "SUCCEEDED"
-FAILED: Final = "FAILED"
-STATUSES: Final = (QUEUED, RUNNING, SUCCEEDED, FAILED)
-TERMINAL: Final = frozenset({SUCCEEDED, FAILED})
-STAGES: Final = ("queued", "ingest", "normalize", "merge", "price", "publish", "done")
+from relay_shared.run_states import (
+    FAILED,
+    QUEUED,
+    RUNNING,
+    STAGES,
+    SUCCEEDED,
+    TERMINAL,
+    RunError,
+)
+
 _STATUS_RANK: Final = {QUEUED: 0, RUNNING: 1, SUCCEEDED: 2, FAILED: 2}
-
-
-@dataclass(frozen=True)
-class RunError:
-    code: str
-    message: str
-    report_key: str | None
 
 
 @dataclass(frozen=True)

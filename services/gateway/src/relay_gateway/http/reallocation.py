@@ -10,7 +10,7 @@ from typing import get_args
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
-from relay_gateway.adapters.reallocation import ReallocationEntryState, ReallocationQuery
+from relay_gateway.adapters.reallocation import ReallocationQuery
 from relay_gateway.domain.pagination import Cursor
 from relay_gateway.domain.roles import Role
 from relay_gateway.http.access import Call
@@ -18,6 +18,7 @@ from relay_gateway.http.listing_query import PAGING, channel_page, invalid, next
 from relay_gateway.http.responses import respond
 from relay_gateway.http.routing import Route
 from relay_shared.events import ReallocationState
+from relay_shared.reallocation_entry import ReallocationEntry
 
 PATH = "/v1/tenants/{tenant_id}/reallocation"
 STATES = get_args(ReallocationState)
@@ -28,7 +29,7 @@ class ReallocationEntries(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     tenant_id: str
-    entries: list[ReallocationEntryState]
+    entries: list[ReallocationEntry]
     next_cursor: str | None
 
 

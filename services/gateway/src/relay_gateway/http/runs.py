@@ -11,7 +11,6 @@ from relay_gateway.domain.idempotency import Replay, decide, request_fingerprint
 from relay_gateway.domain.ids import time_sortable_id
 from relay_gateway.domain.pagination import RUN_PAGES, Cursor
 from relay_gateway.domain.roles import Principal, Role
-from relay_gateway.domain.run_progress import STATUSES
 from relay_gateway.domain.run_timings import attempts, stage_timings
 from relay_gateway.http.access import Call
 from relay_gateway.http.api_models import (
@@ -46,6 +45,7 @@ from relay_gateway.http.listing_query import (
 from relay_gateway.http.responses import respond
 from relay_gateway.http.routing import Body, Route
 from relay_shared import keys
+from relay_shared.run_states import STATUSES
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 

@@ -29,7 +29,9 @@ _PRODUCT_COLUMNS = "channel, sku, title, price, quantity, status, listed_date, l
 
 
 @dataclass(frozen=True)
-class TenantState:
+class LatestMergedRun:
+    """The tenant's latest merged run insights has taken its products from."""
+
     config_version: int
     run_id: str
     merged_at: datetime
@@ -56,7 +58,7 @@ class InsightsDatabase:
         async with self._pool.acquire() as conn, conn.transaction():
             yield conn
 
-    async def tenant_state(self, tenant_id: str) -> TenantState | None:
+    async def tenant_state(self, tenant_id: str) -> LatestMergedRun | None:
         async with self._pool.acquire() as conn:
             return await TenantUnit(conn, tenant_id).tenant_state()
 
@@ -83,16 +85,16 @@ class TenantUnit:
         )
         return bool(inserted)
 
-    async def tenant_state(self) -> TenantState | None:
+    async def tenant_state(self) -> LatestMergedRun | None:
         row = await self._conn.fetchrow(
             "SELECT config_version, run_id, merged_at FROM tenants WHERE tenant_id = $1",
             self.tenant_id,
         )
         if row is None:
             return None
-        return TenantState(row["config_version"], row["run_id"], row["merged_at"])
+        return LatestMergedRun(row["config_version"], row["run_id"], row["merged_at"])
 
-    async def save_tenant_state(self, state: TenantState) -> None:
+    async def save_tenant_state(self, state: LatestMergedRun) -> None:
         await self._conn.execute(
             "INSERT INTO tenants (tenant_id, config_version, run_id, merged_at)"
             " VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id) DO UPDATE SET"

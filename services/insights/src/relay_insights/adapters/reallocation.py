@@ -6,16 +6,18 @@ from datetime import datetime
 from typing import Any
 
 from relay_insights.adapters.database import Connection
-from relay_insights.domain.reallocation import Entry
+from relay_shared.reallocation_entry import ReallocationEntry
 
 _COLUMNS = "entry_id, origin, target, sku, quantity, reason, state, claimed_by, changed_at"
 
 
-def _entry(row: Any) -> Entry:
-    return Entry(**dict(row))
+def _entry(row: Any) -> ReallocationEntry:
+    return ReallocationEntry(**dict(row))
 
 
-async def open_entries(conn: Connection, tenant_id: str, entries: list[Entry]) -> list[Entry]:
+async def open_entries(
+    conn: Connection, tenant_id: str, entries: list[ReallocationEntry]
+) -> list[ReallocationEntry]:
     """Insert ``entries`` (open), in one statement; those that were new."""
     if not entries:
         return []
@@ -40,7 +42,7 @@ async def open_entries(conn: Connection, tenant_id: str, entries: list[Entry]) -
 
 async def withdraw(
     conn: Connection, tenant_id: str, entry_ids: list[str], at: datetime
-) -> list[Entry]:
+) -> list[ReallocationEntry]:
     """Withdraw the entries still open among ``entry_ids``; those withdrawn."""
     if not entry_ids:
         return []
@@ -55,7 +57,7 @@ async def withdraw(
     return [_entry(row) for row in rows]
 
 
-async def entry(conn: Connection, tenant_id: str, entry_id: str) -> Entry | None:
+async def entry(conn: Connection, tenant_id: str, entry_id: str) -> ReallocationEntry | None:
     row = await conn.fetchrow(
         f"SELECT {_COLUMNS} FROM reallocation WHERE tenant_id = $1 AND entry_id = $2",
         tenant_id,
@@ -66,7 +68,7 @@ async def entry(conn: Connection, tenant_id: str, entry_id: str) -> Entry | None
 
 async def claim(
     conn: Connection, tenant_id: str, entry_id: str, channel: str, at: datetime
-) -> Entry | None:
+) -> ReallocationEntry | None:
     """Claim an open entry for ``channel``, atomically: the one UPDATE that finds it open
     wins; every other (a second pull, another replica) finds it claimed and gets None."""
     row = await conn.fetchrow(
@@ -84,7 +86,7 @@ async def claim(
 
 async def complete(
     conn: Connection, tenant_id: str, entry_id: str, channel: str, at: datetime
-) -> Entry | None:
+) -> ReallocationEntry | None:
     """Mark done the entry ``channel`` claimed; None when it is not claimed by ``channel``
     (open, claimed by another channel, withdrawn, or done already)."""
     row = await conn.fetchrow(

@@ -12,34 +12,21 @@ later is refused.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from relay_insights.domain.transitions import Transition
 from relay_shared import subjects
-from relay_shared.events import ReallocationChanged, ReallocationState
+from relay_shared.events import ReallocationChanged
+from relay_shared.reallocation_entry import ReallocationEntry
 
 
-@dataclass(frozen=True)
-class Entry:
-    entry_id: str
-    origin: str
-    target: str | None
-    sku: str
-    quantity: int
-    reason: str
-    state: ReallocationState
-    claimed_by: str | None
-    changed_at: datetime
-
-
-def candidate_entry(transition: Transition) -> Entry | None:
+def candidate_entry(transition: Transition) -> ReallocationEntry | None:
     """The open entry of an opened reallocation candidate (None for anything else)."""
     if transition.kind != "reallocation_candidate" or transition.status != "open":
         return None
     detail = transition.detail
     target, quantity = detail.get("target_channel"), detail.get("quantity")
-    return Entry(
+    return ReallocationEntry(
         entry_id=transition.insight_id,
         origin=str(detail.get("origin_channel") or transition.channel),
         target=target if isinstance(target, str) else None,
@@ -52,17 +39,31 @@ def candidate_entry(transition: Transition) -> Entry | None:
     )
 
 
-def push_entry(action_id: str, channel: str, sku: str, quantity: int, at: datetime) -> Entry:
+def push_entry(
+    action_id: str, channel: str, sku: str, quantity: int, at: datetime
+) -> ReallocationEntry:
     """A channel's slow stock offered to any channel."""
-    return Entry(f"push:{action_id}", channel, None, sku, quantity, "pushed", "open", None, at)
+    return ReallocationEntry(
+        entry_id=f"push:{action_id}",
+        origin=channel,
+        target=None,
+        sku=sku,
+        quantity=quantity,
+        reason="pushed",
+        state="open",
+        claimed_by=None,
+        changed_at=at,
+    )
 
 
-def may_claim(entry: Entry, channel: str) -> bool:
+def may_claim(entry: ReallocationEntry, channel: str) -> bool:
     """A pull claims an entry meant for it, or pushed stock of another channel."""
     return entry.origin != channel and entry.target in (None, channel)
 
 
-def changed_event(tenant_id: str, entry: Entry, correlation_id: str) -> ReallocationChanged:
+def changed_event(
+    tenant_id: str, entry: ReallocationEntry, correlation_id: str
+) -> ReallocationChanged:
     # built without validation: every value comes from a validated entry (thousands a day)
     return ReallocationChanged.model_construct(
         event_id=":".join((subjects.REALLOCATION_CHANGED, tenant_id, entry.entry_id, entry.state)),

@@ -54,7 +54,9 @@ _SCAN_ERRORS: tuple[type[BaseException], ...] = (RelayError, *DEPENDENCY_ERRORS)
 
 
 @dataclass(frozen=True)
-class Upload:
+class FoundSpreadsheet:
+    """A spreadsheet the merchant put in a channel folder, as the Drive listing found it."""
+
     tenant_id: str
     channel: str
     file_id: str
@@ -108,7 +110,9 @@ class UploadScanner:
         read: list[str] = []
         retry: list[str] = []
         for found in files:
-            upload = Upload(tenant_id, channel, found["id"], found["name"], found["modifiedTime"])
+            upload = FoundSpreadsheet(
+                tenant_id, channel, found["id"], found["name"], found["modifiedTime"]
+            )
             own = upload.name == f"{CHANNEL_TITLE_PREFIX}{channel}"
             if not own and known.get(upload.file_id) != upload.modified_at:
                 try:
@@ -128,7 +132,7 @@ class UploadScanner:
             await self.database.save_scan(tenant_id, channel, GOOGLE, cursor)
         return len(files)
 
-    async def _import(self, upload: Upload) -> None:
+    async def _import(self, upload: FoundSpreadsheet) -> None:
         try:
             rows, merges = await self._read(upload.file_id)
         except PermanentError as exc:  # deleted, unshared: a TransientError propagates
@@ -180,7 +184,9 @@ class UploadScanner:
         values = await self.api.batch_get(file_id, [sheet_range(title)], "FORMULA")
         return values[0], list(first.get("merges", []))
 
-    async def _reject(self, upload: Upload, problems: list[ListingProblem], more: int = 0) -> None:
+    async def _reject(
+        self, upload: FoundSpreadsheet, problems: list[ListingProblem], more: int = 0
+    ) -> None:
         text = summary(problems, more)
         async with self.database.pool.acquire() as conn:
             row = _row(upload, "rejected")
@@ -196,7 +202,7 @@ class UploadScanner:
         )
 
 
-def _row(upload: Upload, status: str) -> dict[str, Any]:
+def _row(upload: FoundSpreadsheet, status: str) -> dict[str, Any]:
     return {
         "file_id": upload.file_id,
         "name": upload.name,
@@ -205,5 +211,5 @@ def _row(upload: Upload, status: str) -> dict[str, Any]:
     }
 
 
-def _name(upload: Upload) -> UploadedSheet:
+def _name(upload: FoundSpreadsheet) -> UploadedSheet:
     return UploadedSheet(upload.tenant_id, upload.channel, upload.name)
