@@ -8,6 +8,7 @@ import time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from relay_gateway.domain.sku_maps import SkuMapInvalidError, validate_sku_map
 from relay_normalize.domain.clean.sku_map import SkuMap, SkuMapError, parse_sku_map
 
 from .sku_map_oracle import Problem, read_sku_map
@@ -83,3 +84,33 @@ def test_a_map_of_220k_rows_agrees_with_the_reference() -> None:
     assert read == read_sku_map(raw)
     assert isinstance(read, dict)
     assert len(read) == 220_000
+
+
+@settings(max_examples=300, deadline=None)
+@given(maps(quoted=False) | maps(quoted=True))
+def test_the_gateway_accepts_exactly_the_maps_normalize_can_apply(raw: bytes) -> None:
+    """One rule: a map the gateway's upload check accepts is one normalize applies, with the
+    same number of mappings; a map it refuses fails normalize's reading, and the gateway's
+    first problem is at normalize's first problem (``rows[i]`` is line ``i + 2``)."""
+    read = _read(raw)
+    try:
+        accepted: int | SkuMapInvalidError = validate_sku_map(raw)
+    except SkuMapInvalidError as refused:
+        accepted = refused
+    if isinstance(read, dict):
+        assert accepted == len(read)
+        return
+    assert isinstance(accepted, SkuMapInvalidError)
+    first = accepted.problems[0]
+    code, detail, value = read
+    if not first.path.startswith("rows["):
+        assert code == "sku_map_unavailable"
+        return
+    line = int(first.path[len("rows[") : -1]) + 2
+    if value is None:
+        assert (code, detail) == ("sku_map_unavailable", f"line {line} has an empty cell")
+        assert first.message == "vendor_sku and sku must not be empty"
+    else:
+        assert code == "sku_map_conflict"
+        key, rest = detail.split(" maps to ", 1)
+        assert first.message == f"vendor_sku {key} is mapped to both {rest}"

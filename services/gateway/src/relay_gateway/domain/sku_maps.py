@@ -1,10 +1,16 @@
-"""Validating an uploaded SKU map: CSV ``vendor_sku,sku``; one vendor SKU → one SKU."""
+"""Validating an uploaded SKU map by the shared rule (:mod:`relay_shared.sku_map_rule`, the
+one normalize applies): every problem is listed, by ``rows[i]`` (0-based data records)."""
 
 from __future__ import annotations
 
-import csv
-import io
-
+from relay_shared.sku_map_rule import (
+    EmptyCell,
+    MapProblem,
+    SkuMapUnreadableError,
+    csv_records,
+    header_columns,
+    read_mappings,
+)
 from relay_shared.tenant_config import ConfigProblem
 
 
@@ -18,39 +24,26 @@ MAX_PROBLEMS = 50
 
 
 def validate_sku_map(raw: bytes) -> int:
-    """The number of mappings in the CSV; :class:`SkuMapInvalidError` lists problems by
-    ``rows[i]`` (0-based data rows)."""
+    """The number of mappings in the CSV; :class:`SkuMapInvalidError` lists its problems."""
     try:
-        records = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
-    except (UnicodeDecodeError, csv.Error) as exc:
+        records = csv_records(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
         raise SkuMapInvalidError([ConfigProblem("", f"not a UTF-8 CSV: {exc}")]) from exc
-    if not records:
-        raise SkuMapInvalidError([ConfigProblem("", "the map is empty")])
-    header = [cell.strip().lower() for cell in records[0]]
-    if "vendor_sku" not in header or "sku" not in header:
-        raise SkuMapInvalidError([ConfigProblem("header", "needs the columns vendor_sku,sku")])
-    key_at, value_at = header.index("vendor_sku"), header.index("sku")
-    entries: dict[str, str] = {}
-    problems: list[ConfigProblem] = []
-    for index, record in enumerate(records[1:]):
-        if not any(cell.strip() for cell in record):
-            continue
-        key = record[key_at].strip() if key_at < len(record) else ""
-        value = record[value_at].strip() if value_at < len(record) else ""
-        problem = _row_problem(entries, key, value)
-        if problem is not None:
-            problems.append(ConfigProblem(f"rows[{index}]", problem))
-        else:
-            entries[key] = value
+    except SkuMapUnreadableError as exc:
+        raise SkuMapInvalidError([ConfigProblem("", str(exc))]) from exc
+    try:
+        key_at, value_at = header_columns(records[0])
+    except SkuMapUnreadableError as exc:
+        raise SkuMapInvalidError([ConfigProblem("header", str(exc))]) from exc
+    entries, problems = read_mappings(records[1:], key_at, value_at, max_problems=MAX_PROBLEMS)
     if problems:
-        raise SkuMapInvalidError(problems[:MAX_PROBLEMS])
+        raise SkuMapInvalidError([_config_problem(problem) for problem in problems])
     return len(entries)
 
 
-def _row_problem(entries: dict[str, str], key: str, value: str) -> str | None:
-    if not key or not value:
-        return "vendor_sku and sku must not be empty"
-    known = entries.get(key)
-    if known is not None and known != value:
-        return f"vendor_sku {key!r} is mapped to both {known!r} and {value!r}"
-    return None
+def _config_problem(problem: MapProblem) -> ConfigProblem:
+    where = f"rows[{problem.index}]"
+    if isinstance(problem, EmptyCell):
+        return ConfigProblem(where, "vendor_sku and sku must not be empty")
+    both = f"{problem.known!r} and {problem.value!r}"
+    return ConfigProblem(where, f"vendor_sku {problem.key!r} is mapped to both {both}")

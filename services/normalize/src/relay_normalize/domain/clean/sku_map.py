@@ -1,7 +1,9 @@
 """SKU maps: a CSV ``vendor_sku,sku`` (UTF-8, BOM allowed) or the config's inline entries.
 
-Keys and values are trimmed; keys match exactly (case-sensitive). Several vendor SKUs may map
-to one SKU; one vendor SKU mapped to two different SKUs is ``sku_map_conflict``. A map that
+The rule is the shared one (:mod:`relay_shared.sku_map_rule`, which the gateway's upload
+check uses too): keys and values are trimmed; keys match exactly (case-sensitive). Several
+vendor SKUs may map to one SKU; one vendor SKU mapped to two different SKUs is
+``sku_map_conflict``. A map that
 cannot be read (undecodable, no ``vendor_sku``/``sku`` headers, a record with an empty key or
 value) is ``sku_map_unavailable``. Blank records and exact repeats are ignored.
 
@@ -17,13 +19,21 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import polars as pl
 
-from relay_normalize.domain.text_cells import WHITESPACE, trim
+from relay_shared.sku_map_rule import (
+    EmptyCell,
+    MapProblem,
+    SkuMapUnreadableError,
+    add_mapping,
+    csv_records,
+    header_columns,
+    read_mappings,
+)
+from relay_shared.whitespace import WHITESPACE, trim
 
 KEY, MAPPED = "__key", "__mapped"
 _SCHEMA = {KEY: pl.String, MAPPED: pl.String}
@@ -129,46 +139,44 @@ def _check(records: pl.DataFrame) -> None:
     [row] = found
     if not row[KEY] or not row[MAPPED]:
         raise SkuMapError("sku_map_unavailable", f"line {row['number']} has an empty cell")
-    raise SkuMapError(
-        "sku_map_conflict",
-        f"{row[KEY]!r} maps to {row['known']!r} and {row[MAPPED]!r}",
-        value=row[KEY],
-    )
+    raise _conflict(row[KEY], row["known"], row[MAPPED])
 
 
 def _read_records(text: str) -> dict[str, str]:
     """The map record by record through the ``csv`` reader (quoted cells, or a line past
-    the reader's field limit, which it refuses)."""
+    the reader's field limit, which it refuses), by the shared rule."""
     try:
-        records = list(csv.reader(io.StringIO(text, newline="")))
-    except csv.Error as exc:
-        raise SkuMapError("sku_map_unavailable", f"the map is not valid CSV: {exc}") from exc
-    if not records:
-        raise SkuMapError("sku_map_unavailable", "the map is empty")
-    key_at, value_at = _columns(records[0])
-    entries: dict[str, str] = {}
-    for number, record in enumerate(records[1:], start=2):
-        if not any(trim(cell) for cell in record):
-            continue
-        key = trim(record[key_at]) if key_at < len(record) else ""
-        value = trim(record[value_at]) if value_at < len(record) else ""
-        if not key or not value:
-            raise SkuMapError("sku_map_unavailable", f"line {number} has an empty cell")
-        _add(entries, key, value)
+        records = csv_records(text)
+        key_at, value_at = header_columns(records[0])
+    except SkuMapUnreadableError as exc:
+        raise SkuMapError("sku_map_unavailable", str(exc)) from exc
+    entries, problems = read_mappings(records[1:], key_at, value_at, max_problems=1)
+    for problem in problems:
+        raise _error_of(problem)
     return entries
 
 
 def _columns(header: list[str]) -> tuple[int, int]:
-    names = [trim(cell).lower() for cell in header]
-    if "vendor_sku" not in names or "sku" not in names:
-        raise SkuMapError("sku_map_unavailable", "the map needs the headers vendor_sku,sku")
-    return names.index("vendor_sku"), names.index("sku")
+    try:
+        return header_columns(header)
+    except SkuMapUnreadableError as exc:
+        raise SkuMapError("sku_map_unavailable", str(exc)) from exc
+
+
+def _error_of(problem: MapProblem) -> SkuMapError:
+    if isinstance(problem, EmptyCell):
+        return SkuMapError("sku_map_unavailable", f"line {problem.index + 2} has an empty cell")
+    return _conflict(problem.key, problem.known, problem.value)
+
+
+def _conflict(key: str, known: str, value: str) -> SkuMapError:
+    return SkuMapError("sku_map_conflict", f"{key!r} maps to {known!r} and {value!r}", value=key)
 
 
 def _add(entries: dict[str, str], key: str, value: str) -> None:
-    known = entries.setdefault(key, value)
-    if known != value:
-        raise SkuMapError("sku_map_conflict", f"{key!r} maps to {known!r} and {value!r}", value=key)
+    known = add_mapping(entries, key, value)
+    if known is not None:
+        raise _conflict(key, known, value)
 
 
 def _frame_of(entries: Mapping[str, str]) -> pl.DataFrame:
