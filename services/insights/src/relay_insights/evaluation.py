@@ -54,7 +54,7 @@ class Evaluation:
 
 
 @dataclass
-class Outcome:
+class EvaluationOutcome:
     products: int = 0
     opened: int = 0
     resolved: int = 0
@@ -68,10 +68,10 @@ async def evaluate(
     evaluation: Evaluation,
     skus: Collection[str] | None,
     batch_size: int = DEFAULT_BATCH,
-) -> Outcome:
+) -> EvaluationOutcome:
     """Evaluate the products of ``skus`` (None: every product of the tenant) on every
     channel; store the transitions and their events (outbox) in the unit's transaction."""
-    outcome = Outcome()
+    outcome = EvaluationOutcome()
     if skus is not None and not skus:
         return outcome
     day = evaluation.cap_day

@@ -14,8 +14,8 @@ from typing import Literal
 
 from prometheus_client import CollectorRegistry, Counter
 
-Outcome = Literal["ok", "throttled", "rejected", "unavailable", "unreachable", "timed_out"]
-OUTCOMES: tuple[Outcome, ...] = (
+CallOutcome = Literal["ok", "throttled", "rejected", "unavailable", "unreachable", "timed_out"]
+OUTCOMES: tuple[CallOutcome, ...] = (
     "ok",
     "throttled",
     "rejected",
@@ -24,7 +24,7 @@ OUTCOMES: tuple[Outcome, ...] = (
     "timed_out",
 )
 #: what a call reports its outcome to
-Observe = Callable[[Outcome], None]
+Observe = Callable[[CallOutcome], None]
 
 
 class MarketplaceMetrics:
@@ -46,7 +46,7 @@ class MarketplaceMetrics:
     def observer(self, channel: str, operation: str) -> Observe:
         """What one call of ``operation`` reports to."""
 
-        def observe(outcome: Outcome) -> None:
+        def observe(outcome: CallOutcome) -> None:
             self.calls.labels(channel, operation, outcome).inc()
             if outcome == "throttled":
                 self.throttled.labels(channel).inc()

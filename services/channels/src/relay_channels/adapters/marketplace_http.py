@@ -21,7 +21,7 @@ from typing import Any
 
 import aiohttp
 
-from relay_channels.adapters.call_metrics import Observe, Outcome
+from relay_channels.adapters.call_metrics import CallOutcome, Observe
 from relay_shared.errors import TransientError
 
 ANSWER_CHARS = 2000
@@ -110,11 +110,11 @@ async def call(
         return _classified(status, text)
 
 
-def _ignore(_outcome: Outcome) -> None:
+def _ignore(_outcome: CallOutcome) -> None:
     return None
 
 
-def _outcome(status: int, text: str) -> Outcome:
+def _outcome(status: int, text: str) -> CallOutcome:
     if status == 429:
         return "throttled"
     if status >= 500:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from relay_ingest.domain.shipments import Outcome, Shipment
+from relay_ingest.domain.shipments import Shipment, ShipmentVerdict
 from relay_shared.events import OrderShipped
 from relay_shared.outbox import Outbox
 
@@ -21,7 +21,7 @@ class ShipmentDecision:
 
     tenant_id: str
     shipment: Shipment
-    outcome: Outcome
+    outcome: ShipmentVerdict
     event_id: str
     announce: OrderShipped | None
 

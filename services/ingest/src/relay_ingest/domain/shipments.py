@@ -26,7 +26,7 @@ from relay_shared.identifiers import CHANNEL_PATTERN, matches
 SHIPSTATION_ZONE: Final = ZoneInfo("America/Los_Angeles")
 SHIPMENT_RESOURCES: Final = frozenset({"SHIP_NOTIFY", "ITEM_SHIP_NOTIFY"})
 MAX_PAGES: Final = 500
-Outcome = Literal["emit", "voided", "unknown_store", "invalid_channel", "no_items"]
+ShipmentVerdict = Literal["emit", "voided", "unknown_store", "invalid_channel", "no_items"]
 
 
 class MalformedShipmentsError(ValueError):
@@ -147,7 +147,7 @@ def page_url(resource_url: str, page: int) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def decide(shipment: Shipment, store_channels: dict[str, str]) -> Outcome:
+def decide(shipment: Shipment, store_channels: dict[str, str]) -> ShipmentVerdict:
     """What becomes of a shipment: emitted, or recorded with why not. A store mapped to a
     name that is not a channel name (a config from before channel names were checked) is
     ``invalid_channel``: nothing is published for it, so no consumer makes a workbook or a
