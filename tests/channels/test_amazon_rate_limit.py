@@ -30,7 +30,11 @@ BURST = 30
 async def service(
     isolated_bus: StackEndpoints, object_store: ObjectStore
 ) -> AsyncIterator[Service]:
-    async with channels_service(isolated_bus, object_store, channels_workers=8) as running:
+    # a call's own timeout well above the harness' 1 s: this test is about pacing, and a busy
+    # machine must not turn a slow answer into a timed-out action
+    async with channels_service(
+        isolated_bus, object_store, channels_workers=8, channels_timeout_s=10.0
+    ) as running:
         yield running
 
 

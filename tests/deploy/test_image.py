@@ -1,13 +1,20 @@
-"""The production image, checked statically (no Docker engine here, so its size is not
-measured): base images pinned by digest, only runtime packages, non-root, a service by default."""
+"""The production image, checked statically (no Docker engine here): base images pinned by
+digest, only runtime packages (from the lock and from ``uv export``, as the image's ``uv sync``
+resolves them), non-root, a service by default. Its virtualenv's size is measured by
+tests/bench/bench_image_size.py."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 import tomllib
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from relay_cli.services import SERVICES
 from tests.deploy.manifests import ROOT
@@ -119,3 +126,37 @@ def test_the_build_context_leaves_out_secrets_and_tests() -> None:
     ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
     for entry in (".env", ".git", ".venv", "tests"):
         assert entry in ignored, entry
+
+
+#: test, lint, typing and container-test tools of the dev group, besides DEV_ONLY
+DEV_TOOLS = {
+    "hypothesis", "schemathesis", "pytest-asyncio", "pytest-timeout", "types-pyyaml",
+    "asyncpg-stubs", "testcontainers", "docker", "minio", "kubernetes-validate",
+    "cloudcoil-models-keda", "compose-spec",
+}  # fmt: skip
+
+
+def _requirement_names(exported: str) -> set[str]:
+    names = set()
+    for line in exported.splitlines():
+        if line and not line.startswith(("#", " ", "-")):
+            names.add(re.split(r"[=;<>~! \[]", line, maxsplit=1)[0].lower().replace("_", "-"))
+    return names
+
+
+def test_uv_export_of_the_image_install_has_only_runtime_packages() -> None:
+    """What ``uv sync --frozen --no-dev --all-packages`` (the Dockerfile) installs, as uv
+    itself resolves it from uv.lock: no dev-only package, and the same set the lock's
+    runtime closure gives."""
+    uv = os.environ.get("UV") or shutil.which("uv")
+    if uv is None:
+        pytest.skip("no uv executable (run the suite through `uv run`)")
+    exported = subprocess.run(
+        [uv, "export", "--frozen", "--no-dev", "--all-packages", "--no-emit-workspace",
+         "--no-hashes", "--no-header"],
+        cwd=ROOT, capture_output=True, text=True, check=True, timeout=60,
+    ).stdout  # fmt: skip
+    names = _requirement_names(exported)
+    assert names & (DEV_ONLY | DEV_TOOLS) == set()
+    runtime = _closure(_lock()["relay-workspace"]["dependencies"])
+    assert names == {name for name in runtime if not name.startswith("relay-")}

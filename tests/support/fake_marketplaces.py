@@ -54,6 +54,8 @@ class Recorded:
     query: dict[str, str]
     body: Any
     headers: dict[str, str]
+    #: when it arrived (time.monotonic)
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass

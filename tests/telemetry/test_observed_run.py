@@ -165,11 +165,53 @@ def render_tree(spans: list[ReceivedSpan]) -> str:
     return "\n".join(lines)
 
 
+#: who publishes each subject: a consumer's ``<subject> process`` span is a child of that
+#: service's ``<subject> create`` span (the traceparent the message carried)
+PRODUCERS = {
+    "run.requested": "gateway",
+    "feed.received": "ingest",
+    "rows.normalized": "normalize",
+    "offers.merged": "pricing",
+    "insight.generated": "insights",
+    "channel.acted": "channels",
+    "order.shipped": "gateway",
+    "order.recorded": "insights",
+}
+#: the hops a run of the example tenant crosses: the pipeline, then every consumer of its
+#: merged feed, the insights it opens (the example's amazon buffer leaves ALT-8001 at 0),
+#: the dry-run action channels audits for it and its echo in insights, sheets and gateway
+RUN_HOPS = {
+    ("ingest", "run.requested process"),
+    ("normalize", "feed.received process"),
+    ("pricing", "rows.normalized process"),
+    ("gateway", "offers.merged process"),
+    ("insights", "offers.merged process"),
+    ("sheets", "offers.merged process"),
+    ("channels", "offers.merged process"),
+    ("channels", "insight.generated process"),
+    ("sheets", "insight.generated process"),
+    ("gateway", "insight.generated process"),
+    ("insights", "channel.acted process"),
+}
+#: the hops a shipped order that empties amazon's BAT-5001 crosses
+ORDER_HOPS = {
+    ("insights", "order.shipped process"),
+    ("sheets", "order.shipped process"),
+    ("gateway", "order.recorded process"),
+    ("channels", "insight.generated process"),
+    ("sheets", "insight.generated process"),
+    ("gateway", "insight.generated process"),
+    ("insights", "channel.acted process"),
+    ("sheets", "channel.acted process"),
+    ("gateway", "channel.acted process"),
+}
+
+
 async def complete_trace(
-    receiver: OtlpReceiver, attribute: str, value: str, services: set[str], last_span: str
+    receiver: OtlpReceiver, attribute: str, value: str, hops: set[tuple[str, str]]
 ) -> list[ReceivedSpan]:
-    """The one trace whose spans carry ``attribute=value``, once it holds a span of every
-    one of ``services``, its ``last_span`` and no span whose parent has not arrived."""
+    """The one trace whose spans carry ``attribute=value``, once it holds every one of the
+    (service, span name) ``hops`` and no span whose parent has not arrived."""
 
     def whole() -> list[ReceivedSpan] | None:
         trace_ids = {span.trace_id for span in receiver.with_attribute(attribute, value)}
@@ -178,12 +220,29 @@ async def complete_trace(
         spans = receiver.trace(trace_ids.pop())
         ids = {span.span_id for span in spans}
         orphans = [s for s in spans if s.parent_id and s.parent_id not in ids]
-        names = {span.name for span in spans}
-        if orphans or not services <= {s.service for s in spans} or last_span not in names:
+        if orphans or not hops <= {(s.service, s.name) for s in spans}:
             return None
         return spans
 
     return await eventually(whole, timeout=30, what=f"the whole trace of {attribute}={value}")
+
+
+def assert_linked(spans: list[ReceivedSpan], root: tuple[str, str]) -> None:
+    """One root, no orphan, and every consumer span a child of its producer's create span:
+    the trace crosses each NATS hop by parent link, not by attribute."""
+    roots = [span for span in spans if not span.parent_id]
+    assert [(r.service, r.name) for r in roots] == [root]
+    by_id = {span.span_id: span for span in spans}
+    assert [s for s in spans if s.parent_id and s.parent_id not in by_id] == []
+    for span in spans:
+        subject, _, kind = span.name.rpartition(" ")
+        if kind != "process" or subject not in PRODUCERS:
+            continue
+        parent = by_id[span.parent_id]
+        assert (parent.service, parent.name) == (PRODUCERS[subject], f"{subject} create"), (
+            span.service,
+            span.name,
+        )
 
 
 async def test_a_run_is_one_trace_across_every_service(
@@ -192,12 +251,10 @@ async def test_a_run_is_one_trace_across_every_service(
 ) -> None:
     run, _before, _after = observed_run
     run_id = run["run_id"]
-    spans = await complete_trace(receiver, "run_id", run_id, set(PIPELINE), "offers.merged process")
+    spans = await complete_trace(receiver, "run_id", run_id, RUN_HOPS)
     print(f"\ntrace of run {run_id}:\n{render_tree(spans)}")
-    roots = [span for span in spans if not span.parent_id]
-    assert [(r.service, r.name) for r in roots] == [("gateway", "POST /v1/runs")]
-    ids = {span.span_id for span in spans}
-    assert [s for s in spans if s.parent_id and s.parent_id not in ids] == []
+    assert_linked(spans, ("gateway", "POST /v1/runs"))
+    assert {span.service for span in spans} == set(SERVICES)
     processed = {
         (span.service, span.name): span.attributes
         for span in spans
@@ -236,15 +293,13 @@ async def test_a_shipped_order_is_one_trace_from_the_webhook(
         signed_order(tenant_id, event_id), observed_system.webhook_secret, expect=(202,)
     )
     correlation_id = answer.headers["X-Correlation-ID"]
-    spans = await complete_trace(
-        receiver, "correlation_id", correlation_id, {"gateway", "insights"},
-        "order.shipped process",
-    )  # fmt: skip
+    spans = await complete_trace(receiver, "correlation_id", correlation_id, ORDER_HOPS)
     print(f"\ntrace of order {event_id}:\n{render_tree(spans)}")
-    roots = [span for span in spans if not span.parent_id]
-    assert [(r.service, r.name) for r in roots] == [("gateway", "POST /v1/webhooks/shipstation")]
-    consumers = {s.service for s in spans if s.name == "order.shipped process"}
-    assert "insights" in consumers
+    assert_linked(spans, ("gateway", "POST /v1/webhooks/shipstation"))
+    assert {span.service for span in spans} == {"gateway", "insights", "sheets", "channels"}
+    processed = [s for s in spans if s.name.endswith(" process")]
+    assert {s.attributes["correlation_id"] for s in processed} == {correlation_id}
+    assert {s.attributes["tenant_id"] for s in processed} == {tenant_id}
 
 
 async def test_every_line_every_service_wrote_is_json_with_trace_ids_inside_spans(

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import aiohttp
+import asyncpg
 import structlog
 
 from relay_channels.adapters.amazon import AmazonClient
@@ -17,7 +18,7 @@ from relay_channels.adapters.ebay import EbayClient
 from relay_channels.adapters.marketplace_http import CallLimits
 from relay_channels.adapters.marketplaces import Marketplaces
 from relay_channels.adapters.merged_feeds import MergedFeeds
-from relay_channels.adapters.rate_limit import Buckets
+from relay_channels.adapters.rate_limit import SharedBuckets
 from relay_channels.handlers import ChannelsHandlers
 from relay_channels.settings import ChannelsSettings
 from relay_channels.sweep import DeferredSweep
@@ -84,7 +85,7 @@ class ChannelsApp(WorkerApp[ChannelsSettings, ChannelsHandlers]):
                 configs=TenantConfigStore(resources.store),
                 database=ChannelsDatabase(resources.pool, self._lease_s()),
                 feeds=MergedFeeds(resources.store),
-                marketplaces=self._marketplaces(session, resources.store),
+                marketplaces=self._marketplaces(session, resources.store, resources.pool),
                 box=self._secrets_box(),
                 outbox=Outbox(resources.pool),
                 bus=self.bus,
@@ -101,10 +102,14 @@ class ChannelsApp(WorkerApp[ChannelsSettings, ChannelsHandlers]):
                     with contextlib.suppress(asyncio.CancelledError):
                         await sweeping
 
-    def _marketplaces(self, session: aiohttp.ClientSession, store: ObjectStore) -> Marketplaces:
+    def _marketplaces(
+        self, session: aiohttp.ClientSession, store: ObjectStore, pool: asyncpg.Pool
+    ) -> Marketplaces:
         settings = self.settings
         limits = CallLimits(settings.channels_timeout_s, settings.channels_max_retry_wait_s)
-        buckets = Buckets(settings.channels_amazon_rate_per_s, settings.channels_amazon_burst)
+        buckets = SharedBuckets(
+            pool, "amazon", settings.channels_amazon_rate_per_s, settings.channels_amazon_burst
+        )
         metrics = self.marketplace_metrics
         return Marketplaces(
             amazon=AmazonClient(

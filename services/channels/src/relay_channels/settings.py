@@ -26,7 +26,8 @@ class ChannelsSettings(CommonSettings):
     channels_ebay_endpoint: str = "https://api.ebay.com"
     channels_timeout_s: float = Field(default=20.0, gt=0)
     channels_workers: int = Field(default=8, ge=1, le=64)
-    #: Amazon Listings Items: 5 requests/s, burst 10 (per selling partner)
+    #: Amazon Listings Items: 5 requests/s, burst 10 (per selling partner, shared by every
+    #: replica through channels.rate_buckets)
     channels_amazon_rate_per_s: float = Field(default=5.0, gt=0)
     channels_amazon_burst: int = Field(default=10, ge=1)
     #: the longest a 429's Retry-After is waited in-process before the message is nak'ed

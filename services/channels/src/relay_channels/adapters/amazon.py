@@ -4,8 +4,9 @@ The access token comes from ``POST {auth}/auth/o2/token`` (``grant_type=refresh_
 is sent as ``x-amz-access-token``; it is refreshed before a call once it is (nearly) past
 its expiry, and a call refused for its token (401, or the 403 SP-API answers for an expired
 or revoked token) refreshes it once and is sent once more. Calls of one seller take a token
-from a 5/s, burst-10 bucket; a 429 is honoured (:mod:`.marketplace_http`). An answer of
-status ``INVALID`` is a rejection (the marketplace's issues are the audited answer).
+from a 5/s, burst-10 bucket shared by every replica (:mod:`.rate_limit`); a 429 is honoured
+(:mod:`.marketplace_http`). An answer of status ``INVALID`` is a rejection (the marketplace's
+issues are the audited answer).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from relay_channels.adapters.marketplace_http import (
     MarketplaceRejectedError,
     call,
 )
-from relay_channels.adapters.rate_limit import Buckets
+from relay_channels.adapters.rate_limit import RateBuckets
 from relay_channels.domain.requests import MarketRequest
 
 #: the statuses SP-API refuses an expired or revoked access token with
@@ -35,7 +36,7 @@ class AmazonClient:
         session: aiohttp.ClientSession,
         auth_endpoint: str,
         limits: CallLimits,
-        buckets: Buckets,
+        buckets: RateBuckets,
         metrics: MarketplaceMetrics | None = None,
     ) -> None:
         self._session = session
