@@ -31,7 +31,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tests.support.fake_google import FakeGoogle, fake_google
 from tests.support.jetstream import nats_client, publish, wait_consumed, wait_for_stream
 from tests.support.running import running
 
@@ -42,6 +41,7 @@ from relay_shared.runtime import s3_settings
 from relay_shared.storage import open_object_store
 from relay_shared.telemetry import configure_telemetry
 from relay_sheets.app import SheetsApp
+from relay_sheets.devfake.google import FakeGoogle, fake_google
 from relay_sheets.settings import SheetsSettings
 
 STREAM = "RELAY"

@@ -1,5 +1,5 @@
 """The sheets service on the real stack with its Google backend pointed at the local fake
-(``tests.support.fake_google``), and what its tests send and read."""
+(``relay_sheets.devfake.google``), and what its tests send and read."""
 
 from __future__ import annotations
 
@@ -25,10 +25,10 @@ from relay_shared.events import (
 )
 from relay_shared.storage import ObjectStore
 from relay_sheets.app import SheetsApp
+from relay_sheets.devfake.google import FakeGoogle, Quotas, fake_google
+from relay_sheets.devfake.model import FOLDER, SHEETS
 from relay_sheets.settings import SheetsSettings
 from tests.support.channel_events import offers_merged, put_merged, tenant_config
-from tests.support.fake_google import FakeGoogle, Quotas, fake_google
-from tests.support.fake_google_model import FOLDER, SHEETS
 from tests.support.jetstream import delete_streams, nats_client, publish, wait_consumed
 from tests.support.jetstream import wait_for_stream as wait_stream
 from tests.support.running import running

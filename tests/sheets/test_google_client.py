@@ -14,8 +14,8 @@ from relay_shared.errors import PermanentError, TransientError
 from relay_sheets.adapters.google_api import FOLDER_MIME, SHEETS_MIME, GoogleApi
 from relay_sheets.adapters.google_client import BoundedClientManager, RequestLimiter
 from relay_sheets.adapters.google_wiring import credentials_from
-from tests.support.fake_google import FakeGoogle, Quotas, fake_google
-from tests.support.fake_google_model import FOLDER, DriveFile
+from relay_sheets.devfake.google import FakeGoogle, Quotas, fake_google
+from relay_sheets.devfake.model import FOLDER, DriveFile
 
 
 @pytest.fixture

@@ -15,9 +15,9 @@ import pytest
 from relay_cli.stack import StackEndpoints
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.storage import ObjectStore
+from relay_sheets.devfake.model import FOLDER, SHEETS
 from tests.sheets.google_stack import GoogleSheets, configured, google_config, google_sheets
 from tests.support.channel_events import order_shipped
-from tests.support.fake_google_model import FOLDER, SHEETS
 
 pytestmark = pytest.mark.stack
 

@@ -26,9 +26,9 @@ from relay_sheets.adapters.google_client import BoundedClientManager, RequestLim
 from relay_sheets.adapters.google_metrics import GoogleMetrics
 from relay_sheets.adapters.google_wiring import credentials_from
 from relay_sheets.app import SheetsApp
+from relay_sheets.devfake.google import FakeGoogle, Quotas, fake_google
 from tests.sheets.google_stack import DURABLES, configured, google_config, sheets_settings
 from tests.support.channel_events import offers_merged, put_merged
-from tests.support.fake_google import FakeGoogle, Quotas, fake_google
 from tests.support.jetstream import delete_streams, nats_client, publish, wait_consumed
 from tests.support.jetstream import wait_for_stream as wait_stream
 from tests.support.polling import eventually_async

@@ -16,6 +16,7 @@ from relay_cli.stack import StackEndpoints
 from relay_shared import subjects
 from relay_shared.storage import ObjectStore
 from relay_sheets.app import SheetsApp
+from relay_sheets.devfake.model import FOLDER
 from tests.sheets.google_stack import (
     SHARE_WITH,
     GoogleSheets,
@@ -27,7 +28,6 @@ from tests.sheets.google_stack import (
     sheets_settings,
 )
 from tests.support.channel_events import order_shipped
-from tests.support.fake_google_model import FOLDER
 from tests.support.jetstream import next_event
 from tests.support.polling import eventually_async
 from tests.support.running import running

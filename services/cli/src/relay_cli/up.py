@@ -13,7 +13,8 @@ up: it prints one line naming the service and its log, stops everything and exit
 
 The terminal gets short lines (where each server listens, readiness, crashes, restarts); the
 services' JSON logs and relay's own (relay.log) stay in the log folder, ``<state-dir>/logs``.
-``--json-logs`` writes all those JSON lines to stderr as well.
+``--json-logs`` writes all those JSON lines to stderr as well. ``--google-fake`` runs the
+stack against a local fake of Google Drive/Sheets (``relay_cli.google_fake``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import TextIO
 
 import structlog
 
+from relay_cli.google_fake import FLAG_HELP, env_with_google_fake
 from relay_cli.log_config import SHOWN, add_json_logs_flag, terminal_logging
 from relay_cli.services import SERVICES
 from relay_cli.stack.embedded import EmbeddedStack
@@ -66,6 +68,7 @@ class UpOptions:
     stop_grace: float = DEFAULT_STOP_GRACE
     restart: RestartPolicy = field(default_factory=RestartPolicy)
     json_logs: bool = False  # the services' and relay's JSON lines on stderr too
+    google_fake: bool = False  # the sheets service's Google is the local development fake
 
 
 class StopRequested(BaseException):
@@ -134,6 +137,9 @@ def _serve_stack(
         _print_servers(stack, out)
         http_port = options.http_port or free_port()
         with (
+            env_with_google_fake(
+                options.google_fake, state_dir, env, lambda line: _say(out, line)
+            ) as env,
             ServiceProcesses.for_stack(
                 stack.endpoints,
                 state_dir,
@@ -230,6 +236,7 @@ def _handle(args: argparse.Namespace) -> int:
         stop_grace=args.stop_grace,
         restart=restart,
         json_logs=args.json_logs,
+        google_fake=args.google_fake,
     )
     return run_up(options, env)
 
@@ -261,6 +268,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="seconds a service gets after SIGTERM before SIGKILL (default %(default)s)",
     )  # fmt: skip
     _add_supervision_flags(parser)
+    parser.add_argument("--google-fake", action="store_true", help=FLAG_HELP)
     add_json_logs_flag(parser)
     parser.set_defaults(handler=_handle)
 

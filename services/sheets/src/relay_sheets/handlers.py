@@ -12,6 +12,7 @@ from functools import partial
 import structlog
 
 from relay_shared import keys
+from relay_shared.channel_config import ChannelConfig
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.errors import PermanentError
 from relay_shared.events import (
@@ -40,6 +41,7 @@ from relay_sheets.domain.layout import (
     merged_feed_spreadsheet,
     reallocation_spreadsheet,
 )
+from relay_sheets.domain.long_feed import LongFeed, listing_updates, most_rows, read_long_feed
 from relay_sheets.domain.records import (
     feed_summary_changes,
     insight_change_for,
@@ -83,20 +85,14 @@ class SheetsHandlers:
             (_channel_ref(event.tenant_id, name), channel)
             for name, channel in sections.enabled_channels().items()
         ]
-        feed = await self._merged_feed(keys.tenant_key(event.tenant_id, event.merged_key))
+        key = keys.tenant_key(event.tenant_id, event.merged_key)
         limit = self.writers.max_feed_rows(sections.sheets.backend)
-        fits = len(feed.rows) <= limit
-        if fits:
-            root = WorksheetUpsert(merged_feed_layout(feed.columns), merged_feed_changes(feed))
-        else:
-            changes = feed_summary_changes(feed, event.run_id, event.occurred_at, limit)
-            root = WorksheetUpsert(FEED_SUMMARY, changes)
-            log.warning("sheets.feed_too_long", rows=len(feed.rows), limit=limit)
+        feed = await self._merged_feed(key, limit)
+        root, edits = _feed_edits(feed, [c for _, c in channels], event, limit)
         writes = [writer.submit(root_ref, _fixed([root]))]
-        for ref, channel in channels:
-            changes = listing_changes(feed, channel.allocation, event.occurred_at, append=fits)
-            upserts = [*_CHANNEL_ENSURED, WorksheetUpsert(LISTINGS, changes)]
-            writes.append(writer.submit(ref, _fixed(upserts)))
+        writes.extend(
+            writer.submit(ref, edit) for (ref, _), edit in zip(channels, edits, strict=True)
+        )
         await _all(writes)
 
     async def on_order_shipped(self, event: OrderShipped) -> None:
@@ -122,12 +118,47 @@ class SheetsHandlers:
         writer = await self.writers.for_tenant(event.tenant_id)
         await writer.submit(ref, partial(_reallocation_edit, event))
 
-    async def _merged_feed(self, key: str) -> MergedFeed:
+    async def _merged_feed(self, key: str, limit: int) -> MergedFeed | LongFeed:
+        """The feed as rows when it fits the sheets (``limit`` rows), else only its Listings
+        columns (``domain.long_feed``: a million rows in about 100 MB, not 1 GB)."""
         data = await self.store.get_bytes(key)
         try:
-            return read_merged_feed(data)
+            return await asyncio.to_thread(_read_feed, data, limit)
         except MergedFeedError as exc:
             raise PermanentError(str(exc), code="invalid_merged_feed", key=key) from exc
+
+
+def _read_feed(data: bytes, limit: int) -> MergedFeed | LongFeed:
+    if most_rows(data) <= limit:
+        return read_merged_feed(data)
+    long_feed = read_long_feed(data)
+    if long_feed.rows <= limit:  # quoted line breaks made it look longer
+        return read_merged_feed(data)
+    return long_feed
+
+
+def _feed_edits(
+    feed: MergedFeed | LongFeed, channels: list[ChannelConfig], event: OffersMerged, limit: int
+) -> tuple[WorksheetUpsert, list[SheetEdit]]:
+    """The root's upsert and each channel's edit: the whole feed and its Listings when it
+    fits, else the Summary tab and the Listings rows of the skus each channel lists."""
+    if isinstance(feed, MergedFeed):
+        root = WorksheetUpsert(merged_feed_layout(feed.columns), merged_feed_changes(feed))
+        listings = [listing_changes(feed, c.allocation, event.occurred_at) for c in channels]
+        return root, [_fixed([*_CHANNEL_ENSURED, WorksheetUpsert(LISTINGS, c)]) for c in listings]
+    log.warning("sheets.feed_too_long", rows=feed.rows, limit=limit)
+    changes = feed_summary_changes(feed.rows, event.run_id, event.occurred_at, limit)
+    edits: list[SheetEdit] = [partial(_listed_updates, feed, channel) for channel in channels]
+    return WorksheetUpsert(FEED_SUMMARY, changes), edits
+
+
+def _listed_updates(
+    feed: LongFeed, channel: ChannelConfig, view: WorkbookView
+) -> list[WorksheetUpsert]:
+    """A feed too long for the sheets: Listings rows of the skus the channel lists."""
+    listed = {key for (key,) in view.keys(LISTINGS)}
+    changes = listing_updates(feed, channel.allocation, listed)
+    return [*_CHANNEL_ENSURED, WorksheetUpsert(LISTINGS, changes)]
 
 
 def _order_edit(event: OrderShipped, view: WorkbookView) -> list[WorksheetUpsert]:

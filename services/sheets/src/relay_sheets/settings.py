@@ -21,12 +21,20 @@ Every ``APP_GOOGLE_SCAN_INTERVAL_S`` the Google channel folders are listed for s
 the merchant uploaded (``modifiedTime`` since the last scan): one with a sku column and at
 most ``APP_UPLOAD_MAX_ROWS`` data rows becomes the channel's listings (``listings.imported``).
 
-A merged feed longer than ``APP_XLSX_MAX_FEED_ROWS`` (xlsx's 1,048,575 data rows) or
-``APP_GOOGLE_MAX_FEED_ROWS`` (50,000: one flush is one ``values:batchUpdate``, whose body must
-stay a few MB; a spreadsheet holds 10,000,000 cells at most) is not
+A merged feed longer than ``APP_XLSX_MAX_FEED_ROWS`` or ``APP_GOOGLE_MAX_FEED_ROWS`` is not
 written row by row: the root spreadsheet's Summary tab says so (rows, limit, run; the full feed
 is the run's artifact), the Merged feed tab keeps the last feed that fit, and channel Listings
-only update the skus they already list.
+only update the skus they already list (the feed read by polars, only those columns:
+``domain.long_feed``; a million rows in about 100 MB). The limits are chosen on purpose:
+
+- xlsx, 20,000 (at most 1,048,575, the format's 1,048,576 rows less the header): openpyxl
+  holds a whole workbook in memory and rewrites it on every save, about 1 KB and 0.1 ms per
+  cell; the first feed appends every sku to the Merged feed and to each channel's Listings,
+  so 25,000 rows on 3 channels took 65 s and 0.5 GB on a loaded 2-core machine, 100,000 rows
+  93 s and 1.6 GB (``tests/bench/bench_sheets_feed.py``).
+- Google, 50,000: one flush is one ``values:batchUpdate``, whose body must stay a few MB; a
+  spreadsheet holds 10,000,000 cells at most (the Merged feed's 50,000 × a few columns, plus
+  the tabs, stay far below it).
 
 The xlsx folder has one writer: at start the service takes a Postgres advisory lock keyed by
 the folder's absolute path (works across nodes sharing one database) and refuses to start
@@ -57,7 +65,7 @@ class SheetsSettings(CommonSettings):
     google_call_timeout_s: float = Field(default=30.0, gt=0)
     google_scan_interval_s: float = Field(default=60.0, gt=0)
     upload_max_rows: int = Field(default=20_000, ge=1)
-    xlsx_max_feed_rows: int = Field(default=1_048_575, ge=1, le=1_048_575)
+    xlsx_max_feed_rows: int = Field(default=20_000, ge=1, le=1_048_575)
     google_max_feed_rows: int = Field(default=50_000, ge=1, le=1_000_000)
     sheets_dir_lock: bool = True
 

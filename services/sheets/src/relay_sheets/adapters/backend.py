@@ -19,6 +19,9 @@ class WorkbookView(Protocol):
         """The managed cells of the first row with ``key``; None when there is none (or no
         such worksheet)."""
 
+    def keys(self, layout: WorksheetLayout) -> set[tuple[str, ...]]:
+        """Every key the worksheet's rows have (none when there is no such worksheet)."""
+
 
 #: One message's change to a spreadsheet: decides its upserts from the current cells (pure,
 #: no I/O). Upserts of a layout with no changes only make sure its worksheet exists.

@@ -51,6 +51,9 @@ class GoogleSession:
     def find(self, layout: WorksheetLayout, key: tuple[str, ...]) -> Mapping[str, Cell] | None:
         return self._grid(layout).find(key)
 
+    def keys(self, layout: WorksheetLayout) -> set[tuple[str, ...]]:
+        return self._grid(layout).keys()
+
     def apply(self, edit: SheetEdit) -> EditOutcome:
         try:
             upserts = list(edit(self))

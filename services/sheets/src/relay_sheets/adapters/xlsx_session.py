@@ -33,6 +33,9 @@ class WorkbookSession:
     def find(self, layout: WorksheetLayout, key: tuple[str, ...]) -> Mapping[str, Cell] | None:
         return self._grid(layout).find(key)
 
+    def keys(self, layout: WorksheetLayout) -> set[tuple[str, ...]]:
+        return self._grid(layout).keys()
+
     def apply(self, edit: SheetEdit) -> EditOutcome:
         """Apply one edit; its exception (a bug or bad data in that message) is returned for
         its caller to raise, and the workbook is left as it was before the edit."""

@@ -110,6 +110,10 @@ class WorksheetGrid:
             return None
         return dict(zip(self.layout.columns, self._rows[at], strict=True))
 
+    def keys(self) -> set[tuple[str, ...]]:
+        """Every key a row has."""
+        return set(self._index)
+
     def plan(self, changes: Sequence[RowChange]) -> list[CellWrite]:
         columns = self.layout.columns
         writes = [

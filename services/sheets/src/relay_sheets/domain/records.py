@@ -28,22 +28,20 @@ def merged_feed_changes(feed: MergedFeed) -> list[RowChange]:
     ]
 
 
-def feed_summary_changes(
-    feed: MergedFeed, run_id: str, as_of: datetime, limit: int
-) -> list[RowChange]:
+def feed_summary_changes(rows: int, run_id: str, as_of: datetime, limit: int) -> list[RowChange]:
     """The root's Summary rows for a merged feed longer than ``limit`` rows (a spreadsheet
     cannot hold it: Google's 10,000,000 cells, xlsx's 1,048,576 rows, and a sheet that long
     is of no use to a person). The "Merged feed" tab keeps the last feed that fit; the full
     feed is the run's artifact."""
     text = (
-        f"the merged feed of run {run_id} has {len(feed.rows):,} rows, above the {limit:,} this"
+        f"the merged feed of run {run_id} has {rows:,} rows, above the {limit:,} this"
         " spreadsheet takes: the Merged feed tab shows the last feed that fit, channel Listings"
         f" updated the skus they list; download the full feed from GET /v1/runs/{run_id}/artifacts"
     )
     values: dict[str, Cell] = {
         "status": text,
         "run_id": run_id,
-        "rows": len(feed.rows),
+        "rows": rows,
         "limit": limit,
         "as_of": iso(as_of),
     }
