@@ -4,12 +4,16 @@
 Store: one KV key per tenant in the memory bucket ``gateway_rate`` holding the tenant's
 admission log (:func:`~relay_gateway.domain.rate_window.encode`).
 
-Hot path: ``get`` then ``update(last=revision)`` (compare-and-set), two round trips; a refusal
-writes nothing (one round trip). Concurrent events of one tenant inside a replica are
-committed together (group commit): whoever arrives while a commit is in flight joins the
-next one, so a burst costs a few round trips per replica instead of one compare-and-set per
-event, and replicas only contend with each other (a lost compare-and-set re-reads and
-re-decides; after ``MAX_ATTEMPTS`` the events are refused, never admitted unchecked).
+Hot path: ``update(last=revision)`` (compare-and-set) of the log this replica wrote last, one
+round trip; when another replica wrote since (or the key expired) the compare-and-set fails,
+and the events are decided again on the log read with ``get``. So every admission is decided
+on the stored log exactly as if it had been read first. A refusal writes nothing and is only
+answered from a log just read (one or two round trips). Concurrent events of one tenant
+inside a replica are committed together (group commit): whoever arrives while a commit is in
+flight joins the next one, so a burst costs a few round trips per replica instead of one
+compare-and-set per event, and replicas only contend with each other (a lost
+compare-and-set re-reads and re-decides; after ``MAX_ATTEMPTS`` the events are refused,
+never admitted unchecked).
 
 Why not the per-subject message cap of a stream with ``max_age`` (one round trip, no CAS):
 the server expires messages on a timer that runs up to ~250 ms late, so the window silently
@@ -44,6 +48,7 @@ from relay_gateway.domain.rate_window import (
 BUCKET: Final = "gateway_rate"
 KEY_TTL_S: Final = 60.0
 MAX_ATTEMPTS: Final = 16
+MAX_KNOWN: Final = 10_000
 log = structlog.get_logger(__name__)
 
 
@@ -61,6 +66,8 @@ class RateLimiter:
         #: per tenant with a commit in flight: the events waiting for the next one
         self._queues: dict[str, list[_Waiting]] = {}
         self._committers: set[asyncio.Task[None]] = set()
+        #: per KV key: the log this replica last wrote and its revision
+        self._known: dict[str, tuple[list[int], int]] = {}
 
     @classmethod
     async def open(cls, js: JetStreamContext, per_second: int) -> RateLimiter:
@@ -124,21 +131,42 @@ class RateLimiter:
         return batch
 
     async def _commit(self, tenant_id: str, times: list[int]) -> list[Admission]:
+        """Decide on the log this replica last wrote (no read: the compare-and-set fails
+        when another replica wrote since, or the key expired, and the retry reads it); a
+        refusal is only answered from a log just read."""
         key = tenant_key(tenant_id)
+        known = self._known.pop(key, None)
         for _ in range(MAX_ATTEMPTS):
-            try:
-                entry = await self._kv.get(key)
-            except KeyNotFoundError:
-                stored, revision = [], 0
-            else:
-                stored, revision = decode(entry.value), entry.revision or 0
+            fresh = known is None
+            stored, revision = known or await self._read(key)
+            known = None
             kept, answers = admit(stored, times, self._limit, self._window_us)
             if not any(answer.allowed for answer in answers):
-                return answers
+                if fresh:
+                    return answers
+                continue
             try:
-                await self._kv.update(key, encode(kept), last=revision)
+                written = await self._kv.update(key, encode(kept), last=revision)
             except KeyWrongLastSequenceError:
                 continue
+            self._remember(key, kept, written)
             return answers
         log.warning("webhook.rate_contention", tenant_id=tenant_id, events=len(times))
         return [Admission(False, WINDOW_S)] * len(times)
+
+    async def _read(self, key: str) -> tuple[list[int], int]:
+        """The stored log and its revision; a key deleted or purged (by an operator) is an
+        empty log at the revision of its marker, which the compare-and-set expects."""
+        try:
+            entry = await self._kv.get(key)
+        except KeyNotFoundError as exc:
+            marker = exc.entry
+            return [], (marker.revision or 0) if marker is not None else 0
+        return decode(entry.value), entry.revision or 0
+
+    def _remember(self, key: str, kept: list[int], revision: int) -> None:
+        """Keep what this replica wrote, for at most ``MAX_KNOWN`` tenants (the least
+        recently written forgotten first)."""
+        self._known[key] = (kept, revision)
+        if len(self._known) > MAX_KNOWN:
+            del self._known[next(iter(self._known))]

@@ -36,13 +36,15 @@ M = TypeVar("M", bound=BaseModel)
 _EVENT_ID: Final = re.compile(r"[\x21-\x7e]+")
 
 
+#: C0 and C1 controls, DEL, and surrogates (a str holds them only as lone surrogates)
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
 def _no_control_characters(value: str) -> str:
     """C0/C1 controls, DEL and lone surrogates are refused: no table, header or event may
     hold them."""
-    for char in value:
-        code = ord(char)
-        if code < 0x20 or 0x7F <= code <= 0x9F or 0xD800 <= code <= 0xDFFF:
-            raise ValueError("must not contain control characters")
+    if _CONTROL.search(value) is not None:
+        raise ValueError("must not contain control characters")
     return value
 
 

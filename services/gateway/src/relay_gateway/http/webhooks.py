@@ -6,6 +6,13 @@ channel (422 unless it is one of the tenant's channels: nothing is published for
 the tenant does not have), rate (429), duplicate (200). The answer comes once the event is
 stored in JetStream.
 
+Round trips of an accepted signed order: one statement for the tenant and the receipt
+(group-committed with concurrent requests, :mod:`relay_gateway.adapters.receipts`), one
+compare-and-set of the rate log, the publish and its ack, one statement for the receipt
+(group-committed too). The receipt read with the tenant decides only after the rate check, as
+the spec orders; two requests with one event id racing past it both publish, JetStream drops
+the second (same ``Nats-Msg-Id``) and its receipt insert makes it a ``duplicate``.
+
 The V1 form's ``tenant`` query value must have a tenant id's shape before it reaches a query
 (422 naming ``tenant``, like the input middleware); a token or signature that is not ASCII is
 simply wrong (401). No input yields a 5xx.
@@ -24,6 +31,7 @@ from relay_gateway.domain.signatures import signature_matches, token_matches
 from relay_gateway.domain.webhook_payloads import (
     MalformedPayloadError,
     SignedPayload,
+    order_event_id,
     order_shipped,
     parse_notification,
     parse_signed_payload,
@@ -63,10 +71,23 @@ async def shipstation_webhook(call: Call) -> web.Response:
         raise PayloadTooLargeError(f"the payload exceeds {limit} bytes")
     if media_type(request) != "application/json":
         raise UnsupportedMediaTypeError("the payload must be application/json")
-    raw = await read_limited(request, limit)
+    raw = await _body(request, limit)
     if "token" in request.query or "tenant" in request.query:
         return await _resource_notification(request, context, raw)
     return await _signed_order(request, context, raw)
+
+
+async def _body(request: web.Request, limit: int) -> bytes:
+    """The body: taken at once when it has all arrived (a webhook fits in one packet; there
+    is nothing to wait for, so no read timeout to arm), else read as every body is
+    (:func:`~relay_gateway.http.bodies.read_limited`). The same bytes, the same 413."""
+    content = request.content
+    if not content.is_eof():
+        return await read_limited(request, limit)
+    body = content.read_nowait()
+    if len(body) > limit:
+        raise PayloadTooLargeError(f"the body exceeds {limit} bytes")
+    return body
 
 
 async def _signed_order(request: web.Request, context: GatewayContext, raw: bytes) -> web.Response:
@@ -81,7 +102,11 @@ async def _signed_order(request: web.Request, context: GatewayContext, raw: byte
         raise UnauthorizedError(
             "the timestamp is outside the 5 minute window", code="stale_timestamp"
         )
-    tenant = await context.tenants.get(payload.tenant_id)
+    # the tenant and the receipt in one statement; the receipt decides only after the rate
+    lookup = await context.receipts.lookup(
+        payload.tenant_id, order_event_id(payload.tenant_id, payload.event_id)
+    )
+    tenant = lookup.tenant
     if tenant is None:
         raise UnknownResourceError("no such tenant")
     if payload.event_type == SHIPPED and payload.order.channel not in tenant.channels:
@@ -93,8 +118,10 @@ async def _signed_order(request: web.Request, context: GatewayContext, raw: byte
     await _admit(context, payload.tenant_id, now)
     if payload.event_type != SHIPPED:
         return respond(WebhookAnswer(status="ignored", event_id=payload.event_id), 200)
+    if lookup.seen:
+        return respond(WebhookAnswer(status="duplicate", event_id=payload.event_id), 200)
     event = order_shipped(payload, correlation_id_of(request))
-    return await _publish_once(context, event, payload.event_id)
+    return await _publish(context, event, payload.event_id)
 
 
 async def _resource_notification(
@@ -130,7 +157,9 @@ async def _resource_notification(
         resource_type=notification.resource_type,
         config_version=config.version,
     )
-    return await _publish_once(context, event, url_hash)
+    if await context.receipts.seen(event.tenant_id, event.event_id):
+        return respond(WebhookAnswer(status="duplicate", event_id=url_hash), 200)
+    return await _publish(context, event, url_hash)
 
 
 def _webhook_token(context: GatewayContext, config: dict[str, Any]) -> str | None:
@@ -155,10 +184,10 @@ async def _admit(context: GatewayContext, tenant_id: str, now: datetime) -> None
         )
 
 
-async def _publish_once(context: GatewayContext, event: Event, answer_id: str) -> web.Response:
-    """Publish unless already received; record the receipt once JetStream has the event."""
-    if await context.receipts.seen(event.tenant_id, event.event_id):
-        return respond(WebhookAnswer(status="duplicate", event_id=answer_id), 200)
+async def _publish(context: GatewayContext, event: Event, answer_id: str) -> web.Response:
+    """Publish an event not yet received; record the receipt once JetStream has it (a
+    request that raced another with the same event, published too but dropped by JetStream
+    as a duplicate ``Nats-Msg-Id``, records second and answers ``duplicate``)."""
     await context.bus.publish(event)
     first = await context.receipts.record(event.tenant_id, event.event_id, event.subject)
     status = "accepted" if first else "duplicate"

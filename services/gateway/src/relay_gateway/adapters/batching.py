@@ -1,0 +1,69 @@
+"""Group commit: concurrent requests' statements run together, one round trip per batch.
+
+Whoever submits while no commit is in flight starts one; whoever submits while one is in
+flight joins the next, which starts as soon as the current one ends. So a lone request waits
+for nothing but its own round trip, and a burst of ``n`` concurrent requests costs a few round
+trips instead of ``n`` (each with the pool's reset of the connection after it).
+
+A batch's ``commit`` answers one result per item, in order. When it raises, every item of that
+batch gets the exception (each request answers as it would have alone); the next batch still
+runs. Items are never dropped: a waiter cancelled meanwhile has its item committed anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class BatchSizeError(RuntimeError):
+    """A commit answered a different number of results than it was given items (a bug)."""
+
+
+class GroupCommit(Generic[T, R]):
+    def __init__(self, commit: Callable[[list[T]], Awaitable[Sequence[R]]], max_batch: int = 500):
+        self._commit = commit
+        self._max_batch = max_batch
+        self._waiting: list[tuple[T, asyncio.Future[R]]] = []
+        self._committer: asyncio.Task[None] | None = None
+
+    async def submit(self, item: T) -> R:
+        """``item``'s result, once the batch it went into is committed."""
+        answer: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, answer))
+        if self._committer is None:
+            self._committer = asyncio.create_task(self._commit_waiting())
+        return await answer
+
+    async def _commit_waiting(self) -> None:
+        """Commit the waiting items, batch after batch, until none are left."""
+        batch: list[tuple[T, asyncio.Future[R]]] = []
+        try:
+            while self._waiting:
+                batch = self._waiting[: self._max_batch]
+                del self._waiting[: self._max_batch]
+                await self._commit_batch(batch)
+                batch = []
+        finally:
+            self._committer = None
+            for _, answer in [*batch, *self._waiting]:
+                answer.cancel()
+            self._waiting = []
+
+    async def _commit_batch(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
+        try:
+            results = await self._commit([item for item, _ in batch])
+            if len(results) != len(batch):
+                raise BatchSizeError(f"{len(results)} results for {len(batch)} items")
+        except Exception as exc:  # noqa: BLE001 - re-raised in every waiting request
+            for _, answer in batch:
+                if not answer.done():
+                    answer.set_exception(exc)
+            return
+        for (_, answer), result in zip(batch, results, strict=True):
+            if not answer.done():
+                answer.set_result(result)
