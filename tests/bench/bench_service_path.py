@@ -79,8 +79,11 @@ async def _service_run(
             await owner.upload_feed(tenant_id, vendor_id, path.read_bytes(), "text/csv")
         killed = False
 
+        stages: list[tuple[float, str]] = []
+
         def watch(run: dict[str, Any]) -> None:
             nonlocal killed
+            stages.append((time.perf_counter(), f"{run['status']}/{run['stage']}"))
             if on_normalize is not None and not killed and run["stage"] == "normalize":
                 killed = True
                 on_normalize()
@@ -90,6 +93,7 @@ async def _service_run(
         async with asyncio.timeout(900):
             final = await owner.wait_for_run(run["run_id"], on_change=watch)
         elapsed = time.perf_counter() - started
+    print("  stages: " + ", ".join(f"{name} at {at - started:.1f} s" for at, name in stages))
     if final["status"] != "SUCCEEDED":
         raise RuntimeError(f"run {run['run_id']} {final['status']}: {final.get('error')}")
     return elapsed
@@ -136,6 +140,8 @@ def _rounds(args: argparse.Namespace, folder: Path, feeds: dict[str, Path]) -> b
             wait_for_http_ok(f"{url}/v1/ready", timeout=120.0)
             return _measured(processes, url, env["APP_BOOTSTRAP_ADMIN_KEY"], folder, feeds, args)
     finally:
+        if args.keep_logs is not None:
+            shutil.copytree(state_dir / "logs", args.keep_logs, dirs_exist_ok=True)
         shutil.rmtree(state_dir, ignore_errors=True)
 
 
@@ -178,6 +184,9 @@ def main() -> int:
     )
     parser.add_argument("--rows", type=int, default=200_000, help="rows per vendor feed (×5)")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--keep-logs", type=Path, default=None, help="copy the services' JSON logs here"
+    )
     args = parser.parse_args()
     folder = DATA / f"service-real-{args.rows}"
     feeds = write_real_feeds(folder, args.rows)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -47,12 +48,14 @@ async def test_run_merges_prices_and_reports(
 
     async with nats_client(isolated_bus.nats_url) as client:
         merged = await run_outcome(client, STREAM, run_id)
-        normalized = await collect(
-            client,
-            STREAM,
-            subjects.ROWS_NORMALIZED,
-            until=lambda e: e["scope_id"] == run_id and e["vendor_id"] == "v2",
-        )
+        seen: set[str] = set()
+
+        def both_vendors(event: dict[str, Any]) -> bool:  # normalize takes feeds two at once
+            if event["scope_id"] == run_id:
+                seen.add(event["vendor_id"])
+            return seen == {"v1", "v2"}
+
+        normalized = await collect(client, STREAM, subjects.ROWS_NORMALIZED, until=both_vendors)
     assert merged["merged_rows"] == 3
     assert merged["correlation_id"] == f"corr-{run_id}"
     assert merged["event_id"] == f"offers.merged:{run_id}"

@@ -7,8 +7,9 @@ prefixes when a service starts (:meth:`ObjectStore.ensure_bucket`).
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,9 +22,17 @@ from botocore.exceptions import ClientError
 
 from relay_shared.errors import NotFoundError
 from relay_shared.keys import RETAINED_PREFIXES
+from relay_shared.s3_transfers import (
+    PartUploads,
+    Span,
+    byte_ranges,
+    download_ranges,
+)
 
 MULTIPART_CHUNK = 8 * 1024 * 1024
 DOWNLOAD_CHUNK = 1024 * 1024
+#: A download's ranges (the first one's GET also tells the object's size).
+DOWNLOAD_PART = 8 * 1024 * 1024
 MAX_FILE_BYTES = 5 * 1024**4  # S3's own limit for one object
 RETENTION_DAYS = 30
 RETENTION_TAG = "relay-retention"
@@ -64,10 +73,10 @@ class ObjectStore:
             Bucket=self.bucket, Key=key, Body=data, ContentType=content_type, **_tagging_args(key)
         )
 
-    async def _get_object(self, key: str) -> Any:
+    async def _get_object(self, key: str, **arguments: str) -> Any:
         """The GetObject response; ``NotFoundError`` when there is no such object."""
         try:
-            return await self._s3.get_object(Bucket=self.bucket, Key=key)
+            return await self._s3.get_object(Bucket=self.bucket, Key=key, **arguments)
         except ClientError as exc:
             if _is_missing(exc):
                 raise NotFoundError(f"no object at {key}", key=key) from exc
@@ -79,17 +88,56 @@ class ObjectStore:
             data: bytes = await stream.read()
         return data
 
+    async def get_range(self, key: str, offset: int, length: int) -> bytes:
+        """``length`` bytes of the object from ``offset`` (one ranged GET);
+        ``NotFoundError`` when there is no such object."""
+        try:
+            response = await self._s3.get_object(
+                Bucket=self.bucket, Key=key, Range=f"bytes={offset}-{offset + length - 1}"
+            )
+        except ClientError as exc:
+            if _is_missing(exc):
+                raise NotFoundError(f"no object at {key}", key=key) from exc
+            raise
+        async with response["Body"] as stream:
+            data: bytes = await stream.read()
+        return data
+
     async def download(self, key: str, target: Path) -> int:
         """Writes the object into the file ``target`` as it arrives, 1 MiB at a time (never
-        whole in memory); returns its size. ``NotFoundError`` when there is none."""
-        response = await self._get_object(key)
-        size = 0
-        async with response["Body"] as stream:
-            with target.open("wb") as handle:
-                async for chunk in stream.iter_chunks(DOWNLOAD_CHUNK):
-                    await asyncio.to_thread(handle.write, chunk)  # a slow disk: not the loop
-                    size += len(chunk)
+        whole in memory); returns its size. ``NotFoundError`` when there is none.
+
+        One ranged GET asks for the first :data:`DOWNLOAD_PART` bytes and learns the size; a
+        larger object's other ranges are fetched several at once (``PARTS_IN_FLIGHT`` of
+        :mod:`.s3_transfers`), each only if the object still has the first one's ETag, and
+        written at their offsets. Each byte is transferred once."""
+        try:
+            response = await self._get_object(key, Range=f"bytes=0-{DOWNLOAD_PART - 1}")
+        except ClientError as exc:
+            if _error_code(exc) != "InvalidRange":
+                raise
+            response = await self._get_object(key)  # an empty object has no byte 0
+        size = _object_size(response)
+        first_last = int(response["ContentLength"]) - 1
+        spans: list[Span] = [(0, first_last, lambda: _chunks_of(response))]
+        spans += [
+            (first, last, functools.partial(self._range_chunks, key, first, last, response["ETag"]))
+            for first, last in byte_ranges(size, DOWNLOAD_PART)
+            if first > first_last
+        ]
+        try:
+            await download_ranges(target, size, spans)
+        finally:
+            response["Body"].close()  # already closed unless the download failed before it
         return size
+
+    @asynccontextmanager
+    async def _range_chunks(
+        self, key: str, first: int, last: int, etag: str
+    ) -> AsyncIterator[AsyncIterator[bytes]]:
+        response = await self._get_object(key, Range=f"bytes={first}-{last}", IfMatch=etag)
+        async with _chunks_of(response) as chunks:
+            yield chunks
 
     async def put_file(self, key: str, source: Path, content_type: str) -> StoredObject:
         """Uploads the file ``source`` read a part at a time (:meth:`put_stream`); the file is
@@ -130,7 +178,7 @@ class ObjectStore:
         )
         upload_id = upload["UploadId"]
         digest = hashlib.sha256()
-        parts: list[dict[str, Any]] = []
+        parts = PartUploads(functools.partial(self._upload_part, key, upload_id))
         size = 0
         buffer = bytearray()
         try:
@@ -141,26 +189,27 @@ class ObjectStore:
                 digest.update(chunk)
                 buffer += chunk
                 if len(buffer) >= MULTIPART_CHUNK:
-                    parts.append(await self._upload_part(key, upload_id, len(parts) + 1, buffer))
+                    await parts.add(bytes(buffer))  # waits while PARTS_IN_FLIGHT are uploading
                     buffer = bytearray()
-            if buffer or not parts:
-                parts.append(await self._upload_part(key, upload_id, len(parts) + 1, buffer))
+            if buffer or size == 0:
+                await parts.add(bytes(buffer))
             await self._s3.complete_multipart_upload(
                 Bucket=self.bucket,
                 Key=key,
                 UploadId=upload_id,
-                MultipartUpload={"Parts": parts},
+                MultipartUpload={"Parts": await parts.finish()},
             )
         except BaseException:  # any exit, cancellation included: clean up, re-raise
+            await parts.cancel()
             await self._s3.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
             raise
         return StoredObject(key=key, size=size, sha256=digest.hexdigest())
 
     async def _upload_part(
-        self, key: str, upload_id: str, number: int, data: bytearray
+        self, key: str, upload_id: str, number: int, data: bytes
     ) -> dict[str, Any]:
         response = await self._s3.upload_part(
-            Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=bytes(data)
+            Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=data
         )
         return {"ETag": response["ETag"], "PartNumber": number}
 
@@ -264,8 +313,27 @@ def _is_not_modified(exc: ClientError) -> bool:
 
 
 def _is_missing(exc: ClientError) -> bool:
-    code = str(exc.response.get("Error", {}).get("Code", ""))
-    return code in {"404", "NoSuchKey", "NoSuchBucket", "NotFound"}
+    return _error_code(exc) in {"404", "NoSuchKey", "NoSuchBucket", "NotFound"}
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _object_size(response: Mapping[str, Any]) -> int:
+    """The whole object's size from a GetObject response: a ranged one's ``Content-Range``
+    (``bytes 0-8388607/26118121``), else its length."""
+    content_range = response.get("ContentRange")
+    if content_range:
+        return int(str(content_range).rpartition("/")[2])
+    return int(response["ContentLength"])
+
+
+@asynccontextmanager
+async def _chunks_of(response: Mapping[str, Any]) -> AsyncIterator[AsyncIterator[bytes]]:
+    """A GetObject response's body as chunks of :data:`DOWNLOAD_CHUNK` bytes (closed after)."""
+    async with response["Body"] as stream:
+        yield stream.iter_chunks(DOWNLOAD_CHUNK)
 
 
 @asynccontextmanager

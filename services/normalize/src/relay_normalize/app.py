@@ -25,7 +25,10 @@ class NormalizeApp(WorkerApp[NormalizeSettings, NormalizeHandlers]):
     def __init__(self, settings: NormalizeSettings) -> None:
         super().__init__(settings, emits=[RowsNormalized])
         self.consume(
-            FeedReceived, NormalizeHandlers.on_feed_received, NormalizeHandlers.on_feed_failed
+            FeedReceived,
+            NormalizeHandlers.on_feed_received,
+            NormalizeHandlers.on_feed_failed,
+            max_workers=settings.normalize_workers,
         )
 
     @asynccontextmanager

@@ -9,9 +9,11 @@
   ``APP_NORMALIZE_MAX_LINE_BYTES`` (1 MiB, a JSONL line), ``APP_NORMALIZE_MAX_JSON_DEPTH`` (64),
   ``APP_NORMALIZE_MAX_SKU_MAP_BYTES`` (64 MiB);
 - ``APP_NORMALIZE_SKU_MAP_CACHE_BYTES`` (256 MiB): SKU maps kept read between feeds;
-- ``APP_NORMALIZE_MAX_FEED_MEMORY_BYTES`` (2 GiB): the estimated peak memory of one feed
-  (normalize handles one feed at a time, so the process needs about this plus its resting
-  0.2 GB; a container's memory limit must allow both).
+- ``APP_NORMALIZE_MAX_FEED_MEMORY_BYTES`` (2 GiB): the estimated peak memory of one feed;
+- ``APP_NORMALIZE_WORKERS`` (2): feeds normalized at once, as ``relay local-run`` does (one
+  feed's download, upload and pure-Python steps overlap another's polars work). The process
+  needs about workers × the feed memory above plus its resting 0.2 GB; a container's memory
+  limit must allow that (deploy/base/normalize.yaml).
 """
 
 from pydantic import Field
@@ -32,6 +34,8 @@ class NormalizeSettings(CommonSettings):
     normalize_max_sku_map_bytes: int = Field(default=DEFAULT_LIMITS.max_sku_map_bytes, ge=1)
     #: SKU maps kept between feeds (by key and ETag), as polars frames, at most this many bytes.
     normalize_sku_map_cache_bytes: int = Field(default=256 * 1024 * 1024, ge=0)
+    #: Feeds normalized at once (each within normalize_max_feed_memory_bytes).
+    normalize_workers: int = Field(default=2, ge=1, le=16)
 
     def feed_limits(self) -> FeedLimits:
         """The bounds handed to the engine for every feed."""

@@ -40,6 +40,8 @@ class LastNormalized(BaseModel):
     normalized_key: str
     findings_key: str
     counts: VendorCounts
+    #: the Parquet hand-off beside the normalized CSV (None: stored before there was one)
+    handoff_key: str | None = None
 
 
 def last_normalized_key(tenant_id: str, vendor_id: str) -> str:

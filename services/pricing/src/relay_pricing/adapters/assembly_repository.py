@@ -3,15 +3,17 @@ schema's outbox (:mod:`relay_shared.outbox`) with its outcome."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from relay_pricing.adapters.baseline_codec import decode_skus, encode_skus
 from relay_pricing.domain.assembly import VendorHandoff
 from relay_pricing.domain.drift import FeedBaseline
-from relay_shared.events import OffersMerged, RowsNormalized, RunFailed
+from relay_shared.events import OffersMerged, PreviewReady, RowsNormalized, RunFailed
 from relay_shared.outbox import Outbox
 
 
@@ -23,7 +25,7 @@ class MergeRecord:
     scope_id: str
     status: str
     merged_rows: int
-    event: OffersMerged | RunFailed
+    event: OffersMerged | RunFailed | PreviewReady
     promoted: Sequence[VendorHandoff]
     baselines: Mapping[str, FeedBaseline]
 
@@ -37,8 +39,8 @@ class AssemblyRepository:
         """Record a vendor's result once; a redelivered event changes nothing."""
         await self._pool.execute(
             "INSERT INTO vendor_results (scope_id, vendor_id, tenant_id, run_id, config_version,"
-            " status, normalized_key, findings_key, run_vendors)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            " status, normalized_key, findings_key, run_vendors, handoff_key)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
             " ON CONFLICT (scope_id, vendor_id) DO NOTHING",
             event.scope_id,
             event.vendor_id,
@@ -49,29 +51,41 @@ class AssemblyRepository:
             event.normalized_key,
             event.findings_key,
             event.run_vendors,
+            event.handoff_key,
         )
 
     async def received(self, scope_id: str) -> dict[str, VendorHandoff]:
         rows = await self._pool.fetch(
-            "SELECT vendor_id, status, normalized_key, findings_key FROM vendor_results"
-            " WHERE scope_id = $1",
+            "SELECT vendor_id, status, normalized_key, findings_key, handoff_key"
+            " FROM vendor_results WHERE scope_id = $1",
             scope_id,
         )
         return {
             r["vendor_id"]: VendorHandoff(
-                r["vendor_id"], r["status"], r["normalized_key"], r["findings_key"], True
+                r["vendor_id"],
+                r["status"],
+                r["normalized_key"],
+                r["findings_key"],
+                True,
+                r["handoff_key"],
             )
             for r in rows
         }
 
     async def latest(self, tenant_id: str) -> dict[str, VendorHandoff]:
         rows = await self._pool.fetch(
-            "SELECT vendor_id, normalized_key, findings_key FROM latest_feeds WHERE tenant_id = $1",
+            "SELECT vendor_id, normalized_key, findings_key, handoff_key FROM latest_feeds"
+            " WHERE tenant_id = $1",
             tenant_id,
         )
         return {
             r["vendor_id"]: VendorHandoff(
-                r["vendor_id"], "ok", r["normalized_key"], r["findings_key"], False
+                r["vendor_id"],
+                "ok",
+                r["normalized_key"],
+                r["findings_key"],
+                False,
+                r["handoff_key"],
             )
             for r in rows
         }
@@ -79,16 +93,11 @@ class AssemblyRepository:
     async def baselines(self, tenant_id: str) -> dict[str, FeedBaseline]:
         """Each vendor's last good feed, as the drift guard remembers it."""
         rows = await self._pool.fetch(
-            "SELECT vendor_id, accepted, skus, in_stock_skus FROM feed_baselines"
+            "SELECT vendor_id, accepted, skus, in_stock_skus, skus_parquet FROM feed_baselines"
             " WHERE tenant_id = $1",
             tenant_id,
         )
-        return {
-            r["vendor_id"]: FeedBaseline(
-                r["accepted"], frozenset(r["skus"]), frozenset(r["in_stock_skus"])
-            )
-            for r in rows
-        }
+        return {r["vendor_id"]: _baseline(r) for r in rows}
 
     async def merged(self, scope_id: str) -> bool:
         """Whether the scope's merge is recorded (its event is then in the outbox)."""
@@ -100,6 +109,7 @@ class AssemblyRepository:
         successful one, make this run's good feeds the vendors' latest (one transaction).
         The first record wins: a concurrent or replayed merge records, writes and promotes
         nothing (False)."""
+        blobs = await asyncio.to_thread(_baseline_blobs, merge)  # polars, off the event loop
         async with self._pool.acquire() as conn, conn.transaction():
             status = await conn.execute(
                 "INSERT INTO merges (scope_id, tenant_id, status, merged_rows, announced_at)"
@@ -112,39 +122,65 @@ class AssemblyRepository:
             if not status.endswith(" 1"):
                 return False
             await Outbox.add(conn, merge.event)
-            await _promote(conn, merge)
+            await _promote(conn, merge, blobs)
         return True
 
 
-async def _promote(conn: PoolConnectionProxy[asyncpg.Record], merge: MergeRecord) -> None:
-    """Make the merge's good feeds (and their drift baselines) the vendors' latest."""
+def _baseline_blobs(merge: MergeRecord) -> dict[str, bytes]:
+    """The stored form of each promoted feed's drift baseline (:mod:`.baseline_codec`)."""
+    return {
+        r.vendor_id: encode_skus(merge.baselines[r.vendor_id])
+        for r in merge.promoted
+        if r.vendor_id in merge.baselines
+    }
+
+
+async def _promote(
+    conn: PoolConnectionProxy[asyncpg.Record], merge: MergeRecord, blobs: Mapping[str, bytes]
+) -> None:
+    """Make the merge's good feeds (and their drift baselines, ``blobs``) the vendors'
+    latest."""
     await conn.executemany(
         "INSERT INTO latest_feeds (tenant_id, vendor_id, scope_id, normalized_key,"
-        " findings_key) VALUES ($1, $2, $3, $4, $5)"
+        " findings_key, handoff_key) VALUES ($1, $2, $3, $4, $5, $6)"
         " ON CONFLICT (tenant_id, vendor_id) DO UPDATE SET scope_id = EXCLUDED.scope_id,"
-        " normalized_key = EXCLUDED.normalized_key,"
-        " findings_key = EXCLUDED.findings_key, updated_at = now()",
+        " normalized_key = EXCLUDED.normalized_key, findings_key = EXCLUDED.findings_key,"
+        " handoff_key = EXCLUDED.handoff_key, updated_at = now()",
         [
-            (merge.tenant_id, r.vendor_id, merge.scope_id, r.normalized_key, r.findings_key)
+            (
+                merge.tenant_id,
+                r.vendor_id,
+                merge.scope_id,
+                r.normalized_key,
+                r.findings_key,
+                r.handoff_key,
+            )
             for r in merge.promoted
         ],
     )
     await conn.executemany(
         "INSERT INTO feed_baselines (tenant_id, vendor_id, scope_id, accepted, skus,"
-        " in_stock_skus) VALUES ($1, $2, $3, $4, $5, $6)"
+        " in_stock_skus, skus_parquet) VALUES ($1, $2, $3, $4, NULL, NULL, $5)"
         " ON CONFLICT (tenant_id, vendor_id) DO UPDATE SET scope_id = EXCLUDED.scope_id,"
-        " accepted = EXCLUDED.accepted, skus = EXCLUDED.skus,"
-        " in_stock_skus = EXCLUDED.in_stock_skus, updated_at = now()",
+        " accepted = EXCLUDED.accepted, skus = NULL, in_stock_skus = NULL,"
+        " skus_parquet = EXCLUDED.skus_parquet, updated_at = now()",
         [
             (
                 merge.tenant_id,
                 r.vendor_id,
                 merge.scope_id,
                 merge.baselines[r.vendor_id].accepted,
-                sorted(merge.baselines[r.vendor_id].skus),
-                sorted(merge.baselines[r.vendor_id].in_stock),
+                blobs[r.vendor_id],
             )
             for r in merge.promoted
-            if r.vendor_id in merge.baselines
+            if r.vendor_id in blobs
         ],
     )
+
+
+def _baseline(row: asyncpg.Record) -> FeedBaseline:
+    """A stored baseline: its Parquet blob, or the arrays of one stored before there was one."""
+    if row["skus_parquet"] is not None:
+        skus, in_stock = decode_skus(row["skus_parquet"])
+        return FeedBaseline(row["accepted"], skus, in_stock)
+    return FeedBaseline(row["accepted"], frozenset(row["skus"]), frozenset(row["in_stock_skus"]))
