@@ -1,6 +1,7 @@
 """Scheduled runs on a real Postgres: the schedules live in ingest's schema, and two separate
-OS processes ticking the same due schedules side by side start each due run exactly once (one
-``scheduled_runs`` row and one ``run.requested`` in the outbox per tenant); the next due time
+OS processes ticking the same due schedules side by side (some waiting for vendors, found
+fresh) start each due run exactly once (one ``scheduled_runs`` row and one ``run.requested``
+in the outbox per tenant); the next due time
 is the cron's next time after now, in the tenant's timezone."""
 
 from __future__ import annotations
@@ -30,8 +31,14 @@ from relay_shared.database import create_pool
 async def main(dsn, schema, rounds):
     pool = await create_pool(dsn, schema)
     started = []
+    repository = SchedulesRepository(pool)
     for _ in range(rounds):
-        started += await SchedulesRepository(pool).start_due(datetime.now(UTC))
+        now = datetime.now(UTC)
+        started += await repository.start_due(now)
+        for due in await repository.waiting(now):  # as if their vendors were fresh
+            run_id = await repository.start(due, now, "vendors_fresh", [])
+            if run_id is not None:
+                started.append(run_id)
     await pool.close()
     print(json.dumps(started))
 
@@ -73,8 +80,11 @@ async def test_two_processes_start_each_due_run_once(
     repository = SchedulesRepository(pool)
     an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
     tenants = [f"t{n:02d}-{unique_id}" for n in range(30)]
-    for tenant_id in tenants:
-        await repository.set_schedule(tenant_id, 1, "*/5 * * * *", "Asia/Kolkata", an_hour_ago)
+    for n, tenant_id in enumerate(tenants):
+        waits = ["v1", "v2"] if n % 2 else []
+        await repository.set_schedule(
+            tenant_id, 1, "*/5 * * * *", "Asia/Kolkata", an_hour_ago, wait_for_vendors=waits
+        )
     due = {
         r["tenant_id"]: r["next_due_at"] for r in await pool.fetch("SELECT * FROM run_schedules")
     }
@@ -89,6 +99,8 @@ async def test_two_processes_start_each_due_run_once(
     assert sorted(first + second) == sorted(expected)
     rows = await pool.fetch("SELECT tenant_id, count(*) AS n FROM scheduled_runs GROUP BY 1")
     assert {r["tenant_id"]: r["n"] for r in rows} == dict.fromkeys(tenants, 1)
+    reasons = await pool.fetch("SELECT started_by, count(*) AS n FROM scheduled_runs GROUP BY 1")
+    assert {r["started_by"]: r["n"] for r in reasons} == {"cron": 15, "vendors_fresh": 15}
     outbox = await pool.fetch("SELECT event_id FROM outbox WHERE subject = 'run.requested'")
     assert sorted(r["event_id"] for r in outbox) == sorted(f"run.requested:{r}" for r in expected)
     later = await pool.fetch("SELECT next_due_at FROM run_schedules")

@@ -104,7 +104,14 @@ async def test_an_unchanged_feed_is_not_normalized_again(
         first["merged_key"]
     )
 
+    assert await _summary_statuses(object_store, first) == {"v1": "ok", "v2": "ok"}
+    assert await _summary_statuses(object_store, second) == {
+        "v1": "unchanged",
+        "v2": "unchanged",
+    }
+
     assert {v: e["status"] for v, e in third_rows.items()} == {"v1": "ok", "v2": "unchanged"}
+    assert await _summary_statuses(object_store, third) == {"v1": "ok", "v2": "unchanged"}
     assert third_rows["v1"]["normalized_key"] == keys.normalized_key(tenant_id, "v1", third_id)
     assert third["merged_rows"] == 3
 
@@ -116,6 +123,12 @@ async def test_an_unchanged_feed_is_not_normalized_again(
         0,
     )
     assert fourth["merged_rows"] == 4
+
+
+async def _summary_statuses(store: ObjectStore, merged: dict[str, Any]) -> dict[str, str]:
+    """Each vendor's status in the run's run_summary.json."""
+    summary = json.loads(await store.get_bytes(merged["summary_key"]))
+    return {vendor: line["status"] for vendor, line in summary["vendors"].items()}
 
 
 async def _run_as_of(client: Client, tenant_id: str, run_id: str, as_of: datetime) -> None:

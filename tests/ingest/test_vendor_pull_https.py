@@ -196,3 +196,43 @@ async def test_without_the_private_setting_a_loopback_host_is_refused() -> None:
     assert refused.value.code == "private_address"
     assert not refused.value.transient
     assert {a["host"] for a in allowed} <= {"127.0.0.1", "::1"}
+
+
+@pytest.mark.parametrize(
+    ("auth", "received"),
+    [
+        (
+            {"type": "basic", "username": "acme", "password": "pa:ss-word-3"},
+            {"Authorization": "Basic YWNtZTpwYTpzcy13b3JkLTM="},  # base64 "acme:pa:ss-word-3"
+        ),
+        (
+            {"type": "header", "name": "X-Api-Key", "value": "key-plain-5"},
+            {"X-Api-Key": "key-plain-5"},
+        ),
+    ],
+    ids=["basic", "header"],
+)
+async def test_basic_and_header_auth_send_exactly_the_configured_credential(
+    bus: Client,
+    server: VendorHttps,
+    isolated_bus: StackEndpoints,
+    object_store: ObjectStore,
+    unique_id: str,
+    auth: dict[str, str],
+    received: dict[str, str],
+) -> None:
+    """The server answers 401 without the credential; the pull stores the feed, and every
+    request carried exactly the configured credential (opened from its sealed form)."""
+    tenant_id, path = f"auth-{auth['type']}-{unique_id}", _path()
+    server.files[path] = FeedFile(FEED, '"a1"', headers=received)
+    inbound = {"type": "https", "url": server.url(path), "auth": auth, "schedule": EVERY_HOUR}
+    await configure(bus, object_store, STREAM, tenant_id, 1, {"v1": inbound})
+    status = await wait_status(isolated_bus.database_url, tenant_id, "v1", "ok")
+    [feed] = await wait_feeds(bus, STREAM, tenant_id, 1)
+    [request] = server.requests_to(path)
+
+    assert {name: request.get(name) for name in received} == received
+    other = "X-Api-Key" if auth["type"] == "basic" else "Authorization"
+    assert other not in request
+    assert feed["key"] == status["last_key"]
+    assert await object_store.get_bytes(feed["key"]) == FEED

@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+import asyncssh
 import pytest
 from nats.aio.client import Client
 
@@ -160,3 +162,29 @@ async def test_an_escaping_path_or_a_large_file_is_refused_and_the_others_go_on(
     assert await object_store.get_bytes(str(good["last_key"])) == b"SKU,QTY\nok,1\n"
     assert await object_store.list_objects(inbound_prefix(tenant_id, "escape")) == []
     assert await object_store.list_objects(inbound_prefix(tenant_id, "big")) == []
+
+
+async def test_a_private_key_logs_in_with_that_key_and_no_password(
+    bus: Client,
+    isolated_bus: StackEndpoints,
+    object_store: ObjectStore,
+    unique_id: str,
+    tmp_path: Path,
+) -> None:
+    """A server that takes only this key (password login off): the pull logs in with the
+    configured key (the server sees its fingerprint) and stores the file."""
+    tenant_id = f"sftp-key-{unique_id}"
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    async with vendor_sftp(tmp_path, USER, f"unused-{unique_id}", authorized_key=key) as keyed:
+        folder = _folder(keyed, {"feed.csv": b"SKU,QTY\nk,7\n"})
+        inbound = _inbound(keyed, path=f"{folder}/feed.csv")
+        del inbound["password"]
+        inbound["private_key"] = key.export_private_key().decode()
+        await configure(bus, object_store, STREAM, tenant_id, 1, {"v1": inbound})
+        status = await wait_status(isolated_bus.database_url, tenant_id, "v1", "ok")
+        [feed] = await wait_feeds(bus, STREAM, tenant_id, 1)
+
+    # (asyncssh asks about a key once before and once with its signature)
+    assert set(keyed.logins) == {f"{USER} key {key.get_fingerprint()}"}
+    assert feed["key"] == status["last_key"]
+    assert await object_store.get_bytes(feed["key"]) == b"SKU,QTY\nk,7\n"

@@ -64,6 +64,8 @@ class FeedFile:
     etag: str
     failures_left: int = 0  # answer 503 this many times first
     token: str | None = None  # a bearer token the request must carry
+    headers: dict[str, str] = field(default_factory=dict)  # headers the request must carry
+    announced: int | None = None  # a Content-Length to announce (only ``body`` is sent)
     redirect: str | None = None  # answer 302 to this location instead
 
 
@@ -92,13 +94,18 @@ class VendorHttps:
             f"Bearer {served.token}"
         ):
             return web.Response(status=401)
+        if any(request.headers.get(name) != value for name, value in served.headers.items()):
+            return web.Response(status=401)
         if served.failures_left > 0:
             served.failures_left -= 1
             return web.Response(status=503, text="busy")
         if request.headers.get("If-None-Match") == served.etag:
             return web.Response(status=304, headers={"ETag": served.etag})
         response = web.StreamResponse(headers={"ETag": served.etag, "Content-Type": "text/csv"})
-        response.enable_chunked_encoding()  # no Content-Length: the size shows while streaming
+        if served.announced is not None:
+            response.content_length = served.announced
+        else:
+            response.enable_chunked_encoding()  # no Content-Length: the size shows as it streams
         await response.prepare(request)
         for start in range(0, len(served.body), 64 * 1024):
             await response.write(served.body[start : start + 64 * 1024])
@@ -131,12 +138,29 @@ class VendorSftp:
     host_key_line: str  # the server's public key, as known_host_key takes it
     username: str
     password: str
-    logins: list[str]
+    logins: list[str]  # the user of each password login; "user key <fingerprint>" for a key
 
 
 class _Server(asyncssh.SSHServer):
-    def __init__(self, username: str, password: str, logins: list[str]) -> None:
+    def __init__(
+        self, username: str, password: str, logins: list[str], key: asyncssh.SSHKey | None
+    ) -> None:
         self._username, self._password, self._logins = username, password, logins
+        self._key = key
+
+    def public_key_auth_supported(self) -> bool:
+        return self._key is not None
+
+    def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        authorized = self._key
+        ok = (
+            authorized is not None
+            and username == self._username
+            and key.public_data == authorized.public_data
+        )
+        if ok:
+            self._logins.append(f"{username} key {key.get_fingerprint()}")
+        return ok
 
     def begin_auth(self, username: str) -> bool:
         return True
@@ -152,8 +176,11 @@ class _Server(asyncssh.SSHServer):
 
 
 @asynccontextmanager
-async def vendor_sftp(root: Path, username: str, password: str) -> AsyncIterator[VendorSftp]:
-    """An SFTP server whose ``/`` is ``root``; ``logins`` records each accepted login."""
+async def vendor_sftp(
+    root: Path, username: str, password: str, authorized_key: asyncssh.SSHKey | None = None
+) -> AsyncIterator[VendorSftp]:
+    """An SFTP server whose ``/`` is ``root``; ``logins`` records each accepted login (by
+    password, or by ``authorized_key`` when given)."""
     host_key = asyncssh.generate_private_key("ssh-ed25519")
     logins: list[str] = []
 
@@ -164,7 +191,7 @@ async def vendor_sftp(root: Path, username: str, password: str) -> AsyncIterator
         "127.0.0.1",
         0,
         server_host_keys=[host_key],
-        server_factory=lambda: _Server(username, password, logins),
+        server_factory=lambda: _Server(username, password, logins, authorized_key),
         sftp_factory=sftp_factory,
     )
     port = acceptor.sockets[0].getsockname()[1]

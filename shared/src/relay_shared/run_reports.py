@@ -75,11 +75,16 @@ def _item_lines(items: Sequence[Finding]) -> str:
     return "[\n" + ",\n".join(map(_item_line, items)) + "\n  ]"
 
 
+#: A vendor's outcome in run_summary.json; ``unchanged``: merged from its feed's earlier
+#: normalized rows, its feed's bytes being those of its last normalized feed.
+SummaryStatus = Literal["ok", "unchanged", "failed", "skipped"]
+
+
 class VendorSummary(VendorCounts):
     """A vendor's entry in run_summary.json: its outcome, then its feed's counts (a missing
     feed: zero counts and no sha256)."""
 
-    status: Literal["ok", "failed", "skipped"]
+    status: SummaryStatus
 
     @model_serializer(mode="wrap")
     def _status_first(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -89,7 +94,7 @@ class VendorSummary(VendorCounts):
         return {"status": data.pop("status"), **data}
 
     @classmethod
-    def of(cls, status: Literal["ok", "failed", "skipped"], counts: VendorCounts) -> VendorSummary:
+    def of(cls, status: SummaryStatus, counts: VendorCounts) -> VendorSummary:
         return cls(status=status, **counts.model_dump())
 
     def counts(self) -> VendorCounts:

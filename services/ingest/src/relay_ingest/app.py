@@ -21,6 +21,7 @@ from relay_shared.events import (
     RunRequested,
     ShipstationNotified,
     TenantConfigured,
+    VendorPulled,
 )
 from relay_shared.worker_app import WorkerApp
 
@@ -34,13 +35,17 @@ class IngestApp(WorkerApp[IngestSettings, IngestHandlerObjects]):
     """Consumes run.requested, shipstation.notified and tenant.configured (which vendors'
     inbound prefixes it watches for drops, its run schedule, the vendors it pulls over
     https/sftp on their schedules); emits feed.received, run.failed,
-    order.shipped and run.requested (scheduled runs).
+    order.shipped, run.requested (scheduled runs) and vendor.pulled (each pulled vendor's
+    state, for the gateway).
     Owns schema ``ingest`` and S3 ``inbound/``."""
 
     service = "ingest"
 
     def __init__(self, settings: IngestSettings) -> None:
-        super().__init__(settings, emits=[FeedReceived, RunFailed, OrderShipped, RunRequested])
+        super().__init__(
+            settings,
+            emits=[FeedReceived, RunFailed, OrderShipped, RunRequested, VendorPulled],
+        )
         self.consume(
             RunRequested, IngestHandlers.on_run_requested, IngestHandlers.on_run_request_failed
         )

@@ -19,6 +19,7 @@ import structlog
 from nats.aio.msg import Msg
 
 from relay_ingest.adapters.drops_repository import DropsRepository
+from relay_ingest.adapters.feed_freshness import FeedFreshness
 from relay_ingest.adapters.inbound_listing import open_inbound_listing
 from relay_ingest.adapters.schedules_repository import SchedulesRepository
 from relay_ingest.drop_handlers import DropHandlers
@@ -27,6 +28,7 @@ from relay_ingest.schedule_handlers import ScheduleHandlers
 from relay_ingest.settings import IngestSettings
 from relay_shared.background import running
 from relay_shared.bus.failures import is_transient
+from relay_shared.clock import clock_from_setting
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.outbox import Publisher
 from relay_shared.runtime import Resources, s3_settings
@@ -83,7 +85,12 @@ async def open_drop_handlers(
 ) -> AsyncIterator[DropHandlers]:
     async with AsyncExitStack() as stack:
         listing = await stack.enter_async_context(open_inbound_listing(s3_settings(settings)))
-        scheduling = ScheduleHandlers(SchedulesRepository(resources.pool), bus)
+        scheduling = ScheduleHandlers(
+            SchedulesRepository(resources.pool),
+            bus,
+            FeedFreshness(resources.store, resources.pool),
+            clock_from_setting(settings.clock_offset_file),
+        )
         handlers = DropHandlers(
             configs=TenantConfigStore(resources.store),
             drops=DropsRepository(resources.pool),

@@ -72,7 +72,9 @@ class Pulls(Protocol):
         self, claim: Claim, fetched: Sequence[Fetched], validators: Validators, now: datetime
     ) -> int: ...
 
-    async def failed(self, claim: Claim, failure: PullFailure, plan: RetryPlan) -> None: ...
+    async def failed(
+        self, claim: Claim, failure: PullFailure, plan: RetryPlan, now: datetime
+    ) -> None: ...
 
 
 class Source(Protocol):
@@ -114,6 +116,7 @@ class PullHandlers:
             and v.inbound.pulled
         ]
         await self.pulls.configure(tenant_id, version, vendors, config.timezone, _now())
+        await self.pulls.outbox.drain(self.bus.publish)
 
     async def tick(self, now: datetime | None = None) -> int:
         """Pull the vendors due now; returns how many new feeds were announced."""
@@ -122,8 +125,7 @@ class PullHandlers:
             return 0
         gate = asyncio.Semaphore(self.concurrency)
         announced = sum(await asyncio.gather(*(self._one(claim, gate) for claim in claims)))
-        if announced:
-            await self.pulls.outbox.drain(self.bus.publish)
+        await self.pulls.outbox.drain(self.bus.publish)  # the feeds and the vendors' reports
         return announced
 
     async def _one(self, claim: Claim, gate: asyncio.Semaphore) -> int:
@@ -202,7 +204,7 @@ class PullHandlers:
             next_at=plan.next_due_at.isoformat(),
         )
         try:
-            await self.pulls.failed(claim, failure, plan)
+            await self.pulls.failed(claim, failure, plan, now)
         except LeaseLostError:
             log.warning("ingest.vendor_pull_lease_lost", **_ids(claim))
 

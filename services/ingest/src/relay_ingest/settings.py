@@ -11,7 +11,8 @@ Bucket drops (:mod:`relay_ingest.drop_wiring`): ``APP_INBOUND_POLL_S`` is the po
 (0: no poll), ``APP_INBOUND_POLL_CONCURRENCY`` how many tenants it lists at once,
 ``APP_BUCKET_EVENTS_SUBJECT`` the NATS subject MinIO publishes its bucket
 notifications to (empty: none). ``APP_SCHEDULE_TICK_S``: how often scheduled runs are looked
-for (0: never).
+for (0: never); ``APP_CLOCK_OFFSET_FILE`` moves the time they run by (tests and demos only,
+:mod:`relay_shared.clock`).
 
 Vendor pulls (:mod:`relay_ingest.pull_wiring`, ``inbound.type`` https or sftp):
 ``APP_PULL_TICK_S`` how often due pulls are looked for (0: never), ``APP_PULL_CONCURRENCY``
@@ -22,6 +23,8 @@ how many run at once per replica, ``APP_PULL_TIMEOUT_S`` the longest one transfe
 on-premises vendor, tests; a redirect to another private host is refused even then), and
 ``APP_MAX_UPLOAD_BYTES`` (the gateway's upload limit) the largest feed a pull stores.
 """
+
+from pathlib import Path
 
 from pydantic import Field, SecretStr
 
@@ -41,6 +44,7 @@ class IngestSettings(CommonSettings):
     inbound_poll_concurrency: int = Field(default=16, ge=1, le=256)
     bucket_events_subject: str = ""
     schedule_tick_s: float = Field(default=15.0, ge=0)
+    clock_offset_file: Path | None = None
     pull_tick_s: float = Field(default=15.0, ge=0)
     pull_concurrency: int = Field(default=8, ge=1, le=256)
     pull_timeout_s: float = Field(default=900.0, gt=0)

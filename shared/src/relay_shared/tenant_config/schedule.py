@@ -7,6 +7,12 @@ schedule:
   max_wait_min: 60             #   ... at most this long, then run with what is there
 ```
 
+What ingest does with it (:mod:`relay_ingest.domain.schedules`): at each cron time a run
+starts at once when ``wait_for_vendors`` is empty. Otherwise the cron time waits: the run
+starts as soon as every listed vendor has a fresh feed (its newest inbound file is not the one
+the tenant's latest run pinned for it), or ``max_wait_min`` after the cron time with what is
+there (``max_wait_min: 0``: at the cron time). The wait is durable state in ingest's schema.
+
 Refused at config time (with the path ``schedule.runs``): anything that is not a 5-field cron
 expression (a 6th field would mean seconds), a time that never comes (``0 0 30 2 *``), and a
 cron firing more often than every :data:`MIN_INTERVAL_MIN` minutes.

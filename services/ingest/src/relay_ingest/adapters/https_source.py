@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import base64
 import socket
 import ssl
 from collections.abc import AsyncIterator
@@ -167,8 +168,8 @@ def _auth_headers(auth: HttpsAuth | None, secrets: dict[str, str]) -> dict[str, 
     if auth is None:
         return {}
     if auth.type == "basic":
-        basic = aiohttp.BasicAuth(auth.username or "", secrets.get("auth.password", ""))
-        return {"Authorization": basic.encode()}
+        pair = f"{auth.username or ''}:{secrets.get('auth.password', '')}".encode()
+        return {"Authorization": f"Basic {base64.b64encode(pair).decode('ascii')}"}  # RFC 7617
     if auth.type == "bearer":
         return {"Authorization": f"Bearer {secrets.get('auth.token', '')}"}
     return {auth.name or "": secrets.get("auth.value", "")}

@@ -5,7 +5,9 @@ A due vendor is claimed by one replica (:meth:`PullsRepository.claim`: ``FOR UPD
 LOCKED``, a lease id and a lease end); only the lease holder records the outcome
 (:meth:`PullsRepository.succeeded` / :meth:`PullsRepository.failed`): its new files are
 recorded as inbound objects with their ``feed.received`` in the outbox, in one transaction
-with the vendor's new state. A lease lost meanwhile (the pull outlived it and another replica
+with the vendor's new state. Every change of a vendor's state (configured, pulled, failed,
+removed) writes its ``vendor.pulled`` report to the outbox in that transaction
+(:func:`_report`). A lease lost meanwhile (the pull outlived it and another replica
 took the vendor) rolls the outcome back (:class:`LeaseLostError`).
 """
 
@@ -22,6 +24,7 @@ import asyncpg
 
 from relay_ingest.adapters.drops_repository import record_drops
 from relay_ingest.domain.drops import BucketObject, Drop
+from relay_ingest.domain.pull_reports import PullState, pull_report
 from relay_ingest.domain.pulls import (
     PULL,
     Claim,
@@ -77,6 +80,8 @@ class PullsRepository:
             }
             if any(r["config_version"] >= config_version for r in rows.values()):
                 return
+            kept = {v.vendor_id for v in vendors}
+            await _report(conn, tenant_id, [v for v in rows if v not in kept], now, removed=True)
             await conn.execute(
                 "DELETE FROM vendor_pulls WHERE tenant_id = $1 AND NOT vendor_id = ANY($2)",
                 tenant_id,
@@ -104,6 +109,7 @@ class PullsRepository:
                     due,
                     fresh,
                 )
+            await _report(conn, tenant_id, [v.vendor_id for v in vendors], now)
 
     async def claim(self, now: datetime, limit: int, lease: timedelta) -> list[Claim]:
         """Take up to ``limit`` due vendors no replica holds, for ``lease``."""
@@ -147,9 +153,12 @@ class PullsRepository:
                 json.dumps(validators.files or {}),
                 fetched[-1].key if fetched else None,
             )
+            await _report(conn, claim.tenant_id, [claim.vendor_id], now)
             return await record_drops(conn, claim.config_version, found, PULL)
 
-    async def failed(self, claim: Claim, failure: PullFailure, plan: RetryPlan) -> None:
+    async def failed(
+        self, claim: Claim, failure: PullFailure, plan: RetryPlan, now: datetime
+    ) -> None:
         """The vendor's failure and when it is tried again."""
         async with self._pool.acquire() as conn, conn.transaction():
             await self._release(
@@ -162,6 +171,7 @@ class PullsRepository:
                 plan.attempts,
                 plan.next_due_at,
             )
+            await _report(conn, claim.tenant_id, [claim.vendor_id], now)
 
     @staticmethod
     async def _release(conn: Any, claim: Claim, assignments: str, *values: object) -> None:
@@ -185,6 +195,39 @@ class PullsRepository:
             tenant_id,
         )
         return {r["vendor_id"]: dict(r) for r in rows}
+
+
+async def _report(
+    conn: Any, tenant_id: str, vendor_ids: Sequence[str], now: datetime, *, removed: bool = False
+) -> None:
+    """Number the vendors' current states (a higher number than any before) and write their
+    ``vendor.pulled`` reports to the outbox (``removed``: the last report of each)."""
+    if not vendor_ids:
+        return
+    rows = await conn.fetch(
+        "UPDATE vendor_pulls SET report_seq = GREATEST(report_seq + 1,"
+        " (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)"
+        " WHERE tenant_id = $1 AND vendor_id = ANY($2::text[]) RETURNING *",
+        tenant_id,
+        list(vendor_ids),
+    )
+    await Outbox.add(conn, *(pull_report(_state(row), now, removed=removed) for row in rows))
+
+
+def _state(row: asyncpg.Record) -> PullState:
+    return PullState(
+        tenant_id=row["tenant_id"],
+        vendor_id=row["vendor_id"],
+        kind=row["kind"],
+        status=row["status"],
+        error_code=row["error_code"],
+        error=row["error"],
+        attempts=row["attempts"],
+        last_attempt_at=row["last_attempt_at"],
+        last_success_at=row["last_success_at"],
+        next_due_at=row["next_due_at"],
+        seq=row["report_seq"],
+    )
 
 
 def _next_due(

@@ -1,12 +1,83 @@
 """Scheduled runs: the run a due cron time starts, derived from the tenant and the time only
-(so a replica that starts it again writes the same run id and event id)."""
+(so a replica that starts it again writes the same run id and event id), and when a due time
+that waits for vendors starts.
+
+Waiting (``schedule.wait_for_vendors``, ``max_wait_min``): a due cron time with no listed
+vendors starts its run at once (``cron``; ``occurred_at`` = the cron time). With listed
+vendors it starts as soon as every one of them has a fresh feed (``vendors_fresh``), or
+``max_wait_min`` after the cron time with what is there (``max_wait``); either way
+``occurred_at`` is the moment it started. A vendor's feed is *fresh* when its newest inbound
+file (the one a run would pin) is not the file the tenant's latest run pinned for it: another
+key, or the same key written again after that pin. A vendor no run has pinned yet is fresh
+as soon as it has any file. The run id stays that of the cron time.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from relay_shared.events import RunRequested
+
+StartReason = Literal["cron", "vendors_fresh", "max_wait"]
+
+
+@dataclass(frozen=True)
+class DueSchedule:
+    """A tenant's schedule whose cron time ``due_at`` has come."""
+
+    tenant_id: str
+    config_version: int
+    due_at: datetime
+    wait_for_vendors: tuple[str, ...] = ()
+    max_wait_min: int = 0
+    #: the listed vendors without a fresh feed at the last check (None: not checked yet)
+    waiting_for: tuple[str, ...] | None = None
+
+    @property
+    def wait_ends_at(self) -> datetime:
+        return self.due_at + timedelta(minutes=self.max_wait_min)
+
+
+@dataclass(frozen=True)
+class LatestFeed:
+    """A vendor's newest inbound file."""
+
+    key: str
+    last_modified: datetime
+
+
+@dataclass(frozen=True)
+class LastPin:
+    """The file the tenant's latest run pinned for a vendor (``key`` None: it had none)."""
+
+    key: str | None
+    pinned_at: datetime
+
+
+def is_fresh(latest: LatestFeed | None, pinned: LastPin | None) -> bool:
+    if latest is None:
+        return False
+    if pinned is None or pinned.key is None:
+        return True
+    return latest.key != pinned.key or latest.last_modified > pinned.pinned_at
+
+
+def start_reason(
+    schedule: DueSchedule, now: datetime, missing: Sequence[str] | None
+) -> StartReason | None:
+    """Why the due run starts at ``now`` (None: it goes on waiting). ``missing``: the listed
+    vendors without a fresh feed (None: not checked)."""
+    if not schedule.wait_for_vendors:
+        return "cron"
+    if missing is not None and not missing:
+        return "vendors_fresh"
+    if now >= schedule.wait_ends_at:
+        return "max_wait"
+    return None
 
 
 def scheduled_run_id(tenant_id: str, due_at: datetime) -> str:
@@ -15,11 +86,14 @@ def scheduled_run_id(tenant_id: str, due_at: datetime) -> str:
     return f"sched-{due_at.astimezone(UTC):%Y%m%dT%H%MZ}-{tenant}"
 
 
-def scheduled_run(tenant_id: str, config_version: int, due_at: datetime) -> RunRequested:
+def scheduled_run(
+    tenant_id: str, config_version: int, due_at: datetime, started_at: datetime | None = None
+) -> RunRequested:
+    """The run of the cron time ``due_at``, started at ``started_at`` (default: ``due_at``)."""
     run_id = scheduled_run_id(tenant_id, due_at)
     return RunRequested(
         event_id=f"run.requested:{run_id}",
-        occurred_at=due_at,
+        occurred_at=started_at or due_at,
         tenant_id=tenant_id,
         correlation_id=run_id,
         run_id=run_id,

@@ -6,7 +6,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-HandoffStatus = Literal["ok", "failed", "missing"]
+#: ``unchanged``: normalize found the feed equal to the vendor's last normalized one and
+#: handed over those earlier rows (usable like ``ok``).
+HandoffStatus = Literal["ok", "unchanged", "failed", "missing"]
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,8 @@ class VendorHandoff:
     normalized_key: str | None
     findings_key: str
     from_this_run: bool
+    #: the same rows as Parquet (None: a result from before there was one; read the CSV)
+    handoff_key: str | None = None
 
 
 def is_complete(received: Sequence[str], run_vendors: Sequence[str]) -> bool:
@@ -42,3 +46,8 @@ def inputs_for_merge(
         else:
             chosen.append(VendorHandoff(vendor_id, "missing", None, "", from_this_run=False))
     return chosen
+
+
+def unchanged_vendors(chosen: Sequence[VendorHandoff]) -> frozenset[str]:
+    """The vendors whose hand-off under this run says their feed was unchanged."""
+    return frozenset(h.vendor_id for h in chosen if h.from_this_run and h.status == "unchanged")

@@ -1,0 +1,105 @@
+"""The pulls read model (schema ``gateway``), fed by ``vendor.pulled``: each vendor a tenant's
+config pulls over https or sftp, its last attempt, outcome, error and next scheduled time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from relay_shared.events import VendorPulled
+
+
+@dataclass(frozen=True)
+class PullView:
+    vendor_id: str
+    kind: str
+    status: str
+    error_code: str | None
+    error: str | None
+    attempts: int
+    last_attempt_at: datetime | None
+    last_success_at: datetime | None
+    next_due_at: datetime | None
+    reported_at: datetime
+
+
+class PullsNotOpenError(RuntimeError):
+    """An event arrived before the gateway's resources opened (it is redelivered)."""
+
+
+class VendorPullsRepository:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def record(self, event: VendorPulled) -> None:
+        """Upsert the vendor's row; only a later report (higher ``seq``) changes it."""
+        await self._pool.execute(
+            "INSERT INTO vendor_pulls (tenant_id, vendor_id, kind, status, error_code, error,"
+            " attempts, last_attempt_at, last_success_at, next_due_at, seq, reported_at,"
+            " event_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+            " ON CONFLICT (tenant_id, vendor_id) DO UPDATE SET kind = EXCLUDED.kind,"
+            " status = EXCLUDED.status, error_code = EXCLUDED.error_code,"
+            " error = EXCLUDED.error, attempts = EXCLUDED.attempts,"
+            " last_attempt_at = EXCLUDED.last_attempt_at,"
+            " last_success_at = EXCLUDED.last_success_at, next_due_at = EXCLUDED.next_due_at,"
+            " seq = EXCLUDED.seq, reported_at = EXCLUDED.reported_at,"
+            " event_id = EXCLUDED.event_id WHERE vendor_pulls.seq < EXCLUDED.seq",
+            event.tenant_id,
+            event.vendor_id,
+            event.kind,
+            event.status,
+            event.error_code,
+            event.error,
+            event.attempts,
+            event.last_attempt_at,
+            event.last_success_at,
+            event.next_due_at,
+            event.seq,
+            event.occurred_at,
+            event.event_id,
+        )
+
+    async def of_tenant(self, tenant_id: str) -> list[PullView]:
+        """The tenant's pulled vendors (not those removed), by vendor id."""
+        rows = await self._pool.fetch(
+            "SELECT * FROM vendor_pulls WHERE tenant_id = $1 AND status <> 'removed'"
+            " ORDER BY vendor_id",
+            tenant_id,
+        )
+        return [
+            PullView(
+                vendor_id=row["vendor_id"],
+                kind=row["kind"],
+                status=row["status"],
+                error_code=row["error_code"],
+                error=row["error"],
+                attempts=row["attempts"],
+                last_attempt_at=row["last_attempt_at"],
+                last_success_at=row["last_success_at"],
+                next_due_at=row["next_due_at"],
+                reported_at=row["reported_at"],
+            )
+            for row in rows
+        ]
+
+
+class TenantPulls:
+    """The repository once the gateway's resources are open (the consumer and the route are
+    wired before they are)."""
+
+    def __init__(self) -> None:
+        self._repository: VendorPullsRepository | None = None
+
+    def open(self, pool: asyncpg.Pool) -> None:
+        self._repository = VendorPullsRepository(pool)
+
+    @property
+    def repository(self) -> VendorPullsRepository:
+        if self._repository is None:
+            raise PullsNotOpenError("the pulls read model is not open")
+        return self._repository
+
+    async def record(self, event: VendorPulled) -> None:
+        await self.repository.record(event)
