@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from relay_pricing.domain.change_outputs import full_feed_key, merge_changes
 from relay_pricing.domain.run import RunOutputs
 from relay_shared import subjects
 from relay_shared.events import (
@@ -31,11 +32,12 @@ def announcement(
             run_id=event.scope_id,
             vendors=vendors,
             config_version=event.config_version,
-            merged_key=written["merged_inventory.csv"],
+            merged_key=full_feed_key(written),
             summary_key=written["run_summary.json"],
             errors_key=written["errors.json"],
             merged_rows=outputs.merged_rows,
             skus_left_out=len(outputs.skus_left_out),
+            changes=merge_changes(written, event.as_of),
         )
     code, message = first_error(outputs)
     return RunFailed(
