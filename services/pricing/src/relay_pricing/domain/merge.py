@@ -37,6 +37,17 @@ class Merged:
 
     offers: pl.DataFrame
     skus_left_out: list[str]
+    #: every offer with its decision keys (``merge_offers(..., keep_ranked=True)``)
+    ranked: RankedOffers | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RankedOffers:
+    """Every vendor's offer with its decision keys (those with a cost first) and, for each
+    row of the merged offers in order, the position of its winning offer in ``offers``."""
+
+    offers: pl.DataFrame
+    winners: pl.Series
 
 
 REQUIRED = ("sku", "vendor_id", "quantity_available", "lead_time_days", "cost", "map_price")
@@ -55,15 +66,23 @@ def typed_offers(offers: VendorOffers, columns: Sequence[str] = NORMALIZED_COLUM
     )
 
 
-def _sort_columns(keys: Sequence[SortKey]) -> list[str]:
-    """The column of each key; all ascending, nulls last."""
-    names: dict[SortKey, str] = {
-        "in_stock_desc": _STOCKLESS,
-        "lowest_landed_cost": "landed",
-        "shortest_lead_time": "lead_time_days",
-        "vendor_priority": _RANK,
-    }
-    return [names[key] for key in keys]
+_KEY_COLUMNS: dict[SortKey, str] = {
+    "in_stock_desc": _STOCKLESS,
+    "lowest_landed_cost": "landed",
+    "shortest_lead_time": "lead_time_days",
+    "vendor_priority": _RANK,
+}
+VENDOR_ID_ORDER = "vendor_id_order"
+
+
+def decision_keys(merge: MergeConfig) -> list[tuple[str, str]]:
+    """The merge's keys in order, each as (name, column of the ranked offers); all
+    ascending, nulls last; the last one, ``vendor_id_order``, breaks every tie."""
+    if merge.strategy == "priority":
+        named: list[tuple[str, str]] = [("in_stock_desc", _STOCKLESS), ("vendor_priority", _RANK)]
+    else:
+        named = [(key, _KEY_COLUMNS[key]) for key in merge.best_offer.sort_by]
+    return [*named, (VENDOR_ID_ORDER, _VENDOR_RANK)]
 
 
 def _bound(frame: pl.DataFrame, name: str) -> int | None:
@@ -144,12 +163,12 @@ def _winner_positions(eligible: pl.DataFrame, names: Sequence[str]) -> pl.Series
     return firsts.sort("sku", multithreaded=False).select(pl.col("__k") % height).to_series()
 
 
-def _choose(offers: pl.DataFrame, merge: MergeConfig) -> pl.DataFrame:
-    """The first eligible offer per SKU by the strategy's keys then vendor_id, sorted by SKU."""
-    if merge.strategy == "priority":
-        names = [_STOCKLESS, _RANK, _VENDOR_RANK]
-    else:
-        names = [*_sort_columns(merge.best_offer.sort_by), _VENDOR_RANK]
+def _choose(
+    offers: pl.DataFrame, merge: MergeConfig
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
+    """The first eligible offer per SKU by the strategy's keys then vendor_id, sorted by SKU;
+    the eligible offers and the position of each SKU's winner among them."""
+    names = [column for _, column in decision_keys(merge)]
     eligible = offers.filter(pl.col("cost").is_not_null())
     positions = _winner_positions(eligible, names)
     # one chunk: gathering rows scattered over several chunks is several times slower (and
@@ -170,20 +189,25 @@ def _choose(offers: pl.DataFrame, merge: MergeConfig) -> pl.DataFrame:
     fallback = merge.best_offer.fallback_lead_time_days
     if fallback is not None:
         chosen = chosen.with_columns(pl.col("lead_time_days").fill_null(fallback))
-    return chosen
+    return chosen, eligible, positions
 
 
 def merge_offers(
-    vendors: Sequence[VendorOffers], merge: MergeConfig, columns: Sequence[str] = NORMALIZED_COLUMNS
+    vendors: Sequence[VendorOffers],
+    merge: MergeConfig,
+    columns: Sequence[str] = NORMALIZED_COLUMNS,
+    *,
+    keep_ranked: bool = False,
 ) -> Merged:
     """The winning offer per SKU, its quantity per ``quantity_policy``, and the left-out SKUs.
 
-    ``columns`` names the normalized columns the output needs (the rest are not read).
+    ``columns`` names the normalized columns the output needs (the rest are not read). With
+    ``keep_ranked`` the result also holds every offer with its decision keys (for explain).
     """
     if not vendors:
         return Merged(pl.DataFrame(), [])
     offers = _ranked(pl.concat(_vendor_frames(vendors, columns, merge), rechunk=False), merge)
-    chosen = _choose(offers, merge)
+    chosen, eligible, positions = _choose(offers, merge)
     left_out = (
         offers.filter(pl.col("cost").is_null())
         .select("sku")
@@ -191,4 +215,8 @@ def merge_offers(
         .join(chosen.select("sku"), on="sku", how="anti")
         .sort("sku", multithreaded=False)
     )
-    return Merged(chosen, left_out.get_column("sku").to_list())
+    ranked = None
+    if keep_ranked:
+        without_cost = offers.filter(pl.col("cost").is_null())
+        ranked = RankedOffers(pl.concat([eligible, without_cost], rechunk=True), positions)
+    return Merged(chosen, left_out.get_column("sku").to_list(), ranked)

@@ -47,11 +47,24 @@ def raw_price_column(frame: pl.DataFrame, landed: str, rule: PriceRule) -> pl.Se
     return frame.select(landed).join(lookup, on=landed, how="left", maintain_order="left")["raw"]
 
 
+# The intermediate columns of :func:`with_price` (kept with ``steps=True``, for explain):
+# the floor (min price or MAP), the price clamped to floor and ceiling, the rounded price.
+FLOOR, CLAMPED, ROUNDED = "__floor", "__clamped", "__result"
+
+
 def with_price(
-    frame: pl.LazyFrame, raw: str, map_cents: str, rule: PriceRule, *, into: str = "price"
+    frame: pl.LazyFrame,
+    raw: str,
+    map_cents: str,
+    rule: PriceRule,
+    *,
+    into: str = "price",
+    steps: bool = False,
 ) -> pl.LazyFrame:
     """Adds ``into``: steps 3–5 of the spec on the ``raw`` price (floor, ceiling, rounding,
-    and the floor winning at the end).
+    and the floor winning at the end). With ``steps`` the intermediate columns
+    :data:`FLOOR`, :data:`CLAMPED` and :data:`ROUNDED` are kept (the explain index records
+    them: the very values the run computed).
 
     Staged as columns: written as one expression, polars repeats the shared steps (the
     rounding refers to the clamped price six times), which made this 4x slower.
@@ -82,7 +95,7 @@ def with_price(
     price_column = (
         pl.when(pl.col("__result") < pl.col("__floor")).then(floor_up).otherwise("__result")
     )
-    temporary = ["__floor", "__clamped", "__result"]
+    temporary = [] if steps else [FLOOR, CLAMPED, ROUNDED]
     if rule.mode != "none":
         temporary += ["__down", "__floor_down"]
     return staged.with_columns(price_column.alias(into)).drop(temporary)

@@ -10,7 +10,7 @@ Decisions where the spec is silent:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -18,12 +18,14 @@ from typing import Literal
 import polars as pl
 
 from relay_pricing.domain import merged_output
+from relay_pricing.domain.explain import ExplainParts, explain_index
 from relay_pricing.domain.merge import VendorOffers, merge_offers
 from relay_pricing.domain.money import to_cents
 from relay_pricing.domain.pricing_frame import raw_price_column, with_price
-from relay_pricing.domain.reports import in_report_order, vendor_summary
+from relay_pricing.domain.reports import in_report_order, summary_status, vendor_summary
 from relay_pricing.domain.rounding import PriceRule
 from relay_shared.events import VendorCounts
+from relay_shared.explain.index_format import ExplainIndex
 from relay_shared.findings import Finding
 from relay_shared.run_reports import ErrorsReport, RunSummary, VendorSummary
 from relay_shared.tenant_config import TenantConfig
@@ -57,6 +59,8 @@ class RunOutputs:
     summary: RunSummary
     errors: ErrorsReport
     files: dict[str, bytes]
+    #: the run's explain index (:mod:`relay_pricing.domain.explain`), when asked for
+    explain: ExplainIndex | None = field(default=None, repr=False, compare=False)
 
     @property
     def status(self) -> Literal["succeeded", "failed"]:
@@ -88,6 +92,8 @@ def build_run_outputs(
     config_version: int | None,
     feeds: Mapping[str, FeedInput],
     timings_ms: Mapping[str, int],
+    explain: bool = True,
+    unchanged: Collection[str] = (),
 ) -> RunOutputs:
     """Merges, prices and reports a run. Pure; the only non-deterministic input is ``timings_ms``.
 
@@ -95,16 +101,21 @@ def build_run_outputs(
     from it (or whose report says ``missing``) counts as missing. Returns
     ``merged_inventory.csv`` (+ ``.json`` with ``output.format: json``), ``errors.json`` and
     ``run_summary.json``; a failed run returns only the last two. Raises ``ValueError`` for a
-    vendor that is not in the config.
+    vendor that is not in the config. A vendor in ``unchanged`` (its feed was not normalized
+    again) that is merged shows as ``unchanged`` in the summary. With ``explain`` a run
+    that succeeds also returns its explain index (``RunOutputs.explain``, not a file).
     """
     unknown = sorted(set(feeds) - {vendor.vendor_id for vendor in config.vendors})
     if unknown:
         raise ValueError(f"vendors not in the config: {', '.join(unknown)}")
-    assembly = _assemble(config, feeds)
+    assembly = _assemble(config, feeds, unchanged)
     files: dict[str, bytes] = {}
     merged_rows, left_out = 0, list[str]()
+    index: ExplainIndex | None = None
     if not assembly.failed:
-        frame, left_out = _priced_inventory(config, assembly.usable)
+        frame, left_out, parts = _priced_inventory(config, assembly.usable, explain)
+        if parts is not None:
+            index = explain_index(config, parts, run_id=run_id, config_version=config_version)
         merged_rows = frame.height
         files["merged_inventory.csv"] = merged_output.merged_csv(frame)
         if config.output.format == "json":
@@ -123,10 +134,12 @@ def build_run_outputs(
     )
     files["errors.json"] = errors.to_json_bytes()
     files["run_summary.json"] = summary.to_json_bytes()
-    return RunOutputs(summary, errors, files)
+    return RunOutputs(summary, errors, files, index)
 
 
-def _assemble(config: TenantConfig, feeds: Mapping[str, FeedInput]) -> _Assembly:
+def _assemble(
+    config: TenantConfig, feeds: Mapping[str, FeedInput], unchanged: Collection[str]
+) -> _Assembly:
     assembly = _Assembly()
     for vendor in config.vendors:
         vendor_id = vendor.vendor_id
@@ -157,18 +170,28 @@ def _assemble(config: TenantConfig, feeds: Mapping[str, FeedInput]) -> _Assembly
             warnings.insert(0, skipped)
         assembly.errors.extend(in_report_order(errors))
         assembly.warnings.extend(in_report_order(warnings))
-        assembly.vendors[vendor_id] = vendor_summary(status, counts)
+        assembly.vendors[vendor_id] = vendor_summary(
+            summary_status(vendor_id, status, unchanged), counts
+        )
     return assembly
 
 
 def _priced_inventory(
-    config: TenantConfig, usable: Sequence[VendorOffers]
-) -> tuple[pl.DataFrame, list[str]]:
+    config: TenantConfig, usable: Sequence[VendorOffers], explain: bool
+) -> tuple[pl.DataFrame, list[str], ExplainParts | None]:
+    """The priced inventory, the left-out SKUs and, with ``explain``, what the run's explain
+    index is built from (the ranked offers; the priced winners with their step columns)."""
     columns = list(config.output.columns)
-    merged = merge_offers(usable, config.merge, columns)
+    merged = merge_offers(usable, config.merge, columns, keep_ranked=explain)
+    ranked = merged.ranked
     if merged.offers.height == 0:
-        return merged_output.empty_frame(columns), merged.skus_left_out
+        parts = None if ranked is None else ExplainParts(ranked, None, merged.skus_left_out)
+        return merged_output.empty_frame(columns), merged.skus_left_out, parts
     rule = PriceRule.from_config(config.pricing)
     offers = merged.offers.with_columns(raw_price_column(merged.offers, "landed", rule))
-    priced = with_price(offers.lazy(), "raw", "map_price", rule)
-    return merged_output.output_frame(priced, columns), merged.skus_left_out
+    priced = with_price(offers.lazy(), "raw", "map_price", rule, steps=explain)
+    if ranked is None:
+        return merged_output.output_frame(priced, columns), merged.skus_left_out, None
+    stepped = priced.collect()
+    parts = ExplainParts(ranked, stepped, merged.skus_left_out)
+    return merged_output.output_frame(stepped, columns), merged.skus_left_out, parts
