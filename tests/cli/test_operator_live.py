@@ -165,8 +165,8 @@ async def test_start_watch_follows_the_run_to_success(watched: Watched) -> None:
     assert summary[:5] == expected_summary(watched, "SUCCEEDED", took.group(1))
     assert re.fullmatch(r"artifacts \(links valid until \S+\):", summary[5])
     assert [line.split()[0] for line in summary[6:]] == [
-        "merged_inventory.csv", "errors.json", "run_summary.json", "vendors/v1.json",
-        "vendors/v2.json",
+        "changes.csv", "merged_inventory.csv", "errors.json", "run_summary.json",
+        "sku_history.csv", "vendors/v1.json", "vendors/v2.json",
     ]  # fmt: skip
 
 

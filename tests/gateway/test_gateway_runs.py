@@ -61,6 +61,8 @@ async def test_a_run_is_stored_then_requested_on_the_bus(gateway: Gateway, uniqu
         "config_version": 1,
         "vendors": ["acme"],
         "force": False,
+        "full": False,
+        "preview": False,
     }
     assert headers["Nats-Msg-Id"] == event["event_id"]
 

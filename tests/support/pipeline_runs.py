@@ -21,6 +21,7 @@ from relay_shared import keys, subjects
 from relay_shared.bus.publishing import MSG_ID_HEADER
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.events import RunRequested
+from relay_shared.explain import index_format as explain_index
 from relay_shared.storage import ObjectStore
 from tests.support.polling import wait_until
 
@@ -217,9 +218,17 @@ def expected_run_keys(tenant_id: str, run_id: str, vendors: Iterable[str]) -> se
         keys.output_key(tenant_id, run_id, "merged_inventory.csv"),
         keys.report_key(tenant_id, run_id, "errors.json"),
         keys.report_key(tenant_id, run_id, "run_summary.json"),
+        # the change history: against the previous successful run (none: every SKU added)
+        keys.output_key(tenant_id, run_id, "changes.csv"),
+        keys.report_key(tenant_id, run_id, "sku_history.csv"),
+        # the explain index: a small run's offers fit in one data part
+        explain_index.manifest_key(tenant_id, run_id),
+        explain_index.data_key(tenant_id, run_id, 0),
     }
     for vendor in vendors:
         expected.add(keys.normalized_key(tenant_id, vendor, run_id))
+        # the same rows as Parquet beside it: pricing's hand-off (rows.normalized handoff_key)
+        expected.add(f"tenants/{tenant_id}/normalized/{vendor}/{run_id}/normalized.parquet")
         expected.add(keys.findings_key(tenant_id, vendor, run_id))
         # normalize's record of the vendor's last normalized feed (unchanged-feed check)
         expected.add(f"tenants/{tenant_id}/normalized/{vendor}/last.json")

@@ -20,6 +20,7 @@ from relay_shared.events import (
     OrderItem,
     OrderRecorded,
     OrderShipped,
+    PreviewReady,
     ReallocationChanged,
     ReallocationClaimRequested,
     RecordedLine,
@@ -30,6 +31,7 @@ from relay_shared.events import (
     ShipstationNotified,
     TenantConfigured,
     VendorCounts,
+    VendorPulled,
     stage_event_id,
 )
 from relay_shared.tracing import TRACEPARENT
@@ -37,6 +39,7 @@ from relay_shared.tracing import TRACEPARENT
 AT = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 TENANT = "acme"
 RUN = "run_20261122T100000-7f3a"
+PREVIEW = "preview_20261122T110000-9c1d"
 CORRELATION = "corr-7f3a2c"
 EXAMPLE_TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 COUNTS = VendorCounts(rows=2, accepted=2, sha256="9f86d081884c7d659a2feaa0c55ad015")
@@ -85,6 +88,18 @@ def _pipeline() -> list[Event]:
             merged_key=keys.output_key(TENANT, RUN, "merged_inventory.csv"),
             summary_key=keys.report_key(TENANT, RUN, "run_summary.json"),
             errors_key=keys.report_key(TENANT, RUN, "errors.json"),
+            merged_rows=2,
+            skus_left_out=0,
+            vendors={"supplier-a": COUNTS},
+        ),
+        PreviewReady(
+            **_envelope(stage_event_id(subjects.PREVIEW_READY, PREVIEW)),
+            run_id=PREVIEW,
+            config_version=4,
+            base_run_id=RUN,
+            merged_key=keys.output_key(TENANT, PREVIEW, "merged_inventory.csv"),
+            report_key=keys.report_key(TENANT, PREVIEW, "preview_report.json"),
+            diff_key=keys.report_key(TENANT, PREVIEW, "preview_diff.csv"),
             merged_rows=2,
             skus_left_out=0,
             vendors={"supplier-a": COUNTS},
@@ -195,11 +210,28 @@ def _reallocation() -> list[Event]:
     ]
 
 
+def _intake() -> list[Event]:
+    return [
+        VendorPulled(
+            **_envelope("vendor.pulled:acme:supplier-b:1764064800000000"),
+            vendor_id="supplier-b",
+            kind="https",
+            status="retrying",
+            error_code="http_503",
+            error="the vendor answered 503",
+            attempts=2,
+            last_attempt_at=AT,
+            last_success_at=datetime(2026, 11, 21, 10, 0, tzinfo=UTC),
+            next_due_at=datetime(2026, 11, 22, 10, 1, tzinfo=UTC),
+            seq=1764064800000000,
+        )
+    ]
+
+
 def example_events() -> dict[str, Event]:
     """One example event per subject."""
-    return {
-        event.subject: event for event in (*_pipeline(), *_orders(), *_channels(), *_reallocation())
-    }
+    every = (*_pipeline(), *_orders(), *_channels(), *_reallocation(), *_intake())
+    return {event.subject: event for event in every}
 
 
 def example_headers(event: Event) -> dict[str, str]:

@@ -37,6 +37,9 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
+PREVIEW_FLAG = "a config preview's run: merged and diffed, never published downstream"
+
+
 class RunRequested(Event):
     """The gateway accepted ``POST /v1/runs``: ingest pins the inbound files."""
 
@@ -45,6 +48,8 @@ class RunRequested(Event):
     config_version: int = Field(ge=1)
     vendors: list[str] | None = None
     force: bool = False
+    full: bool = Field(default=False, description="write a full snapshot even in output.mode delta")
+    preview: bool = Field(default=False, description=PREVIEW_FLAG)
 
 
 class FeedReceived(Event):
@@ -65,6 +70,8 @@ class FeedReceived(Event):
     run_vendors: list[str] = Field(default_factory=list)
     as_of: AwareDatetime
     force: bool = Field(default=False, description="the run's force flag (skips the drift guard)")
+    full: bool = Field(default=False, description="the run's full flag (a full snapshot)")
+    preview: bool = Field(default=False, description=PREVIEW_FLAG)
 
 
 class VendorCounts(BaseModel):
@@ -88,15 +95,36 @@ class RowsNormalized(Event):
     config_version: int = Field(ge=1)
     status: VendorStatus
     normalized_key: str | None
+    handoff_key: str | None = Field(
+        default=None,
+        description="the same rows as normalized_key's CSV, as Parquet (pricing reads these);"
+        " absent from an event written before there was one",
+    )
     findings_key: str
     counts: VendorCounts
     run_vendors: list[str] = Field(default_factory=list)
     as_of: AwareDatetime
     force: bool = Field(default=False, description="the run's force flag (skips the drift guard)")
+    full: bool = Field(default=False, description="the run's full flag (a full snapshot)")
+    preview: bool = Field(default=False, description=PREVIEW_FLAG)
+
+
+class MergeChanges(BaseModel):
+    """A merge's change artifacts (pricing's change history): ``changes.csv`` (``sku, column,
+    old, new`` against the tenant's previous successful run) and ``sku_history.csv`` (per SKU,
+    its price and quantity change). With ``delta`` the run's ``merged_inventory.csv`` holds
+    only the changed rows and ``merged_key`` names its full feed (``full_inventory.csv``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    changes_key: str
+    history_key: str
+    as_of: AwareDatetime
+    delta: bool = False
 
 
 class OffersMerged(Event):
-    """A run's merged, priced feed is written."""
+    """A run's merged, priced feed is written (``merged_key``: always the full feed)."""
 
     subject: str = Field(default=subjects.OFFERS_MERGED, exclude=True, repr=False)
     run_id: str
@@ -104,6 +132,27 @@ class OffersMerged(Event):
     merged_key: str
     summary_key: str
     errors_key: str
+    merged_rows: int = Field(ge=0)
+    skus_left_out: int = Field(ge=0)
+    vendors: dict[str, VendorCounts]
+    changes: MergeChanges | None = Field(
+        default=None, description="what changed since the tenant's previous successful run"
+    )
+
+
+class PreviewReady(Event):
+    """A config preview's run merged and priced the tenant's latest feeds (``preview.ready``,
+    instead of ``offers.merged``: nothing downstream acts on a preview). ``report_key`` is its
+    diff against ``base_run_id`` (the tenant's latest successful run; None for a tenant
+    without one), ``diff_key`` the full diff (``sku, column, old, new``)."""
+
+    subject: str = Field(default=subjects.PREVIEW_READY, exclude=True, repr=False)
+    run_id: str
+    config_version: int = Field(ge=1)
+    base_run_id: str | None
+    merged_key: str
+    report_key: str
+    diff_key: str
     merged_rows: int = Field(ge=0)
     skus_left_out: int = Field(ge=0)
     vendors: dict[str, VendorCounts]
@@ -284,6 +333,24 @@ class SheetSynced(Event):
     seq: int = Field(ge=1)
 
 
+class VendorPulled(Event):
+    """A pulled vendor's state as ingest reports it (each change of ``ingest.vendor_pulls``):
+    its last attempt, outcome, error and next scheduled time; ``removed`` once the config no
+    longer pulls it. ``seq`` orders the reports of one vendor."""
+
+    subject: str = Field(default=subjects.VENDOR_PULLED, exclude=True, repr=False)
+    vendor_id: str = Field(min_length=1, max_length=64)
+    kind: Literal["https", "sftp"]
+    status: Literal["pending", "ok", "unchanged", "retrying", "failed", "removed"]
+    error_code: str | None = Field(default=None, max_length=64)
+    error: str | None = Field(default=None, max_length=1000)
+    attempts: int = Field(default=0, ge=0)
+    last_attempt_at: AwareDatetime | None = None
+    last_success_at: AwareDatetime | None = None
+    next_due_at: AwareDatetime | None = None
+    seq: int = Field(ge=1)
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     subjects.RUN_REQUESTED: RunRequested,
     subjects.FEED_RECEIVED: FeedReceived,
@@ -300,6 +367,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
     subjects.REALLOCATION_CHANGED: ReallocationChanged,
     subjects.REALLOCATION_CLAIM_REQUESTED: ReallocationClaimRequested,
     subjects.SHEET_SYNCED: SheetSynced,
+    subjects.VENDOR_PULLED: VendorPulled,
+    subjects.PREVIEW_READY: PreviewReady,
 }
 
 

@@ -19,6 +19,8 @@ CHANNEL_ACTED: Final = "channel.acted"
 REALLOCATION_CHANGED: Final = "reallocation.changed"
 REALLOCATION_CLAIM_REQUESTED: Final = "reallocation.claim_requested"
 SHEET_SYNCED: Final = "sheet.synced"
+VENDOR_PULLED: Final = "vendor.pulled"
+PREVIEW_READY: Final = "preview.ready"
 
 PIPELINE_SUBJECTS: Final[tuple[str, ...]] = (
     RUN_REQUESTED,
@@ -36,6 +38,8 @@ PIPELINE_SUBJECTS: Final[tuple[str, ...]] = (
     REALLOCATION_CHANGED,
     REALLOCATION_CLAIM_REQUESTED,
     SHEET_SYNCED,
+    VENDOR_PULLED,
+    PREVIEW_READY,
 )
 
 DEAD_LETTER_PREFIX: Final = "dlq"

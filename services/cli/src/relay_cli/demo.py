@@ -4,6 +4,8 @@ Starts a throwaway embedded stack and every service as a process, then drives th
 as a merchant would: create the tenant, put its config and SKU map, upload the vendor feeds,
 run, follow the run, save the merged feed under ``--out``, post a signed ShipStation order and
 show the insight and the channel workbook row it produced. Everything is stopped at the end.
+With ``--google-fake`` the tenant's sheets live on a local fake of Google (``google_fake``)
+and the channel spreadsheet's Listings, Orders and Insights rows are printed from it.
 
 The terminal gets short progress lines; the services' JSON logs and relay's own (relay.log)
 are kept in the printed log folder (the rest of the throwaway state is removed).
@@ -22,16 +24,18 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import yaml
 
 from relay_cli.bus_watch import collect, nats_client
+from relay_cli.demo_explain import show_explain
+from relay_cli.demo_google import google_env, print_google_sheet
 from relay_cli.demo_output import (
     print_insight,
     print_run,
@@ -39,12 +43,18 @@ from relay_cli.demo_output import (
     print_workbook_row,
     say,
 )
+from relay_cli.demo_preview import show_preview
 from relay_cli.gateway_client import GatewayClient
+from relay_cli.google_fake import FLAG_HELP, google_fake, google_sheets_section
 from relay_cli.log_config import add_json_logs_flag, terminal_logging
 from relay_cli.services import SERVICES
 from relay_cli.stack import EmbeddedStack, ServiceProcesses, free_port, wait_for_http_ok
 from relay_cli.stack.log_follow import followed_if
 
+if TYPE_CHECKING:
+    from relay_sheets.devfake.running import FakeGoogleThread
+
+DEMO_TENANT_NAME = "Acme Parts"
 FEED_TYPES = {".csv": "text/csv", ".json": "application/json", ".jsonl": "application/x-ndjson"}
 FEED_TYPES[".xlsx"] = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -80,6 +90,7 @@ class DemoContext:
     examples: Path
     out_dir: Path
     secrets: DemoSecrets
+    google: FakeGoogleThread | None = None  # --google-fake: the tenant's sheets are there
 
 
 def register(subparsers: Any) -> None:
@@ -93,6 +104,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--out", type=Path, default=Path("out"), help="where the merged feed is saved"
     )
+    parser.add_argument("--google-fake", action="store_true", help=FLAG_HELP)
     add_json_logs_flag(parser)
     parser.set_defaults(handler=run)
 
@@ -106,12 +118,16 @@ def run(args: argparse.Namespace) -> int:
         _state_dir() as state_dir,
         terminal_logging(json_logs, state_dir / "logs"),
         EmbeddedStack(state_dir, env=env) as stack,
+        ExitStack() as google_stack,
     ):
         say(f"stack ready: NATS {stack.endpoints.nats_url}, S3 {stack.endpoints.s3_endpoint_url}")
         say(f"logs in {stack.log_dir}")
+        google = (
+            google_stack.enter_context(google_fake(state_dir, say)) if args.google_fake else None
+        )
         with (
             ServiceProcesses.for_stack(
-                stack.endpoints, state_dir, http_port=port, parent_env=env
+                stack.endpoints, state_dir, http_port=port, parent_env={**env, **google_env(google)}
             ) as services,
             followed_if(json_logs, [services.log_path(n) for n in SERVICES], sys.stderr),
         ):
@@ -128,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
                 examples=args.examples,
                 out_dir=args.out,
                 secrets=demo_secrets,
+                google=google,
             )
             code = asyncio.run(drive(context))
         say("stopping services and the stack")
@@ -154,11 +171,14 @@ def _state_dir() -> Iterator[Path]:
 async def drive(context: DemoContext) -> int:
     config_text = (context.examples / "tenant.yaml").read_text(encoding="utf-8")
     config = yaml.safe_load(config_text)
+    if context.google is not None:  # the tenant's sheets on the fake's shared drive
+        config["sheets"] = google_sheets_section(context.google.drive_id)
+        config_text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
     tenant_id: str = config["tenant_id"]
     async with aiohttp.ClientSession() as session:
         admin = GatewayClient(session, context.gateway_url, context.secrets.admin_key)
         owner = admin.as_key(
-            await admin.create_tenant(tenant_id, "Acme Parts", sorted(config["channels"]))
+            await admin.create_tenant(tenant_id, DEMO_TENANT_NAME, sorted(config["channels"]))
         )
         version = await owner.put_config(tenant_id, config_text)
         say(f"tenant {tenant_id} created; config version {version}")
@@ -171,6 +191,9 @@ async def drive(context: DemoContext) -> int:
         if final["status"] != "SUCCEEDED":
             return 1
         await save_artifacts(owner, final["run_id"], context.out_dir)
+        merged_csv = (context.out_dir / "merged_inventory.csv").read_bytes()
+        await show_explain(owner, final["run_id"], merged_csv)
+        await show_preview(owner, tenant_id, config)
         await ship_sample_order(owner, context, tenant_id)
     return 0
 
@@ -224,4 +247,8 @@ async def ship_sample_order(owner: GatewayClient, context: DemoContext, tenant_i
             timeout=60.0,
         )
     print_insight(events[-1])
-    await print_workbook_row(context.state_dir, tenant_id, order["order"]["channel"], item["sku"])
+    channel = order["order"]["channel"]
+    if context.google is not None:
+        await print_google_sheet(context.google, DEMO_TENANT_NAME, channel, item["sku"])
+        return
+    await print_workbook_row(context.state_dir, tenant_id, channel, item["sku"])

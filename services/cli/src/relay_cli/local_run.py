@@ -7,7 +7,8 @@ Exit 0 when the run succeeds, 1 when it fails (``errors.json`` and ``run_summary
 still written), 2 on bad arguments or an invalid config (problems on stderr, nothing
 written). Files are written through a temporary name and renamed. A failed run also removes
 the inventory and normalized files an earlier run left in DIR, so none can be picked up.
-Without ``--run-id`` the id is ``local-<as-of as YYYYMMDDTHHMMSSZ>``.
+Without ``--run-id`` the id is ``local-<as-of as YYYYMMDDTHHMMSSZ>``. ``--explain SKU`` also
+prints, after the run's line, why the SKU has its price (JSON: :mod:`relay_cli.explain`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import NoReturn
 
-from relay_cli.local_run_args import LocalRun, UsageError, parse_arguments
+from relay_cli.compare import NothingToCompareError, compare_outputs
+from relay_cli.explain import explain_text
+from relay_cli.local_run_args import LocalRun, LocalRunUsageError, parse_arguments
 from relay_cli.local_run_inputs import resolve_run
 from relay_cli.local_run_output import NormalizedFiles, write_outputs
 from relay_normalize.domain import NormalizedFeed, normalize_feed
@@ -55,7 +58,9 @@ def _normalize_all(run: LocalRun) -> tuple[dict[str, NormalizedFeed], int]:
         except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
             # checked before, but it may have gone since (other OS errors, e.g. a full disk
             # for a transcoded copy, are not the arguments' fault: they propagate)
-            raise UsageError([f"--feed {path}: cannot be read ({exc.strerror or exc})"]) from exc
+            raise LocalRunUsageError(
+                [f"--feed {path}: cannot be read ({exc.strerror or exc})"]
+            ) from exc
 
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
         results = dict(zip(vendor_ids, pool.map(normalize, vendor_ids), strict=True))
@@ -85,6 +90,7 @@ def build_outputs(
         config_version=run.config.config_version,
         feeds=feeds,
         timings_ms={"normalize": normalize_ms},
+        explain=run.explain is not None,
     )
 
 
@@ -125,7 +131,7 @@ def _main(argv: list[str]) -> int:
     try:
         run = resolve_run(options)
         outputs = execute(run)
-    except UsageError as usage:
+    except LocalRunUsageError as usage:
         for problem in usage.problems:
             print(f"relay local-run: {problem}", file=sys.stderr)
         return 2
@@ -133,6 +139,14 @@ def _main(argv: list[str]) -> int:
         f"run {run.run_id} {outputs.status}: {outputs.merged_rows} rows, "
         f"{len(outputs.skus_left_out)} SKUs left out → {run.out}"
     )
+    if run.explain is not None:
+        print(explain_text(run, outputs, run.explain))
+    if run.compare_to is not None:
+        try:
+            print(compare_outputs(run.compare_to, outputs, run.out))
+        except NothingToCompareError as nothing:
+            print(f"relay local-run: {nothing}", file=sys.stderr)
+            return 1
     return 0 if outputs.status == "succeeded" else 1
 
 

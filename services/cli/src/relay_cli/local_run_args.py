@@ -17,7 +17,7 @@ import yaml
 from relay_shared.tenant_config import ConfigError, TenantConfig, parse_tenant_config
 
 
-class UsageError(ValueError):
+class LocalRunUsageError(ValueError):
     """Bad arguments or an invalid config (exit code 2); ``problems`` are printed."""
 
     def __init__(self, problems: list[str]) -> None:
@@ -35,6 +35,9 @@ class LocalRun:
     out: Path
     as_of: datetime
     run_id: str
+    explain: str | None = None  # --explain SKU
+    #: --compare-to DIR: that folder's merged_inventory.csv, read before the run
+    compare_to: bytes | None = None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,6 +50,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     parser.add_argument("--as-of", help="ISO-8601 time (naive = UTC); default now")
     parser.add_argument("--run-id", help="default: local-<as-of>")
+    parser.add_argument("--explain", metavar="SKU", help="print why SKU has its price (JSON)")
+    parser.add_argument(
+        "--compare-to",
+        type=Path,
+        metavar="DIR",
+        help="print the diff against an earlier run's output folder (JSON); full diff: diff.csv",
+    )
     return parser
 
 
@@ -90,13 +100,15 @@ def load_config(path: Path) -> TenantConfig:
     try:
         data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise UsageError([f"--config {path}: cannot be read ({exc.strerror or exc})"]) from exc
+        raise LocalRunUsageError(
+            [f"--config {path}: cannot be read ({exc.strerror or exc})"]
+        ) from exc
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise UsageError([f"--config {path}: not valid YAML/JSON ({exc})"]) from exc
+        raise LocalRunUsageError([f"--config {path}: not valid YAML/JSON ({exc})"]) from exc
     try:
         return parse_tenant_config(data)
     except ConfigError as exc:
-        raise UsageError([f"config {path}: {problem}" for problem in exc.problems]) from exc
+        raise LocalRunUsageError([f"config {path}: {problem}" for problem in exc.problems]) from exc
 
 
 def parse_as_of(text: str | None) -> datetime:

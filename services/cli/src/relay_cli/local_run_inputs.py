@@ -8,7 +8,7 @@ from pathlib import Path
 
 from relay_cli.local_run_args import (
     LocalRun,
-    UsageError,
+    LocalRunUsageError,
     check_readable,
     load_config,
     parse_as_of,
@@ -16,6 +16,8 @@ from relay_cli.local_run_args import (
     vendor_paths,
 )
 from relay_shared.tenant_config import TenantConfig
+
+MERGED_CSV = "merged_inventory.csv"
 
 
 def _config_map(config: TenantConfig, vendor_id: str, config_dir: Path) -> bytes | None:
@@ -37,7 +39,7 @@ def _config_map(config: TenantConfig, vendor_id: str, config_dir: Path) -> bytes
 
 
 def resolve_run(options: argparse.Namespace) -> LocalRun:
-    """Checks every argument and reads every input; raises :class:`UsageError`."""
+    """Checks every argument and reads every input; raises :class:`LocalRunUsageError`."""
     config = load_config(options.config)
     vendors = {vendor.vendor_id for vendor in config.vendors}
     problems: list[str] = []
@@ -55,8 +57,11 @@ def resolve_run(options: argparse.Namespace) -> LocalRun:
         as_of = parse_as_of(None)
     if options.out.exists() and not options.out.is_dir():
         problems.append(f"--out {options.out}: not a folder")
+    compare_to = None
+    if options.compare_to is not None:
+        compare_to = read_input(options.compare_to / MERGED_CSV, "--compare-to", problems)
     if problems:
-        raise UsageError(problems)
+        raise LocalRunUsageError(problems)
     config_dir = options.config.resolve().parent
     sku_maps = {
         vendor_id: given_maps[vendor_id]
@@ -72,4 +77,6 @@ def resolve_run(options: argparse.Namespace) -> LocalRun:
         out=options.out,
         as_of=as_of,
         run_id=run_id,
+        explain=options.explain,
+        compare_to=compare_to,
     )

@@ -24,7 +24,9 @@ from relay_gateway.adapters.receipts import ReceiptsRepository
 from relay_gateway.adapters.run_counts import RunStatusCounts
 from relay_gateway.adapters.runs import RunsRepository
 from relay_gateway.adapters.sheets import TenantSheets
+from relay_gateway.adapters.sku_history import SkuHistory
 from relay_gateway.adapters.tenants import TenantsRepository
+from relay_gateway.adapters.vendor_pulls import TenantPulls
 from relay_gateway.domain.api_keys import BOOTSTRAP_KEY_ID, hash_api_key
 from relay_gateway.domain.signatures import parse_secrets
 from relay_gateway.handlers import RunDispatcher, RunTimeouts, RunTracker
@@ -34,12 +36,14 @@ from relay_gateway.http.bodies import BODY_READ_TIMEOUT
 from relay_gateway.http.channel_actions import CHANNEL_ACTIONS
 from relay_gateway.http.context import CONTEXT, ContextHolder, GatewayContext
 from relay_gateway.http.health import OPENAPI_KEY
+from relay_gateway.http.history import SKU_HISTORY
 from relay_gateway.http.middleware import (
     correlation_middleware,
     error_middleware,
     input_middleware,
 )
 from relay_gateway.http.openapi import openapi_document
+from relay_gateway.http.pulls import TENANT_PULLS
 from relay_gateway.http.sheets import TENANT_SHEETS
 from relay_gateway.settings import GatewaySettings
 from relay_shared.bus import EventBus, ensure_streams, register_consumer
@@ -53,6 +57,7 @@ from relay_shared.events import (
     OffersMerged,
     OrderRecorded,
     OrderShipped,
+    PreviewReady,
     ReallocationChanged,
     RowsNormalized,
     RunFailed,
@@ -60,6 +65,7 @@ from relay_shared.events import (
     SheetSynced,
     ShipstationNotified,
     TenantConfigured,
+    VendorPulled,
 )
 from relay_shared.http_metrics import (
     METRICS_PATH_ITEM,
@@ -112,6 +118,8 @@ class GatewayApp:
         self._tracker: RunTracker | None = None
         self.channel_actions = ChannelActionsReadModel()
         self.sheets = TenantSheets()
+        self.pulls = TenantPulls()
+        self.sku_history = SkuHistory()
         self._register_consumers()
         self.holder = ContextHolder()
         self.web = web.Application(
@@ -127,6 +135,8 @@ class GatewayApp:
         self.web[OPENAPI_KEY] = openapi_document(ROUTES)
         self.web[CHANNEL_ACTIONS] = self.channel_actions
         self.web[TENANT_SHEETS] = self.sheets
+        self.web[TENANT_PULLS] = self.pulls
+        self.web[SKU_HISTORY] = self.sku_history
         add_routes(self.web, ROUTES)
         self.web.router.add_get("/metrics", metrics_handler(self.metrics))
         self.web[OPENAPI_KEY]["paths"]["/metrics"] = METRICS_PATH_ITEM
@@ -152,13 +162,15 @@ class GatewayApp:
         routes: list[tuple[type[Event], Callable[[Any], Awaitable[None]]]] = [
             (FeedReceived, lambda event: self.tracker.on_feed_received(event)),
             (RowsNormalized, lambda event: self.tracker.on_rows_normalized(event)),
-            (OffersMerged, lambda event: self.tracker.on_offers_merged(event)),
+            (OffersMerged, self._on_offers_merged),
+            (PreviewReady, lambda event: self.tracker.on_preview_ready(event)),
             (RunFailed, lambda event: self.tracker.on_run_failed(event)),
             (InsightGenerated, lambda event: self.context.insights.record(event)),
             (OrderRecorded, lambda event: self.context.orders.record(event)),
             (ReallocationChanged, lambda event: self.context.reallocation.record(event)),
             (ChannelActed, lambda event: self.channel_actions.record(event)),
             (SheetSynced, lambda event: self.sheets.record(event)),
+            (VendorPulled, lambda event: self.pulls.record(event)),
         ]
         for event_type, handle in routes:
             register_consumer(
@@ -171,6 +183,11 @@ class GatewayApp:
                 metrics=self.metrics,
             )
 
+    async def _on_offers_merged(self, event: OffersMerged) -> None:
+        """The SKU history read model first, so a run shown SUCCEEDED has its history."""
+        await self.sku_history.record(event)
+        await self.tracker.on_offers_merged(event)
+
     async def _lifecycle(self, _app: web.Application) -> AsyncIterator[None]:
         async with open_resources(
             self.settings, schema=SERVICE, migrations="relay_gateway.migrations", s3=True
@@ -179,6 +196,8 @@ class GatewayApp:
             self.holder.context = context
             self.channel_actions.open(resources.pool)
             self.sheets.open(resources.pool)
+            self.pulls.open(resources.pool)
+            self.sku_history.open(resources.pool, resources.store)
             self._tracker = RunTracker(context.runs, context.dispatcher)
             self.metrics.on_scrape(lambda: RunStatusCounts(resources.pool).refresh(self.metrics))
             await self.broker.start()

@@ -39,6 +39,7 @@ from relay_shared.events import (
     Event,
     FeedReceived,
     OffersMerged,
+    PreviewReady,
     RowsNormalized,
     RunFailed,
     RunRequested,
@@ -62,6 +63,8 @@ def run_requested(run: RunView) -> RunRequested:
         config_version=run.config_version,
         vendors=run.vendors_requested,
         force=run.force,
+        full=run.full,
+        preview=run.is_preview,
     )
 
 
@@ -133,13 +136,22 @@ class RunTracker:
         await self._track(event, event.run_id, Step(RUNNING, "merge", now_utc()), save_vendor)
 
     async def on_offers_merged(self, event: OffersMerged) -> None:
+        await self._merged(event, event.run_id, event.merged_rows, event.skus_left_out)
+
+    async def on_preview_ready(self, event: PreviewReady) -> None:
+        """A config preview merged: its run succeeded (nothing else follows a preview)."""
+        await self._merged(event, event.run_id, event.merged_rows, event.skus_left_out)
+
+    async def _merged(
+        self, event: OffersMerged | PreviewReady, run_id: str, merged_rows: int, left_out: int
+    ) -> None:
         async def save_results(unit: RunsUnit) -> None:
-            await unit.save_counts(event.run_id, event.merged_rows, event.skus_left_out)
+            await unit.save_counts(run_id, merged_rows, left_out)
             for vendor_id, counts in event.vendors.items():
-                await unit.save_vendor(event.run_id, vendor_id, counts, None)
+                await unit.save_vendor(run_id, vendor_id, counts, None)
 
         step = Step(SUCCEEDED, "done", now_utc())
-        if await self._track(event, event.run_id, step, save_results):
+        if await self._track(event, run_id, step, save_results):
             await self.dispatcher.try_dispatch(event.tenant_id)
 
     async def on_run_failed(self, event: RunFailed) -> None:

@@ -42,7 +42,7 @@ from relay_shared.storage import ObjectStore
 
 class RunFeedsUnit(Protocol):
     async def pin(
-        self, tenant_id: str, run_id: str, feeds: list[PinnedFeed]
+        self, tenant_id: str, run_id: str, feeds: list[PinnedFeed], *, preview: bool = False
     ) -> list[PinnedFeed]: ...
 
     async def announce(self, events: Sequence[Event]) -> None: ...
@@ -72,7 +72,9 @@ class IngestHandlers:
             raise PermanentError(str(exc), code="unknown_vendor") from exc
         candidates = [await self._latest_feed(event.tenant_id, vendor) for vendor in vendors]
         async with self.run_feeds.unit() as unit:
-            pinned = await unit.pin(event.tenant_id, event.run_id, candidates)
+            pinned = await unit.pin(
+                event.tenant_id, event.run_id, candidates, preview=event.preview
+            )
             for feed in pinned:
                 if feed.key is not None:
                     _own_key(event.tenant_id, feed.vendor_id, feed.key)
@@ -136,4 +138,6 @@ def feed_received(event: RunRequested, feed: PinnedFeed, vendors: list[str]) -> 
         run_vendors=vendors,
         as_of=event.occurred_at,
         force=event.force,
+        full=event.full,
+        preview=event.preview,
     )

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +50,11 @@ from relay_normalize.domain.unchanged import (
     last_normalized_key,
     reusable,
     stale_problem,
+)
+from relay_normalize.domain.write.handoff_parquet import (
+    HANDOFF_NAME,
+    handoff_key,
+    write_offers_parquet,
 )
 from relay_shared import keys, subjects
 from relay_shared.config_store import TenantConfigStore
@@ -78,19 +84,28 @@ class StagedFeed:
     inputs: str
 
     def remember(
-        self, event: FeedReceived, scope: str, normalized_key: str, report: VendorReport
+        self,
+        event: FeedReceived,
+        scope: str,
+        stored: tuple[str, str],
+        report: VendorReport,
     ) -> LastNormalized:
+        """What the next feed is compared with; ``stored``: the normalized CSV's key and the
+        Parquet hand-off's."""
         return LastNormalized(
             feed_sha256=self.sha256,
             inputs=self.inputs,
             scope_id=scope,
-            normalized_key=normalized_key,
+            normalized_key=stored[0],
+            handoff_key=stored[1],
             findings_key=keys.findings_key(event.tenant_id, event.vendor_id, scope),
             counts=report.stats,
         )
 
 
 log = structlog.get_logger(__name__)
+
+PARQUET_TYPE = "application/vnd.apache.parquet"
 
 
 @dataclass
@@ -108,6 +123,7 @@ class NormalizeHandlers:
         vendor = _vendor(config, event.vendor_id)
         scope = run_scope(event.run_id, event.event_id)
         normalized_key: str | None = None
+        handoff: str | None = None
         remembered: LastNormalized | None = None
         if event.key is None:
             report = missing_feed_report(event.vendor_id)
@@ -121,22 +137,37 @@ class NormalizeHandlers:
                 report = feed.report()
                 if feed.offers is not None:
                     normalized_key = keys.normalized_key(event.tenant_id, event.vendor_id, scope)
-                    await self._store_offers(normalized_key, feed.offers, Path(folder))
-                    remembered = staged.remember(event, scope, normalized_key, report)
-        await self._report(event, scope, report, normalized_key)
-        if remembered is not None and report.status == "ok":
+                    handoff = await self._store_offers(normalized_key, feed.offers, Path(folder))
+                    stored = (normalized_key, handoff)
+                    remembered = staged.remember(event, scope, stored, report)
+        await self._report(event, scope, report, normalized_key, handoff=handoff)
+        if remembered is not None and report.status == "ok" and not event.preview:
             await self.store.put_bytes(
                 last_normalized_key(event.tenant_id, event.vendor_id),
                 remembered.model_dump_json().encode(),
                 content_type="application/json",
             )
 
-    async def _store_offers(self, key: str, offers: pl.DataFrame, folder: Path) -> None:
-        """The normalized CSV, written to a file by polars and uploaded from it in parts (the
-        rows are never held a second time as CSV bytes)."""
-        path = folder / "normalized.csv"
-        await asyncio.to_thread(write_offers_csv, offers, str(path))
-        await self.store.put_file(key, path, content_type="text/csv")
+    async def _store_offers(self, key: str, offers: pl.DataFrame, folder: Path) -> str:
+        """Stores the one frame twice, at once: the merchants' normalized CSV at ``key`` and
+        the Parquet hand-off pricing reads (:mod:`.domain.write.handoff_parquet`); returns the
+        hand-off's key. Each is written to a file by polars (no GIL held) and uploaded from it
+        in parts (the rows are never held a second time as bytes)."""
+        parquet_key = handoff_key(key)
+        await asyncio.gather(
+            self._write_and_upload(key, folder / "normalized.csv", write_offers_csv, offers),
+            self._write_and_upload(
+                parquet_key, folder / HANDOFF_NAME, write_offers_parquet, offers
+            ),
+        )
+        return parquet_key
+
+    async def _write_and_upload(
+        self, key: str, path: Path, write: Callable[[pl.DataFrame, str], None], offers: pl.DataFrame
+    ) -> None:
+        await asyncio.to_thread(write, offers, str(path))
+        content_type = PARQUET_TYPE if path.name == HANDOFF_NAME else "text/csv"
+        await self.store.put_file(key, path, content_type=content_type)
 
     async def on_feed_failed(self, event: FeedReceived, error: RelayError) -> None:
         """A feed that cannot be processed at all still reports its vendor as failed, so the
@@ -172,7 +203,14 @@ class NormalizeHandlers:
             )
         except NotFoundError:
             return False
-        await self._report(event, scope, previous, last.normalized_key, status="unchanged")
+        await self._report(
+            event,
+            scope,
+            previous,
+            last.normalized_key,
+            status="unchanged",
+            handoff=last.handoff_key,
+        )
         return True
 
     async def _report(
@@ -183,6 +221,7 @@ class NormalizeHandlers:
         normalized_key: str | None,
         *,
         status: VendorStatus | None = None,
+        handoff: str | None = None,
     ) -> None:
         findings_key = keys.findings_key(event.tenant_id, event.vendor_id, scope)
         await self.store.put_bytes(
@@ -200,11 +239,14 @@ class NormalizeHandlers:
                 config_version=event.config_version,
                 status=status or report.status,
                 normalized_key=normalized_key,
+                handoff_key=handoff,
                 findings_key=findings_key,
                 counts=report.stats,
                 run_vendors=event.run_vendors or [event.vendor_id],
                 as_of=event.as_of,
                 force=event.force,
+                full=event.full,
+                preview=event.preview,
             )
         )
 

@@ -6,10 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from relay_pricing.adapters.assembly_repository import AssemblyRepository
+from relay_pricing.adapters.history import ChangeHistory
 from relay_pricing.handlers import PricingHandlers
+from relay_pricing.run_changes import RunChanges
+from relay_pricing.run_preview import RunPreview
 from relay_pricing.settings import PricingSettings
 from relay_shared.config_store import TenantConfigStore
-from relay_shared.events import OffersMerged, RowsNormalized, RunFailed
+from relay_shared.events import OffersMerged, PreviewReady, RowsNormalized, RunFailed
 from relay_shared.worker_app import WorkerApp
 
 SETTINGS_TYPE = PricingSettings
@@ -22,7 +25,7 @@ class PricingApp(WorkerApp[PricingSettings, PricingHandlers]):
     service = "pricing"
 
     def __init__(self, settings: PricingSettings) -> None:
-        super().__init__(settings, emits=[OffersMerged, RunFailed])
+        super().__init__(settings, emits=[OffersMerged, PreviewReady, RunFailed])
         self.consume(
             RowsNormalized, PricingHandlers.on_rows_normalized, PricingHandlers.on_rows_failed
         )
@@ -35,6 +38,8 @@ class PricingApp(WorkerApp[PricingSettings, PricingHandlers]):
                 configs=TenantConfigStore(res.store),
                 assembly=AssemblyRepository(res.pool),
                 bus=self.bus,
+                changes=RunChanges(res.store, ChangeHistory(res.pool)),
+                previews=RunPreview(res.store, ChangeHistory(res.pool)),
             )
 
 

@@ -27,12 +27,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from relay_pricing.adapters.assembly_repository import AssemblyRepository, MergeRecord
+from relay_pricing.adapters.explain_index import write_explain_index
 from relay_pricing.adapters.normalized_offers import vendor_feed
 from relay_pricing.domain import MISSING, FeedInput, RunOutputs, build_run_outputs
 from relay_pricing.domain.announcement import announcement
-from relay_pricing.domain.assembly import VendorHandoff, inputs_for_merge, is_complete
-from relay_pricing.domain.drift import fresh_baselines, guard_drift
+from relay_pricing.domain.assembly import (
+    VendorHandoff,
+    inputs_for_merge,
+    is_complete,
+    unchanged_vendors,
+)
+from relay_pricing.domain.change_outputs import CHANGE_OUTPUT_FILES
+from relay_pricing.domain.drift import FeedBaseline, fresh_baselines, guard_drift
 from relay_pricing.domain.merge import merge_columns
+from relay_pricing.run_changes import RunChanges
+from relay_pricing.run_preview import RunPreview
 from relay_shared import keys
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.errors import RelayError
@@ -40,9 +49,10 @@ from relay_shared.events import RowsNormalized
 from relay_shared.outbox import Publisher
 from relay_shared.run_failure import fail_run
 from relay_shared.storage import ObjectStore
+from relay_shared.tenant_config import TenantConfig
 from relay_shared.vendor_report import VendorReport
 
-OUTPUT_FILES = frozenset({"merged_inventory.csv", "merged_inventory.json"})
+OUTPUT_FILES = frozenset({"merged_inventory.csv", "merged_inventory.json"}) | CHANGE_OUTPUT_FILES
 
 
 @dataclass
@@ -51,9 +61,11 @@ class PricingHandlers:
     configs: TenantConfigStore
     assembly: AssemblyRepository
     bus: Publisher
+    changes: RunChanges
+    previews: RunPreview
 
     async def on_rows_normalized(self, event: RowsNormalized) -> None:
-        for key in (event.normalized_key, event.findings_key):  # read later: the tenant's own
+        for key in (event.normalized_key, event.handoff_key, event.findings_key):  # read later
             if key is not None:
                 keys.tenant_key(event.tenant_id, key)
         await self.assembly.record(event)
@@ -69,10 +81,40 @@ class PricingHandlers:
         return await self.assembly.outbox.drain(self.bus.publish)
 
     async def _merge(self, event: RowsNormalized, received: Mapping[str, VendorHandoff]) -> None:
-        """Merge and price the run, write its artifacts, record the outcome and its event."""
+        """Merge and price the run, write its artifacts, record the outcome and its event (a
+        preview's: :mod:`relay_pricing.run_preview`)."""
         config = await self.configs.load(event.tenant_id, event.config_version)
         latest = await self.assembly.latest(event.tenant_id)
         chosen = inputs_for_merge([v.vendor_id for v in config.vendors], received, latest)
+        outputs, current = await self._outputs(event, config, chosen)
+        if event.preview:
+            written = await self._write(event, outputs)
+            await self.assembly.record_merge(
+                await self.previews.merge_record(event, outputs, written)
+            )
+            return
+        outputs = await self.changes.amend(event, config, outputs)
+        written = await self._write(event, outputs)
+        succeeded = outputs.status == "succeeded"
+        await self.assembly.record_merge(
+            MergeRecord(
+                tenant_id=event.tenant_id,
+                scope_id=event.scope_id,
+                status=outputs.status,
+                merged_rows=outputs.merged_rows,
+                event=announcement(event, outputs, written),
+                promoted=[h for h in chosen if h.from_this_run and h.status == "ok"]
+                if succeeded
+                else [],
+                baselines=current,
+            )
+        )
+
+    async def _outputs(
+        self, event: RowsNormalized, config: TenantConfig, chosen: Sequence[VendorHandoff]
+    ) -> tuple[RunOutputs, dict[str, FeedBaseline]]:
+        """The run's outputs from the chosen feeds (drift-guarded unless forced), and the
+        fresh feeds' drift baselines."""
         columns = merge_columns(config.output.columns)
         started = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="relay-pricing-") as folder:
@@ -96,39 +138,31 @@ class PricingHandlers:
             config_version=event.config_version,
             feeds=feeds,
             timings_ms={"load": _ms(loaded - started)},
+            unchanged=unchanged_vendors(chosen),
         )
-        written = await self._write(event, outputs)
-        succeeded = outputs.status == "succeeded"
-        await self.assembly.record_merge(
-            MergeRecord(
-                tenant_id=event.tenant_id,
-                scope_id=event.scope_id,
-                status=outputs.status,
-                merged_rows=outputs.merged_rows,
-                event=announcement(event, outputs, written),
-                promoted=[h for h in chosen if h.from_this_run and h.status == "ok"]
-                if succeeded
-                else [],
-                baselines=current,
-            )
-        )
+        return outputs, current
 
     async def _feed_input(
         self, handoff: VendorHandoff, staged: Path, columns: Sequence[str]
     ) -> FeedInput:
-        """The vendor's report and, for a feed that is ok, its offers (only ``columns``):
-        the normalized CSV is streamed into the file ``staged`` and read from there by polars
-        (never whole in memory as bytes)."""
+        """The vendor's report and, for a feed that is ok, its offers (only ``columns``): its
+        Parquet hand-off (or, for a result from before there was one, its normalized CSV) is
+        streamed into a file beside ``staged`` and read from there by polars (never whole in
+        memory as bytes)."""
         if handoff.status == "missing":
             return MISSING
         report = VendorReport.model_validate_json(await self.store.get_bytes(handoff.findings_key))
-        csv = None
-        if report.status == "ok" and handoff.normalized_key is not None:
-            csv = staged
-            await self.store.download(handoff.normalized_key, csv)
-        return await asyncio.to_thread(vendor_feed, report, csv, columns)
+        if report.status != "ok" or handoff.normalized_key is None:
+            return await asyncio.to_thread(vendor_feed, report, None, columns)
+        if handoff.handoff_key is None:
+            await self.store.download(handoff.normalized_key, staged.with_suffix(".csv"))
+            return await asyncio.to_thread(vendor_feed, report, staged.with_suffix(".csv"), columns)
+        rows = staged.with_suffix(".parquet")
+        await self.store.download(handoff.handoff_key, rows)
+        return await asyncio.to_thread(vendor_feed, report, rows, columns, "parquet")
 
     async def _write(self, event: RowsNormalized, outputs: RunOutputs) -> dict[str, str]:
+        await write_explain_index(self.store, event.tenant_id, event.scope_id, outputs)
         written: dict[str, str] = {}
         for name, body in sorted(outputs.files.items()):
             if name in OUTPUT_FILES:

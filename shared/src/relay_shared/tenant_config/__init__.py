@@ -1,5 +1,6 @@
 """Tenant feed configuration: typed models and validation with problems listed by path."""
 
+from relay_shared.tenant_config.guard import GuardConfig
 from relay_shared.tenant_config.inbound import (
     INBOUND_SECRET_PATHS,
     HttpsAuth,
@@ -45,6 +46,7 @@ __all__ = [
     "ConfigError",
     "ConfigProblem",
     "ErrorPolicyConfig",
+    "GuardConfig",
     "HttpsAuth",
     "InboundConfig",
     "LandedCostConfig",

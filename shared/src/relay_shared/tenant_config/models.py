@@ -50,6 +50,7 @@ from relay_shared.tenant_config.bounds import (
     check_cents,
     is_text_encoding,
 )
+from relay_shared.tenant_config.guard import GuardConfig
 from relay_shared.tenant_config.inbound import InboundConfig
 from relay_shared.tenant_config.schedule import ScheduleConfig
 
@@ -93,6 +94,8 @@ OutputColumn = Literal[
     "title",
     "updated_at",
 ]
+#: ``output.full_every``: at most this many runs between two full snapshots of a delta feed.
+MAX_FULL_EVERY = 1000
 Condition = Literal["new", "used", "refurb"]
 SortKey = Literal["in_stock_desc", "lowest_landed_cost", "shortest_lead_time", "vendor_priority"]
 
@@ -293,6 +296,11 @@ class OutputConfig(_Model):
     columns: list[OutputColumn] = Field(
         default_factory=lambda: list(DEFAULT_OUTPUT_COLUMNS), min_length=1
     )
+    # ``delta``: a run's merged_inventory is only the rows that changed since the previous
+    # successful run (a ``change`` column: added, changed, removed), with a full snapshot every
+    # ``full_every`` runs (and on a run requested with ``full``); pricing: domain/delta.py.
+    mode: Literal["full", "delta"] = "full"
+    full_every: int = Field(default=7, ge=1, le=MAX_FULL_EVERY)
 
     @field_validator("columns")
     @classmethod
@@ -336,6 +344,7 @@ class TenantConfig(_Model):
     output: OutputConfig = Field(default_factory=OutputConfig)
     shipstation: ShipstationConfig | None = None
     schedule: ScheduleConfig | None = None
+    guard: GuardConfig | None = None
     channels: dict[str, Any] | None = None
     insights: dict[str, Any] | None = None
     sheets: dict[str, Any] | None = None

@@ -23,6 +23,9 @@ from relay_shared.events import Event, VendorCounts
 from relay_shared.outbox import Outbox
 from relay_shared.run_states import RunError
 
+#: The run type of a config preview (``POST …/config/preview``).
+PREVIEW_RUN = "preview"
+
 
 @dataclass(frozen=True)
 class NewRun:
@@ -34,6 +37,7 @@ class NewRun:
     force: bool
     correlation_id: str
     requested_at: datetime
+    full: bool = False
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,12 @@ class RunView:
     published_at: datetime | None = None  # when dispatched (run.requested into the outbox)
     vendors: dict[str, VendorResult] = field(default_factory=dict)
     sightings: list[Sighting] = field(default_factory=list)
+    full: bool = False
+    run_type: str = "inventory_sync"
+
+    @property
+    def is_preview(self) -> bool:
+        return self.run_type == PREVIEW_RUN
 
 
 def _progress(row: asyncpg.Record) -> Progress:
@@ -88,6 +98,8 @@ def _run(
         published_at=row["published_at"],
         vendors=vendors or {},
         sightings=sightings or [],
+        full=row["full_snapshot"],
+        run_type=row["run_type"],
     )
 
 
@@ -137,8 +149,8 @@ class RunsUnit:
     async def insert_run(self, run: NewRun) -> None:
         await self._conn.execute(
             "INSERT INTO runs (run_id, tenant_id, run_type, status, stage, config_version,"
-            " vendors, force, correlation_id, requested_at)"
-            " VALUES ($1, $2, $3, 'QUEUED', 'queued', $4, $5, $6, $7, $8)",
+            " vendors, force, correlation_id, requested_at, full_snapshot)"
+            " VALUES ($1, $2, $3, 'QUEUED', 'queued', $4, $5, $6, $7, $8, $9)",
             run.run_id,
             run.tenant_id,
             run.run_type,
@@ -147,6 +159,7 @@ class RunsUnit:
             run.force,
             run.correlation_id,
             run.requested_at,
+            run.full,
         )
 
     async def record_sighting(self, run_id: str, event_id: str, stage: str, at: datetime) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -34,6 +35,26 @@ class StoredApiKey:
 class ConfigVersion:
     version: int
     config: dict[str, Any]
+    kind: str = "active"  # or "preview": a config a preview ran, never current
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """How a version came to be: restored from an earlier one, or activated with a preview
+    (``forced`` past the config's guard by an owner)."""
+
+    restored_from: int | None = None
+    preview_id: str | None = None
+    forced: bool = False
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    version: int
+    created_by: str
+    created_at: datetime
+    current: bool
+    provenance: Provenance
 
 
 class TenantExistsError(Exception):
@@ -125,14 +146,15 @@ class TenantsRepository:
     async def config(self, tenant_id: str, version: int | None = None) -> ConfigVersion | None:
         """A config version of the tenant (the current one when ``version`` is None)."""
         row = await self._pool.fetchrow(
-            "SELECT c.version, c.config FROM config_versions c JOIN tenants t USING (tenant_id)"
+            "SELECT c.version, c.config, c.kind FROM config_versions c"
+            " JOIN tenants t USING (tenant_id)"
             " WHERE c.tenant_id = $1 AND c.version = COALESCE($2, t.config_version)",
             tenant_id,
             version,
         )
         if row is None:
             return None
-        return ConfigVersion(row["version"], json.loads(row["config"]))
+        return ConfigVersion(row["version"], json.loads(row["config"]), row["kind"])
 
     async def add_config_version(
         self,
@@ -141,24 +163,25 @@ class TenantsRepository:
         created_by: str,
         store: Callable[[int], Awaitable[str]],
         announce: Callable[[int], Sequence[Event]] = lambda _version: (),
+        provenance: Provenance = Provenance(),
     ) -> int:
         """The next version of the tenant's config. ``store(version)`` writes the immutable
         copy to S3 before the version becomes visible here, so a recorded version is always
         loadable by other services."""
         async with self._pool.acquire() as conn, conn.transaction():
-            current = await conn.fetchval(
-                "SELECT config_version FROM tenants WHERE tenant_id = $1 FOR UPDATE", tenant_id
-            )
-            version = (current or 0) + 1
+            version = await _next_version(conn, tenant_id)
             s3_key = await store(version)
             await conn.execute(
-                "INSERT INTO config_versions (tenant_id, version, config, s3_key, created_by)"
-                " VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO config_versions (tenant_id, version, config, s3_key, created_by,"
+                " restored_from, preview_id, forced) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 tenant_id,
                 version,
                 json.dumps(config),
                 s3_key,
                 created_by,
+                provenance.restored_from,
+                provenance.preview_id,
+                provenance.forced,
             )
             await conn.execute(
                 "UPDATE tenants SET config_version = $2 WHERE tenant_id = $1", tenant_id, version
@@ -166,8 +189,61 @@ class TenantsRepository:
             await Outbox.add(conn, *announce(version))
         return version
 
+    async def add_preview_version(
+        self,
+        tenant_id: str,
+        config: dict[str, Any],
+        created_by: str,
+        store: Callable[[int], Awaitable[str]],
+    ) -> int:
+        """A proposed config stored for a preview (kind ``preview``): loadable by its number
+        like any version, never current. Returns its number."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            version = await _next_version(conn, tenant_id)
+            s3_key = await store(version)
+            await conn.execute(
+                "INSERT INTO config_versions (tenant_id, version, config, s3_key, created_by,"
+                " kind) VALUES ($1, $2, $3, $4, $5, 'preview')",
+                tenant_id,
+                version,
+                json.dumps(config),
+                s3_key,
+                created_by,
+            )
+        return version
+
+    async def config_history(self, tenant_id: str, limit: int) -> list[HistoryEntry]:
+        """The tenant's config versions, newest first."""
+        rows = await self._pool.fetch(
+            "SELECT c.version, c.created_by, c.created_at, c.restored_from, c.preview_id,"
+            " c.forced, c.version = t.config_version AS current"
+            " FROM config_versions c JOIN tenants t USING (tenant_id)"
+            " WHERE c.tenant_id = $1 AND c.kind = 'active' ORDER BY c.version DESC LIMIT $2",
+            tenant_id,
+            limit,
+        )
+        return [
+            HistoryEntry(
+                row["version"],
+                row["created_by"],
+                row["created_at"],
+                row["current"],
+                Provenance(row["restored_from"], row["preview_id"], row["forced"]),
+            )
+            for row in rows
+        ]
+
     async def ping(self) -> None:
         await self._pool.fetchval("SELECT 1")
+
+
+async def _next_version(conn: PoolConnectionProxy[asyncpg.Record], tenant_id: str) -> int:
+    """The tenant's next version number (both kinds share them), the tenant row locked."""
+    await conn.execute("SELECT 1 FROM tenants WHERE tenant_id = $1 FOR UPDATE", tenant_id)
+    latest = await conn.fetchval(
+        "SELECT max(version) FROM config_versions WHERE tenant_id = $1", tenant_id
+    )
+    return int(latest or 0) + 1
 
 
 async def _insert_key(

@@ -9,6 +9,7 @@ is a 400.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -29,11 +30,13 @@ PATH_SHAPES: Mapping[str, Shape] = {
     "key_id": Shape(identifiers.KEY_ID_PATTERN, "api key"),
     "channel": Shape(identifiers.CHANNEL_PATTERN, "channel"),
     "subject": Shape(SUBJECT_PATTERN, "subject"),
+    "preview_id": Shape(identifiers.RUN_ID_PATTERN, "preview"),
 }
 QUERY_SHAPES: Mapping[str, Shape] = {
     "tenant_id": PATH_SHAPES["tenant_id"],
     "tenant": PATH_SHAPES["tenant_id"],
     "channel": PATH_SHAPES["channel"],
+    "require_preview": PATH_SHAPES["preview_id"],
 }
 MAX_QUERY_VALUE_CHARS = 2048
 
@@ -49,8 +52,12 @@ class ParameterProblem:
     malformed: bool = False
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def has_control_character(text: str) -> bool:
-    return any(ord(char) < 0x20 or ord(char) == 0x7F for char in text)
+    """A C0 control or DEL in ``text`` (one regular expression search, not a loop)."""
+    return _CONTROL.search(text) is not None
 
 
 def path_problem(match_info: Mapping[str, str]) -> ParameterProblem | None:

@@ -105,6 +105,7 @@ class CreateRun(_Request):
     run_type: Literal["inventory_sync"] = "inventory_sync"
     vendors: list[str] | None = Field(default=None, min_length=1, max_length=100)
     force: bool = False
+    full: bool = False  # a full snapshot even when the tenant's output.mode is delta
 
 
 class RunAccepted(_Response):

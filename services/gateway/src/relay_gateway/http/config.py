@@ -14,6 +14,7 @@ from relay_gateway.domain.query_params import INT32_MAX, bounded_int
 from relay_gateway.domain.roles import Role
 from relay_gateway.domain.sku_maps import SkuMapInvalidError, validate_sku_map
 from relay_gateway.http.access import Call
+from relay_gateway.http.activation import REQUIRE_PREVIEW, activation_provenance
 from relay_gateway.http.api_models import ConfigOut, ConfigSaved, SkuMapSaved
 from relay_gateway.http.bodies import media_type, read_limited
 from relay_gateway.http.context import GatewayContext
@@ -118,7 +119,10 @@ def _store_channel_problems(config: TenantConfig, tenant: Tenant) -> list[Config
     ]
 
 
-async def put_config(call: Call) -> web.Response:
+async def proposed_document(call: Call) -> tuple[dict[str, Any], list[str]]:
+    """The request's config as it would be stored (checked as a service would check it, the
+    secrets of ``***`` carried from the current version, secrets sealed), and every channel of
+    the tenant with it. Shared by ``PUT …/config`` and ``POST …/config/preview``."""
     context, tenant = call.context, call.tenant
     if media_type(call.request) not in CONFIG_TYPES:
         raise UnsupportedMediaTypeError("send application/yaml or application/json")
@@ -126,7 +130,13 @@ async def put_config(call: Call) -> web.Response:
     document = _load_config(media_type(call.request), raw, tenant)
     channels = config_documents.configured_channels(document, tenant.channels)
     previous = await context.tenants.config(tenant.tenant_id)
-    document = _sealed(context, _carried(document, previous))
+    return _sealed(context, _carried(document, previous)), channels
+
+
+async def put_config(call: Call) -> web.Response:
+    context, tenant = call.context, call.tenant
+    document, channels = await proposed_document(call)
+    provenance = await activation_provenance(call, document)
     # the version other services read: every tenant channel has a section (defaults if none)
     shared = config_documents.with_tenant_channels(document, tenant.channels)
 
@@ -137,7 +147,12 @@ async def put_config(call: Call) -> web.Response:
         return [tenant_configured(tenant, channels, version, call.correlation_id)]
 
     version = await context.tenants.add_config_version(
-        tenant.tenant_id, document, call.principal.subject, save, announce
+        tenant.tenant_id,
+        document,
+        call.principal.subject,
+        save,
+        announce,
+        provenance=provenance,
     )
     await publish_pending(call)
     return respond(ConfigSaved(tenant_id=tenant.tenant_id, config_version=version), 201)
@@ -209,8 +224,9 @@ ROUTES = [
         role=Role.OWNER,
         ok=201,
         returns=ConfigSaved,
-        errors=(400, 413, 415, 422),
+        errors=(400, 404, 409, 413, 415, 422),
         body=Body(media_types=CONFIG_TYPES, description="the tenant config (YAML or JSON)"),
+        query=((REQUIRE_PREVIEW, "string"), ("force", "boolean")),
     ),
     Route(
         method="GET",

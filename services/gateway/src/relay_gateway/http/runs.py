@@ -89,6 +89,7 @@ async def create_run(call: Call) -> web.Response:
         config_version=current.version,
         vendors=None if body.vendors is None else sorted(set(body.vendors)),
         force=body.force,
+        full=body.full,
         correlation_id=call.correlation_id,
         requested_at=datetime.now(UTC),
     )
@@ -183,6 +184,11 @@ async def get_run(call: Call) -> web.Response:
     return respond(run_out(await _visible_run(call)))
 
 
+#: What a run writes for the services, not for the merchant: the explain index (read by
+#: ``GET …/skus/{sku}/explain``).
+INTERNAL_PREFIXES = ("explain/",)
+
+
 async def list_artifacts(call: Call) -> web.Response:
     run = await _visible_run(call)
     store = call.context.store
@@ -194,8 +200,10 @@ async def list_artifacts(call: Call) -> web.Response:
         keys.report_key(run.tenant_id, run.run_id, ""),
     ):
         for found in sorted(await store.list_objects(prefix), key=lambda o: o.key):
-            url = await store.presigned_get_url(found.key, ttl)
             name = found.key.removeprefix(prefix)
+            if name.startswith(INTERNAL_PREFIXES):
+                continue
+            url = await store.presigned_get_url(found.key, ttl)
             artifacts.append(
                 Artifact(name=name, key=found.key, size=found.size, url=url, expires_at=expires_at)
             )

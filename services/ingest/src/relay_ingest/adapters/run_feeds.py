@@ -24,14 +24,15 @@ class RunFeedsUnit:
         self._conn = conn
 
     async def pin(
-        self, tenant_id: str, run_id: str, feeds: Sequence[PinnedFeed]
+        self, tenant_id: str, run_id: str, feeds: Sequence[PinnedFeed], *, preview: bool = False
     ) -> list[PinnedFeed]:
         """Record the run's feeds unless already pinned; return what is pinned (the first
-        decision wins, so a redelivery cannot switch a run to a newer upload)."""
+        decision wins, so a redelivery cannot switch a run to a newer upload). A config
+        preview's pins are marked: they never make a feed look used."""
         await self._conn.executemany(
-            "INSERT INTO run_feeds (tenant_id, run_id, vendor_id, key, size)"
-            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (run_id, vendor_id) DO NOTHING",
-            [(tenant_id, run_id, f.vendor_id, f.key, f.size) for f in feeds],
+            "INSERT INTO run_feeds (tenant_id, run_id, vendor_id, key, size, preview)"
+            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run_id, vendor_id) DO NOTHING",
+            [(tenant_id, run_id, f.vendor_id, f.key, f.size, preview) for f in feeds],
         )
         rows = await self._conn.fetch(
             "SELECT vendor_id, key, size FROM run_feeds WHERE run_id = $1", run_id
