@@ -44,12 +44,18 @@ asyncapi: setup
 bench: setup
 	$(UV) run --frozen python tests/bench/bench_engine.py --scale 1
 	$(UV) run --frozen python tests/bench/bench_engine.py --scale 5
-	$(UV) run --frozen python tests/bench/bench_webhook.py --seconds 60 --rate 100
+	$(UV) run --frozen python tests/bench/bench_webhook.py --seconds 30
 	$(UV) run --frozen python tests/bench/bench_telemetry.py --rows 200000 --repeat 2
 	$(UV) run --frozen python -m tests.bench.bench_sheets_google --orders 5000 --rate 100
 	$(UV) run --frozen python tests/bench/bench_channels.py --insights 1000
 	$(UV) run --frozen python tests/bench/bench_insights_daily.py --products 100000 --channels 3
+	$(UV) run --frozen python tests/bench/bench_changes.py --rows 1000000
 	$(UV) run --frozen python tests/bench/bench_bucket_poll.py --tenants 100 --vendors 5
+	$(UV) run --frozen python tests/bench/bench_explain.py --rows 200000 --lookups 200
+	$(UV) run --frozen python -m tests.bench.bench_sheets_feed --rows 1000000
+	$(UV) run --frozen python tests/bench/bench_bucket_drop.py --repeat 3 --poll 5
+	$(UV) run --frozen python tests/bench/bench_image_size.py
+	$(UV) run --frozen python tests/bench/bench_service_path.py
 
 clean:
 	rm -rf .relay out bench-out .pytest_cache .mypy_cache .ruff_cache
