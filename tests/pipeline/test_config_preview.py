@@ -113,6 +113,13 @@ async def test_a_preview_diffs_without_publishing_and_guards_the_activation(
     assert [e["run_id"] for e in ready if e["tenant_id"] == tenant_id] == [preview_id]
     current = await system.client.get(config_url, headers=auth(owner))
     assert (await current.json())["config_version"] == 1
+    never_active = await system.client.post(
+        f"{config_url}/restore", json={"version": 2}, headers=auth(owner)
+    )
+    assert (never_active.status, (await never_active.json())["error"]["code"]) == (
+        404,
+        "no_config",
+    )
 
     guarded = await system.client.put(
         f"{config_url}?require_preview={preview_id}", json=dearer, headers=auth(owner)
