@@ -32,6 +32,7 @@ from relay_ingest.domain.pulls import (
     Claim,
     Fetched,
     PullFailure,
+    PullRequest,
     PullResult,
     RetryPlan,
     Validators,
@@ -78,16 +79,7 @@ class Pulls(Protocol):
 
 
 class Source(Protocol):
-    async def pull(
-        self,
-        tenant_id: str,
-        vendor_id: str,
-        inbound: InboundConfig,
-        secrets: dict[str, str],
-        validators: Validators,
-        now: datetime,
-        pull_id: str,
-    ) -> PullResult: ...
+    async def pull(self, request: PullRequest) -> PullResult: ...
 
 
 @dataclass(frozen=True)
@@ -163,9 +155,10 @@ class PullHandlers:
         secrets = self._secrets(inbound)
         pull_id = f"pull-{uuid.uuid4().hex[:12]}"
         source = self.sources[inbound.type]
-        return await source.pull(
+        request = PullRequest(
             claim.tenant_id, claim.vendor_id, inbound, secrets, claim.validators, _now(), pull_id
         )
+        return await source.pull(request)
 
     def _secrets(self, inbound: InboundConfig) -> dict[str, str]:
         """The vendor's opened secrets by dotted path (``auth.password``, ``private_key``)."""

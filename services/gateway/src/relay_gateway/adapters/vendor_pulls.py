@@ -3,19 +3,23 @@ config pulls over https or sftp, its last attempt, outcome, error and next sched
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 import asyncpg
+from pydantic import BaseModel, ConfigDict
 
 from relay_shared.events import VendorPulled
 
 
-@dataclass(frozen=True)
-class PullView:
+class PullView(BaseModel):
+    """One pulled vendor as ``GET /v1/tenants/{id}/pulls`` shows it (the API's item too)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
     vendor_id: str
-    kind: str
-    status: str
+    kind: Literal["https", "sftp"]
+    status: Literal["pending", "ok", "unchanged", "retrying", "failed"]
     error_code: str | None
     error: str | None
     attempts: int
@@ -68,21 +72,7 @@ class VendorPullsRepository:
             " ORDER BY vendor_id",
             tenant_id,
         )
-        return [
-            PullView(
-                vendor_id=row["vendor_id"],
-                kind=row["kind"],
-                status=row["status"],
-                error_code=row["error_code"],
-                error=row["error"],
-                attempts=row["attempts"],
-                last_attempt_at=row["last_attempt_at"],
-                last_success_at=row["last_success_at"],
-                next_due_at=row["next_due_at"],
-                reported_at=row["reported_at"],
-            )
-            for row in rows
-        ]
+        return [PullView.model_validate(dict(row)) for row in rows]
 
 
 class TenantPulls:

@@ -6,9 +6,6 @@ next scheduled time."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
-
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
@@ -22,26 +19,11 @@ from relay_gateway.http.routing import Route
 TENANT_PULLS = web.AppKey("tenant_pulls", TenantPulls)
 
 
-class PullOut(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    vendor_id: str
-    kind: Literal["https", "sftp"]
-    status: Literal["pending", "ok", "unchanged", "retrying", "failed"]
-    error_code: str | None
-    error: str | None
-    attempts: int
-    last_attempt_at: datetime | None
-    last_success_at: datetime | None
-    next_due_at: datetime | None
-    reported_at: datetime
-
-
 class PullList(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     tenant_id: str
-    vendors: list[PullOut]
+    vendors: list[PullView]
     failed: int
 
 
@@ -49,7 +31,7 @@ async def list_pulls(call: Call) -> web.Response:
     pulls = call.request.app.get(TENANT_PULLS)
     if pulls is None:
         raise DependencyUnavailableError("the gateway is starting")
-    found = [_out(view) for view in await pulls.repository.of_tenant(call.tenant.tenant_id)]
+    found = await pulls.repository.of_tenant(call.tenant.tenant_id)
     return respond(
         PullList(
             tenant_id=call.tenant.tenant_id,
@@ -57,10 +39,6 @@ async def list_pulls(call: Call) -> web.Response:
             failed=sum(1 for pull in found if pull.status == "failed"),
         )
     )
-
-
-def _out(view: PullView) -> PullOut:
-    return PullOut.model_validate(view, from_attributes=True)
 
 
 ROUTES = [

@@ -29,6 +29,7 @@ from relay_ingest.adapters.pull_sink import PullSink, TooLargeError
 from relay_ingest.domain.pulls import (
     Fetched,
     PullFailure,
+    PullRequest,
     PullResult,
     Validators,
     conditional_headers,
@@ -37,7 +38,7 @@ from relay_ingest.domain.pulls import (
     is_transient_status,
     pulled_key,
 )
-from relay_shared.tenant_config import HttpsAuth, InboundConfig
+from relay_shared.tenant_config import HttpsAuth
 
 MAX_REDIRECTS = 5
 CHUNK = 1024 * 1024
@@ -80,16 +81,8 @@ class HttpsSource:
     timeout_s: float
     max_bytes: int
 
-    async def pull(
-        self,
-        tenant_id: str,
-        vendor_id: str,
-        inbound: InboundConfig,
-        secrets: dict[str, str],
-        validators: Validators,
-        now: datetime,
-        pull_id: str,
-    ) -> PullResult:
+    async def pull(self, request: PullRequest) -> PullResult:
+        inbound, validators = request.inbound, request.validators
         if inbound.url is None:  # refused at config time; an old stored config still ends here
             raise PullFailure("invalid_config", "an https inbound needs a url", transient=False)
         origin = urlsplit(inbound.url).hostname
@@ -98,13 +91,16 @@ class HttpsSource:
             ssl=self.ssl_context, resolver=_GuardedResolver(trusted), use_dns_cache=False
         )
         timeout = aiohttp.ClientTimeout(total=self.timeout_s, sock_connect=30)
-        headers = {**conditional_headers(validators), **_auth_headers(inbound.auth, secrets)}
+        headers = {
+            **conditional_headers(validators),
+            **_auth_headers(inbound.auth, request.secrets),
+        }
         try:
             async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
                 response = await _follow(session, inbound.url, headers, trusted)
                 async with response:
                     return await self._read(
-                        response, validators, (tenant_id, vendor_id), now, pull_id
+                        response, validators, request.owner, request.now, request.pull_id
                     )
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise PullFailure("unreachable", repr(exc)[:300], transient=True) from exc

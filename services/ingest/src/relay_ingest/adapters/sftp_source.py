@@ -25,6 +25,7 @@ from relay_ingest.adapters.pull_sink import PullSink, TooLargeError
 from relay_ingest.domain.pulls import (
     Fetched,
     PullFailure,
+    PullRequest,
     PullResult,
     Validators,
     child_path,
@@ -54,25 +55,22 @@ class SftpSource:
     timeout_s: float
     max_bytes: int
 
-    async def pull(
-        self,
-        tenant_id: str,
-        vendor_id: str,
-        inbound: InboundConfig,
-        secrets: dict[str, str],
-        validators: Validators,
-        now: datetime,
-        pull_id: str,
-    ) -> PullResult:
+    async def pull(self, request: PullRequest) -> PullResult:
+        inbound = request.inbound
         try:
             async with asyncio.timeout(self.timeout_s):
                 async with (
-                    asyncssh.connect(**_options(inbound, secrets)) as conn,
+                    asyncssh.connect(**_options(inbound, request.secrets)) as conn,
                     conn.start_sftp_client() as sftp,
                 ):
                     files = await _listing(sftp, inbound)
                     return await self._fetch(
-                        sftp, files, validators, (tenant_id, vendor_id), now, pull_id
+                        sftp,
+                        files,
+                        request.validators,
+                        request.owner,
+                        request.now,
+                        request.pull_id,
                     )
         except asyncssh.HostKeyNotVerifiable as exc:
             raise PullFailure(

@@ -65,6 +65,24 @@ class Fetched:
 
 
 @dataclass(frozen=True)
+class PullRequest:
+    """One pull of one vendor's feed: whose, from where (with its opened secrets), what the
+    vendor's last good pull saw, when, and the pull's id (part of the stored keys)."""
+
+    tenant_id: str
+    vendor_id: str
+    inbound: InboundConfig
+    secrets: dict[str, str]
+    validators: Validators
+    now: datetime
+    pull_id: str
+
+    @property
+    def owner(self) -> tuple[str, str]:
+        return self.tenant_id, self.vendor_id
+
+
+@dataclass(frozen=True)
 class PullResult:
     """What a pull brought: the new files (none: nothing changed) and the validators to keep."""
 
