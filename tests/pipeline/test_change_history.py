@@ -4,7 +4,6 @@ successful run, the SKU history endpoint, and ``output.mode: delta`` with its fu
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,9 +13,7 @@ import pytest
 from relay_cli.stack import StackEndpoints
 from relay_shared import keys, subjects
 from relay_shared.storage import ObjectStore
-from tests.gateway.conftest import serving_gateway
 from tests.gateway.harness import (
-    STREAM,
     Gateway,
     api_key,
     auth,
@@ -24,7 +21,6 @@ from tests.gateway.harness import (
     eventually,
     stream_events,
 )
-from tests.support.running import running_pipeline
 
 pytestmark = pytest.mark.stack
 
@@ -32,18 +28,6 @@ FEED_1 = b"SKU,QTY,COST\nA-1,5,10.00\nB-2,2,20.00\nC-3,1,5.00\n"
 FEED_2 = b"SKU,QTY,COST\nA-1,5,11.00\nC-3,4,5.00\nD-4,0,1.00\n"
 FEED_3 = b"SKU,QTY,COST\nA-1,5,11.00\nC-3,3,5.00\nD-4,0,1.00\n"
 COLUMNS = ["sku", "quantity_available", "price", "vendor_id"]
-
-
-@pytest.fixture(scope="module")
-async def system(
-    isolated_bus: StackEndpoints, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Gateway]:
-    """The gateway and the pipeline services on the module's own NATS."""
-    async with (
-        serving_gateway(isolated_bus, tmp_path_factory.mktemp("gateway")) as gateway,
-        running_pipeline(isolated_bus, STREAM),
-    ):
-        yield gateway
 
 
 def _config(tenant_id: str, **output: Any) -> dict[str, Any]:

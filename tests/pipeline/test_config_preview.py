@@ -5,33 +5,18 @@ downstream of ``offers.merged``, and guards the config's activation."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from relay_cli.stack import StackEndpoints
 from relay_shared import keys, subjects
 from relay_shared.storage import ObjectStore
-from tests.gateway.conftest import serving_gateway
-from tests.gateway.harness import STREAM, Gateway, auth, create_tenant, eventually, stream_events
+from tests.gateway.harness import Gateway, auth, create_tenant, eventually, stream_events
 from tests.pipeline.test_change_history import COLUMNS, _output, _run
-from tests.support.running import running_pipeline
 
 pytestmark = pytest.mark.stack
 
 FEED = b"SKU,QTY,COST\nA-1,5,10.00\nB-2,2,20.00\nC-3,1,5.00\n"
-
-
-@pytest.fixture(scope="module")
-async def system(
-    isolated_bus: StackEndpoints, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Gateway]:
-    async with (
-        serving_gateway(isolated_bus, tmp_path_factory.mktemp("gateway")) as gateway,
-        running_pipeline(isolated_bus, STREAM),
-    ):
-        yield gateway
 
 
 def _config(tenant_id: str, margin: float) -> dict[str, Any]:
