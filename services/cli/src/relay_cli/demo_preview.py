@@ -13,7 +13,6 @@ from relay_cli.demo_output import say
 from relay_cli.gateway_client import GatewayClient
 
 MARGIN_STEP = Decimal("0.05")
-_TERMINAL = ("SUCCEEDED", "FAILED")
 
 
 def dearer(config: dict[str, Any]) -> dict[str, Any]:
@@ -56,12 +55,11 @@ async def show_preview(owner: GatewayClient, tenant_id: str, config: dict[str, A
     posted = await owner.request(
         "POST", f"/v1/tenants/{tenant_id}/config/preview", json_body=proposed, expect=(202,)
     )
-    path = f"/v1/tenants/{tenant_id}/previews/{posted.body['preview_id']}"
-    async with asyncio.timeout(120):
-        answer: dict[str, Any] = (await owner.request("GET", path)).body
-        while answer["status"] not in _TERMINAL:
-            await asyncio.sleep(0.25)
-            answer = (await owner.request("GET", path)).body
+    preview_id = posted.body["preview_id"]
+    async with asyncio.timeout(120):  # a preview is a run: followed like one
+        await owner.wait_for_run(preview_id)
+    path = f"/v1/tenants/{tenant_id}/previews/{preview_id}"
+    answer: dict[str, Any] = (await owner.request("GET", path)).body
     if answer["status"] != "SUCCEEDED":
         say(f"preview {answer['preview_id']} {answer['status']}: {answer['error']}")
         return

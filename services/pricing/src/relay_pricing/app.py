@@ -33,13 +33,14 @@ class PricingApp(WorkerApp[PricingSettings, PricingHandlers]):
     @asynccontextmanager
     async def open_handlers(self) -> AsyncIterator[PricingHandlers]:
         async with self.resources_with_outbox("pricing", "relay_pricing.migrations") as res:
+            history = ChangeHistory(res.pool)
             yield PricingHandlers(
                 store=res.store,
                 configs=TenantConfigStore(res.store),
                 assembly=AssemblyRepository(res.pool),
                 bus=self.bus,
-                changes=RunChanges(res.store, ChangeHistory(res.pool)),
-                previews=RunPreview(res.store, ChangeHistory(res.pool)),
+                changes=RunChanges(res.store, history),
+                previews=RunPreview(res.store, history),
             )
 
 
