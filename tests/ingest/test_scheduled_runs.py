@@ -17,7 +17,7 @@ import pytest
 
 from relay_cli.stack import StackEndpoints
 from relay_ingest.adapters.schedules_repository import SchedulesRepository
-from relay_ingest.domain.schedules import scheduled_run_id
+from relay_ingest.domain.schedules import ScheduleSetting, scheduled_run_id
 from relay_shared.database import apply_migrations, create_pool
 
 pytestmark = pytest.mark.stack
@@ -82,9 +82,8 @@ async def test_two_processes_start_each_due_run_once(
     tenants = [f"t{n:02d}-{unique_id}" for n in range(30)]
     for n, tenant_id in enumerate(tenants):
         waits = ["v1", "v2"] if n % 2 else []
-        await repository.set_schedule(
-            tenant_id, 1, "*/5 * * * *", "Asia/Kolkata", an_hour_ago, wait_for_vendors=waits
-        )
+        setting = ScheduleSetting(tenant_id, 1, "*/5 * * * *", "Asia/Kolkata", tuple(waits))
+        await repository.set_schedule(setting, an_hour_ago)
     due = {
         r["tenant_id"]: r["next_due_at"] for r in await pool.fetch("SELECT * FROM run_schedules")
     }
@@ -112,14 +111,16 @@ async def test_a_config_version_sets_moves_or_removes_the_schedule(pool: asyncpg
     repository = SchedulesRepository(pool)
     at = datetime(2026, 12, 5, 10, 7, tzinfo=UTC)  # 02:07 in Los Angeles
 
-    await repository.set_schedule("acme", 2, "0 6 * * *", "America/Los_Angeles", at)
-    await repository.set_schedule("acme", 1, "0 9 * * *", "UTC", at)  # older: ignored
+    await repository.set_schedule(
+        ScheduleSetting("acme", 2, "0 6 * * *", "America/Los_Angeles"), at
+    )
+    await repository.set_schedule(ScheduleSetting("acme", 1, "0 9 * * *", "UTC"), at)  # older
     first = await pool.fetchrow("SELECT * FROM run_schedules WHERE tenant_id = 'acme'")
     await repository.set_schedule(
-        "acme", 3, "0 6 * * *", "America/Los_Angeles", at + timedelta(hours=1)
+        ScheduleSetting("acme", 3, "0 6 * * *", "America/Los_Angeles"), at + timedelta(hours=1)
     )
     kept = await pool.fetchrow("SELECT * FROM run_schedules WHERE tenant_id = 'acme'")
-    await repository.set_schedule("acme", 4, None, "UTC", at)
+    await repository.set_schedule(ScheduleSetting("acme", 4, None, "UTC"), at)
 
     assert (first["cron"], first["next_due_at"]) == (
         "0 6 * * *",

@@ -8,32 +8,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from relay_shared import keys, subjects
+from relay_shared import events, keys, subjects
 from relay_shared.bus.publishing import CORRELATION_HEADER, MSG_ID_HEADER
-from relay_shared.events import (
-    ChannelActed,
-    Event,
-    FeedReceived,
-    InsightGenerated,
-    ListingsImported,
-    OffersMerged,
-    OrderItem,
-    OrderRecorded,
-    OrderShipped,
-    PreviewReady,
-    ReallocationChanged,
-    ReallocationClaimRequested,
-    RecordedLine,
-    RowsNormalized,
-    RunFailed,
-    RunRequested,
-    SheetSynced,
-    ShipstationNotified,
-    TenantConfigured,
-    VendorCounts,
-    VendorPulled,
-    stage_event_id,
-)
 from relay_shared.tracing import TRACEPARENT
 
 AT = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -42,7 +18,7 @@ RUN = "run_20261122T100000-7f3a"
 PREVIEW = "preview_20261122T110000-9c1d"
 CORRELATION = "corr-7f3a2c"
 EXAMPLE_TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-COUNTS = VendorCounts(rows=2, accepted=2, sha256="9f86d081884c7d659a2feaa0c55ad015")
+COUNTS = events.VendorCounts(rows=2, accepted=2, sha256="9f86d081884c7d659a2feaa0c55ad015")
 
 
 def _envelope(event_id: str) -> dict[str, Any]:
@@ -54,11 +30,11 @@ def _envelope(event_id: str) -> dict[str, Any]:
     }
 
 
-def _pipeline() -> list[Event]:
+def _pipeline() -> list[events.Event]:
     feed_id = "feed.received:erp-sync:acme:supplier-a:20261122T1000"
     return [
-        RunRequested(**_envelope(f"run.requested:{RUN}"), run_id=RUN, config_version=3),
-        FeedReceived(
+        events.RunRequested(**_envelope(f"run.requested:{RUN}"), run_id=RUN, config_version=3),
+        events.FeedReceived(
             **_envelope(feed_id),
             vendor_id="supplier-a",
             config_version=3,
@@ -68,8 +44,8 @@ def _pipeline() -> list[Event]:
             run_vendors=["supplier-a"],
             as_of=AT,
         ),
-        RowsNormalized(
-            **_envelope(stage_event_id(subjects.ROWS_NORMALIZED, RUN, "supplier-a")),
+        events.RowsNormalized(
+            **_envelope(events.stage_event_id(subjects.ROWS_NORMALIZED, RUN, "supplier-a")),
             run_id=RUN,
             scope_id=RUN,
             vendor_id="supplier-a",
@@ -81,8 +57,8 @@ def _pipeline() -> list[Event]:
             run_vendors=["supplier-a"],
             as_of=AT,
         ),
-        OffersMerged(
-            **_envelope(stage_event_id(subjects.OFFERS_MERGED, RUN)),
+        events.OffersMerged(
+            **_envelope(events.stage_event_id(subjects.OFFERS_MERGED, RUN)),
             run_id=RUN,
             config_version=3,
             merged_key=keys.output_key(TENANT, RUN, "merged_inventory.csv"),
@@ -92,8 +68,8 @@ def _pipeline() -> list[Event]:
             skus_left_out=0,
             vendors={"supplier-a": COUNTS},
         ),
-        PreviewReady(
-            **_envelope(stage_event_id(subjects.PREVIEW_READY, PREVIEW)),
+        events.PreviewReady(
+            **_envelope(events.stage_event_id(subjects.PREVIEW_READY, PREVIEW)),
             run_id=PREVIEW,
             config_version=4,
             base_run_id=RUN,
@@ -104,8 +80,8 @@ def _pipeline() -> list[Event]:
             skus_left_out=0,
             vendors={"supplier-a": COUNTS},
         ),
-        RunFailed(
-            **_envelope(stage_event_id(subjects.RUN_FAILED, RUN)),
+        events.RunFailed(
+            **_envelope(events.stage_event_id(subjects.RUN_FAILED, RUN)),
             run_id=RUN,
             stage="normalize",
             code="vendor_failed",
@@ -115,30 +91,30 @@ def _pipeline() -> list[Event]:
     ]
 
 
-def _orders() -> list[Event]:
+def _orders() -> list[events.Event]:
     return [
-        ShipstationNotified(
+        events.ShipstationNotified(
             **_envelope("shipstation.notified:acme:9b1c"),
             resource_url="https://ssapi.shipstation.com/shipments?batchId=12345",
             resource_type="SHIP_NOTIFY",
             config_version=3,
         ),
-        OrderShipped(
+        events.OrderShipped(
             **_envelope("order.shipped:acme:amazon:114-22"),
             order_id="114-22",
             channel="amazon",
             status="shipped",
             shipped_at=AT,
-            items=[OrderItem(sku="SKU-1", quantity=2)],
+            items=[events.OrderItem(sku="SKU-1", quantity=2)],
         ),
-        OrderRecorded(
+        events.OrderRecorded(
             **_envelope("order.recorded:acme:amazon:114-22"),
             order_id="114-22",
             channel="amazon",
             shipped_at=AT,
-            lines=[RecordedLine(sku="SKU-1", quantity=2)],
+            lines=[events.RecordedLine(sku="SKU-1", quantity=2)],
         ),
-        InsightGenerated(
+        events.InsightGenerated(
             **_envelope("insight.generated:ins_51:open"),
             insight_id="ins_51",
             channel="amazon",
@@ -150,22 +126,22 @@ def _orders() -> list[Event]:
     ]
 
 
-def _channels() -> list[Event]:
+def _channels() -> list[events.Event]:
     return [
-        TenantConfigured(
+        events.TenantConfigured(
             **_envelope("tenant.configured:acme:3"),
             name="Acme Parts",
             channels=["amazon", "ebay"],
             config_version=3,
         ),
-        ListingsImported(
+        events.ListingsImported(
             **_envelope("listings.imported:acme:amazon:3c9a"),
             channel="amazon",
             listings_key=f"tenants/{TENANT}/listings/amazon/3c9a.csv",
             sha256="3c9a1f0e5d2b4a6c8e7f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d",
             rows=120,
         ),
-        ChannelActed(
+        events.ChannelActed(
             **_envelope("channel.acted:act_77"),
             action_id="act_77",
             insight_id="ins_51",
@@ -178,7 +154,7 @@ def _channels() -> list[Event]:
             duration_ms=0,
             price_after=Decimal("12.00"),
         ),
-        SheetSynced(
+        events.SheetSynced(
             **_envelope("sheet.synced:acme:amazon:4"),
             channel="amazon",
             title="Acme Parts - amazon",
@@ -190,9 +166,9 @@ def _channels() -> list[Event]:
     ]
 
 
-def _reallocation() -> list[Event]:
+def _reallocation() -> list[events.Event]:
     return [
-        ReallocationChanged(
+        events.ReallocationChanged(
             **_envelope("reallocation.changed:re_9:open"),
             entry_id="re_9",
             origin="amazon",
@@ -202,7 +178,7 @@ def _reallocation() -> list[Event]:
             reason="slow_mover",
             state="open",
         ),
-        ReallocationClaimRequested(
+        events.ReallocationClaimRequested(
             **_envelope("reallocation.claim_requested:re_9:ebay"),
             entry_id="re_9",
             channel="ebay",
@@ -210,9 +186,9 @@ def _reallocation() -> list[Event]:
     ]
 
 
-def _intake() -> list[Event]:
+def _intake() -> list[events.Event]:
     return [
-        VendorPulled(
+        events.VendorPulled(
             **_envelope("vendor.pulled:acme:supplier-b:1764064800000000"),
             vendor_id="supplier-b",
             kind="https",
@@ -228,13 +204,13 @@ def _intake() -> list[Event]:
     ]
 
 
-def example_events() -> dict[str, Event]:
+def example_events() -> dict[str, events.Event]:
     """One example event per subject."""
     every = (*_pipeline(), *_orders(), *_channels(), *_reallocation(), *_intake())
     return {event.subject: event for event in every}
 
 
-def example_headers(event: Event) -> dict[str, str]:
+def example_headers(event: events.Event) -> dict[str, str]:
     """The headers a publisher sends with ``event``."""
     return {
         MSG_ID_HEADER: event.event_id,
@@ -244,7 +220,7 @@ def example_headers(event: Event) -> dict[str, str]:
     }
 
 
-def example_message(event: Event) -> dict[str, Any]:
+def example_message(event: events.Event) -> dict[str, Any]:
     """An AsyncAPI Message Example Object: headers and payload as JSON."""
     return {
         "name": f"{event.subject}-example",

@@ -15,6 +15,9 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from relay_shared import subjects
+from relay_shared.event_items import ActionOutcome as ActionOutcome
+from relay_shared.event_items import ChannelActionItem, VendorPullItem
+from relay_shared.event_items import ChannelActionName as ChannelActionName
 
 #: ``unchanged``: the feed equals the vendor's last normalized one and was not normalized again.
 VendorStatus = Literal["ok", "failed", "skipped", "missing", "unchanged"]
@@ -52,7 +55,18 @@ class RunRequested(Event):
     preview: bool = Field(default=False, description=PREVIEW_FLAG)
 
 
-class FeedReceived(Event):
+class RunCarried(BaseModel):
+    """What a vendor's feed carries of its run, from ingest through normalize: the run's
+    vendors that get a new feed, its as-of time and its flags."""
+
+    run_vendors: list[str] = Field(default_factory=list)
+    as_of: AwareDatetime
+    force: bool = Field(default=False, description="the run's force flag (skips the drift guard)")
+    full: bool = Field(default=False, description="the run's full flag (a full snapshot)")
+    preview: bool = Field(default=False, description=PREVIEW_FLAG)
+
+
+class FeedReceived(RunCarried, Event):
     """A vendor's raw file is in S3 and should be normalized.
 
     Without ``run_id`` the feed is a one-vendor update merged with the latest normalized feed
@@ -67,11 +81,6 @@ class FeedReceived(Event):
     key: str | None
     sha256: str | None = None
     size: int | None = Field(default=None, ge=0)
-    run_vendors: list[str] = Field(default_factory=list)
-    as_of: AwareDatetime
-    force: bool = Field(default=False, description="the run's force flag (skips the drift guard)")
-    full: bool = Field(default=False, description="the run's full flag (a full snapshot)")
-    preview: bool = Field(default=False, description=PREVIEW_FLAG)
 
 
 class VendorCounts(BaseModel):
@@ -85,7 +94,7 @@ class VendorCounts(BaseModel):
     sha256: str | None = None
 
 
-class RowsNormalized(Event):
+class RowsNormalized(RunCarried, Event):
     """A vendor's feed was normalized (or failed to be): the per-vendor stage result."""
 
     subject: str = Field(default=subjects.ROWS_NORMALIZED, exclude=True, repr=False)
@@ -102,11 +111,6 @@ class RowsNormalized(Event):
     )
     findings_key: str
     counts: VendorCounts
-    run_vendors: list[str] = Field(default_factory=list)
-    as_of: AwareDatetime
-    force: bool = Field(default=False, description="the run's force flag (skips the drift guard)")
-    full: bool = Field(default=False, description="the run's full flag (a full snapshot)")
-    preview: bool = Field(default=False, description=PREVIEW_FLAG)
 
 
 class MergeChanges(BaseModel):
@@ -264,24 +268,13 @@ class OrderRecorded(Event):
     lines: list[RecordedLine] = Field(min_length=1)
 
 
-ChannelActionName = Literal["pause", "unpause", "delist", "reprice", "push", "pull"]
-ActionOutcome = Literal["dry_run", "succeeded", "failed", "deferred", "timed_out"]
-
-
-class ChannelActed(Event):
+class ChannelActed(ChannelActionItem, Event):
     """A channel plugin acted (or, in dry-run, recorded what it would send) on an insight:
     the audit row. ``request`` is the exact request (method, url, body) without credentials;
     ``status_after`` and ``price_after`` are the listing's state once the marketplace accepted
     it (None when nothing changed)."""
 
     subject: str = Field(default=subjects.CHANNEL_ACTED, exclude=True, repr=False)
-    action_id: str
-    insight_id: str
-    channel: str
-    sku: str
-    action: ChannelActionName
-    outcome: ActionOutcome
-    dry_run: bool
     request: dict[str, object] = Field(default_factory=dict)
     answer: str | None = Field(default=None, max_length=2000)
     duration_ms: int = Field(ge=0)
@@ -333,21 +326,12 @@ class SheetSynced(Event):
     seq: int = Field(ge=1)
 
 
-class VendorPulled(Event):
+class VendorPulled(VendorPullItem, Event):
     """A pulled vendor's state as ingest reports it (each change of ``ingest.vendor_pulls``):
     its last attempt, outcome, error and next scheduled time; ``removed`` once the config no
     longer pulls it. ``seq`` orders the reports of one vendor."""
 
     subject: str = Field(default=subjects.VENDOR_PULLED, exclude=True, repr=False)
-    vendor_id: str = Field(min_length=1, max_length=64)
-    kind: Literal["https", "sftp"]
-    status: Literal["pending", "ok", "unchanged", "retrying", "failed", "removed"]
-    error_code: str | None = Field(default=None, max_length=64)
-    error: str | None = Field(default=None, max_length=1000)
-    attempts: int = Field(default=0, ge=0)
-    last_attempt_at: AwareDatetime | None = None
-    last_success_at: AwareDatetime | None = None
-    next_due_at: AwareDatetime | None = None
     seq: int = Field(ge=1)
 
 

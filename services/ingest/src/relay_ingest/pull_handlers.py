@@ -27,17 +27,17 @@ from typing import Protocol
 
 import structlog
 
-from relay_ingest.adapters.pulls_repository import LeaseLostError, PulledVendor
+from relay_ingest.adapters.pulls_repository import LeaseLostError
 from relay_ingest.domain.pulls import (
     Claim,
     Fetched,
     PullFailure,
     PullRequest,
     PullResult,
+    PullsSetting,
     RetryPlan,
     Validators,
     after_failure,
-    source_fingerprint,
 )
 from relay_shared.bus.failures import is_transient
 from relay_shared.config_store import TenantConfigStore
@@ -58,14 +58,7 @@ class Pulls(Protocol):
     @property
     def outbox(self) -> Outbox: ...
 
-    async def configure(
-        self,
-        tenant_id: str,
-        config_version: int,
-        vendors: Sequence[PulledVendor],
-        timezone: str,
-        now: datetime,
-    ) -> None: ...
+    async def configure(self, setting: PullsSetting, now: datetime) -> None: ...
 
     async def claim(self, now: datetime, limit: int, lease: timedelta) -> list[Claim]: ...
 
@@ -100,14 +93,7 @@ class PullHandlers:
     concurrency: int = 8
 
     async def configure(self, tenant_id: str, version: int, config: TenantConfig) -> None:
-        vendors = [
-            PulledVendor(v.vendor_id, v.inbound.type, source_fingerprint(v.inbound), cron)
-            for v in config.vendors
-            if v.inbound is not None
-            and (cron := v.inbound.schedule) is not None
-            and v.inbound.pulled
-        ]
-        await self.pulls.configure(tenant_id, version, vendors, config.timezone, _now())
+        await self.pulls.configure(PullsSetting.of(tenant_id, version, config), _now())
         await self.pulls.outbox.drain(self.bus.publish)
 
     async def tick(self, now: datetime | None = None) -> int:

@@ -25,7 +25,12 @@ from typing import Protocol
 import structlog
 from botocore.exceptions import BotoCoreError, ClientError
 
-from relay_ingest.domain.schedules import DueSchedule, StartReason, start_reason
+from relay_ingest.domain.schedules import (
+    DueSchedule,
+    ScheduleSetting,
+    StartReason,
+    start_reason,
+)
 from relay_shared.clock import Clock, SystemClock
 from relay_shared.keys import ForeignKeyError
 from relay_shared.outbox import Outbox, Publisher
@@ -38,17 +43,7 @@ class Schedules(Protocol):
     @property
     def outbox(self) -> Outbox: ...
 
-    async def set_schedule(
-        self,
-        tenant_id: str,
-        config_version: int,
-        cron: str | None,
-        timezone: str,
-        now: datetime,
-        *,
-        wait_for_vendors: Sequence[str] = (),
-        max_wait_min: int = 0,
-    ) -> None: ...
+    async def set_schedule(self, setting: ScheduleSetting, now: datetime) -> None: ...
 
     async def start_due(self, now: datetime) -> list[str]: ...
 
@@ -75,16 +70,8 @@ class ScheduleHandlers:
     clock: Clock = field(default_factory=SystemClock)
 
     async def configure(self, tenant_id: str, version: int, config: TenantConfig) -> None:
-        schedule = config.schedule
-        await self.schedules.set_schedule(
-            tenant_id,
-            version,
-            schedule.runs if schedule is not None else None,
-            config.timezone,
-            self.clock.now(),
-            wait_for_vendors=schedule.wait_for_vendors if schedule is not None else (),
-            max_wait_min=schedule.max_wait_min if schedule is not None else 0,
-        )
+        setting = ScheduleSetting.of(tenant_id, version, config)
+        await self.schedules.set_schedule(setting, self.clock.now())
 
     async def tick(self, now: datetime | None = None) -> list[str]:
         """Start the runs due now (those that wait: once their vendors are fresh or the wait

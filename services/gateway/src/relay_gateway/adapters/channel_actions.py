@@ -10,10 +10,10 @@ from decimal import Decimal
 from typing import Any
 
 import asyncpg
-from pydantic import BaseModel, ConfigDict
 
 from relay_gateway.domain.pagination import Cursor, after_params
-from relay_shared.events import ActionOutcome, ChannelActed, ChannelActionName
+from relay_shared.event_items import ChannelActionItem
+from relay_shared.events import ChannelActed
 
 
 @dataclass(frozen=True)
@@ -26,17 +26,10 @@ class ChannelActionQuery:
     after: Cursor | None
 
 
-# One audited action as the audit shows it (the API's item too).
-class ChannelActionOut(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    action_id: str
-    insight_id: str
-    channel: str
-    sku: str
-    action: ChannelActionName
-    outcome: ActionOutcome
-    dry_run: bool
+# One audited action as the audit shows it (the API's item too): the action as
+# ``channel.acted`` names it (:class:`~relay_shared.event_items.ChannelActionItem`), then what
+# the audit row keeps of it.
+class ChannelActionOut(ChannelActionItem):
     request: dict[str, Any]
     answer: str | None
     duration_ms: int

@@ -7,25 +7,19 @@ from datetime import datetime
 from typing import Literal
 
 import asyncpg
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from relay_shared.event_items import VendorPullItem
 from relay_shared.events import VendorPulled
 
 
-class PullView(BaseModel):
-    """One pulled vendor as ``GET /v1/tenants/{id}/pulls`` shows it (the API's item too)."""
+class PullView(VendorPullItem):
+    """One pulled vendor as ``GET /v1/tenants/{id}/pulls`` shows it (the API's item too): its
+    state as ``vendor.pulled`` last reported it (a removed vendor is not shown), and when."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(extra="ignore", json_schema_serialization_defaults_required=True)
 
-    vendor_id: str
-    kind: Literal["https", "sftp"]
     status: Literal["pending", "ok", "unchanged", "retrying", "failed"]
-    error_code: str | None
-    error: str | None
-    attempts: int
-    last_attempt_at: datetime | None
-    last_success_at: datetime | None
-    next_due_at: datetime | None
     reported_at: datetime
 
 

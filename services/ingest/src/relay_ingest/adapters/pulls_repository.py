@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,12 +23,14 @@ import asyncpg
 
 from relay_ingest.adapters.drops_repository import record_drops
 from relay_ingest.domain.drops import BucketObject, Drop
-from relay_ingest.domain.pull_reports import PullState, pull_report
+from relay_ingest.domain.pull_reports import PullState, pull_report, reported_item
 from relay_ingest.domain.pulls import (
     PULL,
     Claim,
     Fetched,
+    PulledVendor,
     PullFailure,
+    PullsSetting,
     RetryPlan,
     Validators,
 )
@@ -43,32 +44,17 @@ class LeaseLostError(RuntimeError):
     """Another replica holds the vendor now: this outcome is not recorded."""
 
 
-@dataclass(frozen=True)
-class PulledVendor:
-    """A vendor the config pulls: its kind, source fingerprint and cron."""
-
-    vendor_id: str
-    kind: str
-    source: str
-    cron: str
-
-
 class PullsRepository:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
         self.outbox = Outbox(pool)
 
-    async def configure(
-        self,
-        tenant_id: str,
-        config_version: int,
-        vendors: Sequence[PulledVendor],
-        timezone: str,
-        now: datetime,
-    ) -> None:
-        """The tenant's pulled vendors as of ``config_version`` (a later version only). A new
+    async def configure(self, setting: PullsSetting, now: datetime) -> None:
+        """The tenant's pulled vendors as of its config version (a later version only). A new
         vendor, a changed source (its validators forgotten) or a vendor whose last pull failed
         is due now; a changed cron at its next time; vendors no longer pulled go."""
+        tenant_id, config_version = setting.tenant_id, setting.config_version
+        vendors, timezone = setting.vendors, setting.timezone
         async with self._pool.acquire() as conn, conn.transaction():
             rows = {
                 r["vendor_id"]: r
@@ -215,19 +201,7 @@ async def _report(
 
 
 def _state(row: asyncpg.Record) -> PullState:
-    return PullState(
-        tenant_id=row["tenant_id"],
-        vendor_id=row["vendor_id"],
-        kind=row["kind"],
-        status=row["status"],
-        error_code=row["error_code"],
-        error=row["error"],
-        attempts=row["attempts"],
-        last_attempt_at=row["last_attempt_at"],
-        last_success_at=row["last_success_at"],
-        next_due_at=row["next_due_at"],
-        seq=row["report_seq"],
-    )
+    return PullState(row["tenant_id"], reported_item(dict(row)), row["report_seq"])
 
 
 def _next_due(

@@ -20,7 +20,12 @@ from datetime import datetime
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from relay_ingest.domain.schedules import DueSchedule, StartReason, scheduled_run
+from relay_ingest.domain.schedules import (
+    DueSchedule,
+    ScheduleSetting,
+    StartReason,
+    scheduled_run,
+)
 from relay_shared.outbox import Outbox
 from relay_shared.tenant_config import next_run_after
 
@@ -43,20 +48,12 @@ class SchedulesRepository:
         self._pool = pool
         self.outbox = Outbox(pool)
 
-    async def set_schedule(
-        self,
-        tenant_id: str,
-        config_version: int,
-        cron: str | None,
-        timezone: str,
-        now: datetime,
-        *,
-        wait_for_vendors: Sequence[str] = (),
-        max_wait_min: int = 0,
-    ) -> None:
-        """The tenant's schedule as of ``config_version`` (a later version only); None: the
-        tenant has none any more. A changed cron or zone is due next at its next time; a
+    async def set_schedule(self, setting: ScheduleSetting, now: datetime) -> None:
+        """The tenant's schedule as of its config version (a later version only); no cron:
+        the tenant has none any more. A changed cron or zone is due next at its next time; a
         time already due (perhaps waiting) keeps being due, under the new wait."""
+        tenant_id, config_version = setting.tenant_id, setting.config_version
+        cron, timezone = setting.cron, setting.timezone
         async with self._pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(
                 "SELECT config_version, cron, timezone FROM run_schedules WHERE tenant_id = $1"
@@ -84,8 +81,8 @@ class SchedulesRepository:
                 timezone,
                 next_run_after(cron, timezone, now),
                 unchanged,
-                list(wait_for_vendors),
-                max_wait_min,
+                list(setting.wait_for_vendors),
+                setting.max_wait_min,
             )
 
     async def start_due(self, now: datetime) -> list[str]:

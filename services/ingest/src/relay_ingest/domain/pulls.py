@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from relay_shared.keys import inbound_key
-from relay_shared.tenant_config import InboundConfig
+from relay_shared.tenant_config import InboundConfig, TenantConfig
 
 #: A vendor's pull status (column ``status`` of ``ingest.vendor_pulls``).
 PullStatus = Literal["pending", "ok", "unchanged", "retrying", "failed"]
@@ -102,6 +102,38 @@ class Claim:
     attempts: int
     lease_id: str
     validators: Validators
+
+
+@dataclass(frozen=True)
+class PulledVendor:
+    """A vendor the config pulls: its kind, source fingerprint and cron."""
+
+    vendor_id: str
+    kind: str
+    source: str
+    cron: str
+
+
+@dataclass(frozen=True)
+class PullsSetting:
+    """The vendors a tenant's config pulls (https or sftp, with a cron), as of
+    ``config_version``, and the tenant's timezone."""
+
+    tenant_id: str
+    config_version: int
+    vendors: tuple[PulledVendor, ...]
+    timezone: str
+
+    @classmethod
+    def of(cls, tenant_id: str, config_version: int, config: TenantConfig) -> PullsSetting:
+        vendors = tuple(
+            PulledVendor(v.vendor_id, v.inbound.type, source_fingerprint(v.inbound), cron)
+            for v in config.vendors
+            if v.inbound is not None
+            and (cron := v.inbound.schedule) is not None
+            and v.inbound.pulled
+        )
+        return cls(tenant_id, config_version, vendors, config.timezone)
 
 
 def source_fingerprint(inbound: InboundConfig) -> str:

@@ -21,8 +21,35 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from relay_shared.events import RunRequested
+from relay_shared.tenant_config import TenantConfig
 
 StartReason = Literal["cron", "vendors_fresh", "max_wait"]
+
+
+@dataclass(frozen=True)
+class ScheduleSetting:
+    """A tenant's schedule as of ``config_version`` (``cron`` None: it has none any more)."""
+
+    tenant_id: str
+    config_version: int
+    cron: str | None
+    timezone: str
+    wait_for_vendors: tuple[str, ...] = ()
+    max_wait_min: int = 0
+
+    @classmethod
+    def of(cls, tenant_id: str, config_version: int, config: TenantConfig) -> ScheduleSetting:
+        schedule = config.schedule
+        if schedule is None:
+            return cls(tenant_id, config_version, None, config.timezone)
+        return cls(
+            tenant_id,
+            config_version,
+            schedule.runs,
+            config.timezone,
+            tuple(schedule.wait_for_vendors),
+            schedule.max_wait_min,
+        )
 
 
 @dataclass(frozen=True)

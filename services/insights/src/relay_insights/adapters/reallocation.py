@@ -71,17 +71,12 @@ async def claim(
 ) -> ReallocationEntry | None:
     """Claim an open entry for ``channel``, atomically: the one UPDATE that finds it open
     wins; every other (a second pull, another replica) finds it claimed and gets None."""
-    row = await conn.fetchrow(
-        "UPDATE reallocation SET state = 'claimed', claimed_by = $3, changed_at = $4"
-        " WHERE tenant_id = $1 AND entry_id = $2 AND state = 'open'"
-        "   AND origin <> $3 AND (target IS NULL OR target = $3)"
-        f" RETURNING {_COLUMNS}",
-        tenant_id,
-        entry_id,
-        channel,
-        at,
+    return await _move(
+        conn,
+        (tenant_id, entry_id, channel, at),
+        "state = 'claimed', claimed_by = $3",
+        "state = 'open' AND origin <> $3 AND (target IS NULL OR target = $3)",
     )
-    return None if row is None else _entry(row)
 
 
 async def complete(
@@ -89,13 +84,26 @@ async def complete(
 ) -> ReallocationEntry | None:
     """Mark done the entry ``channel`` claimed; None when it is not claimed by ``channel``
     (open, claimed by another channel, withdrawn, or done already)."""
+    return await _move(
+        conn,
+        (tenant_id, entry_id, channel, at),
+        "state = 'done'",
+        "state = 'claimed' AND claimed_by = $3",
+    )
+
+
+async def _move(
+    conn: Connection,
+    change: tuple[str, str, str, datetime],
+    assignments: str,
+    condition: str,
+) -> ReallocationEntry | None:
+    """One entry's move by a channel at a time (``change``: ``$1`` tenant, ``$2`` entry,
+    ``$3`` channel, ``$4`` time), made only while ``condition`` holds, in one UPDATE: the
+    entry as moved, or None when the condition did not hold."""
     row = await conn.fetchrow(
-        "UPDATE reallocation SET state = 'done', changed_at = $4"
-        " WHERE tenant_id = $1 AND entry_id = $2 AND state = 'claimed' AND claimed_by = $3"
-        f" RETURNING {_COLUMNS}",
-        tenant_id,
-        entry_id,
-        channel,
-        at,
+        f"UPDATE reallocation SET {assignments}, changed_at = $4"
+        f" WHERE tenant_id = $1 AND entry_id = $2 AND {condition} RETURNING {_COLUMNS}",
+        *change,
     )
     return None if row is None else _entry(row)
