@@ -106,7 +106,12 @@ def test_a_service_without_nats_gives_up_after_the_start_timeout_naming_it(
     stack: StackEndpoints, clean_env: dict[str, str]
 ) -> None:
     missing = f"nats://127.0.0.1:{free_port()}"
-    env = {**clean_env, **stack.as_env(), "APP_NATS_URL": missing}
+    env = {
+        **clean_env,
+        **stack.as_env(),
+        "APP_NATS_URL": missing,
+        "APP_NATS_START_TIMEOUT_S": "2.5",
+    }
     result = relay(["serve", "normalize"], env)
     assert result.returncode == 1
     errors = [
@@ -114,5 +119,5 @@ def test_a_service_without_nats_gives_up_after_the_start_timeout_naming_it(
     ]
     unreachable = [e for e in errors if e["event"] == "service.dependency_unreachable"]
     assert [(e["dependency"], e["address"], e["error"]) for e in unreachable] == [
-        ("NATS", missing, "no answer within 15 s")
+        ("NATS", missing, "no answer within 2.5 s")
     ]

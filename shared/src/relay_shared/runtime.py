@@ -28,10 +28,6 @@ from relay_shared.storage import ObjectStore, S3Settings, open_object_store
 from relay_shared.telemetry import library_logger
 
 log = structlog.get_logger(__name__)
-#: How long a starting service waits for NATS before it reports it unreachable and exits (the
-#: broker itself reconnects forever once connected).
-NATS_START_TIMEOUT_S = 15.0
-
 
 def stream_settings(settings: CommonSettings) -> StreamSettings:
     """The pipeline stream's limits (how consumers redeliver: ``settings.delivery_policy()``)."""
@@ -82,13 +78,13 @@ def broker_middlewares(settings: CommonSettings, metrics: ServiceMetrics | None)
 
 
 async def connect_broker(broker: NatsBroker, settings: CommonSettings) -> Client:
-    """The broker's first connection, bounded by :data:`NATS_START_TIMEOUT_S` (a service
+    """The broker's first connection, bounded by ``settings.nats_start_timeout_s`` (a service
     that cannot reach NATS at start says so and exits)."""
     async with reaching("NATS", settings.nats_url):
         try:
-            return await asyncio.wait_for(broker.connect(), NATS_START_TIMEOUT_S)
+            return await asyncio.wait_for(broker.connect(), settings.nats_start_timeout_s)
         except TimeoutError as exc:
-            raise TimeoutError(f"no answer within {NATS_START_TIMEOUT_S:g} s") from exc
+            raise TimeoutError(f"no answer within {settings.nats_start_timeout_s:g} s") from exc
 
 
 class ResourceNotOpenedError(RuntimeError):

@@ -139,6 +139,9 @@ class CommonSettings(BaseSettings, DeliverySettings):
     service_name: str = "relay"
     nats_url: str = "nats://127.0.0.1:4222"
     nats_stream: str = "RELAY"
+    #: How long a starting service waits for NATS before it reports it unreachable and exits
+    #: (the broker itself reconnects forever once connected).
+    nats_start_timeout_s: float = Field(default=15.0, gt=0)
     stream_max_age_days: float = Field(default=14.0, gt=0)
     stream_max_bytes: int = Field(default=2 * 1024**3, gt=0)
     duplicate_window_s: float = Field(default=300.0, gt=0)
