@@ -118,12 +118,13 @@ class PricingHandlers:
         columns = merge_columns(config.output.columns)
         started = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="relay-pricing-") as folder:
-            feeds = {  # staged by position: a vendor id is no file name
-                handoff.vendor_id: await self._feed_input(
-                    handoff, Path(folder) / f"{i}.csv", columns
+            inputs = await asyncio.gather(  # all vendors' transfers and reads at once
+                *(  # staged by position: a vendor id is no file name
+                    self._feed_input(handoff, Path(folder) / f"{i}.csv", columns)
+                    for i, handoff in enumerate(chosen)
                 )
-                for i, handoff in enumerate(chosen)
-            }
+            )
+            feeds = {handoff.vendor_id: feed for handoff, feed in zip(chosen, inputs, strict=True)}
         loaded = time.perf_counter()
         fresh = [handoff.vendor_id for handoff in chosen if handoff.from_this_run]
         current = await asyncio.to_thread(fresh_baselines, feeds, fresh)
@@ -162,16 +163,23 @@ class PricingHandlers:
         return await asyncio.to_thread(vendor_feed, report, rows, columns, "parquet")
 
     async def _write(self, event: RowsNormalized, outputs: RunOutputs) -> dict[str, str]:
-        await write_explain_index(self.store, event.tenant_id, event.scope_id, outputs)
-        written: dict[str, str] = {}
-        for name, body in sorted(outputs.files.items()):
-            if name in OUTPUT_FILES:
-                key = keys.output_key(event.tenant_id, event.scope_id, name)
-            else:
-                key = keys.report_key(event.tenant_id, event.scope_id, name)
-            content_type = "text/csv" if name.endswith(".csv") else "application/json"
-            await self.store.put_bytes(key, body, content_type=content_type)
-            written[name] = key
+        """Store the run's files and its explain index, all uploads at once (every one is
+        written before the outcome is recorded); the key of each file by name."""
+        written = {
+            name: keys.output_key(event.tenant_id, event.scope_id, name)
+            if name in OUTPUT_FILES
+            else keys.report_key(event.tenant_id, event.scope_id, name)
+            for name in sorted(outputs.files)
+        }
+        async with asyncio.TaskGroup() as uploads:
+            uploads.create_task(
+                write_explain_index(self.store, event.tenant_id, event.scope_id, outputs)
+            )
+            for name, key in written.items():
+                content_type = "text/csv" if name.endswith(".csv") else "application/json"
+                uploads.create_task(
+                    self.store.put_bytes(key, outputs.files[name], content_type=content_type)
+                )
         return written
 
     async def on_rows_failed(self, event: RowsNormalized, error: RelayError) -> None:

@@ -29,7 +29,10 @@ _RETRYABLE_S3_CODES = frozenset(
 
 
 def is_transient(exc: BaseException) -> bool:
-    """True for failures of a dependency that may heal: retry them with a delay."""
+    """True for failures of a dependency that may heal: retry them with a delay. A group
+    (concurrent uploads in a task group) is transient when every failure in it is."""
+    if isinstance(exc, BaseExceptionGroup):
+        return all(is_transient(inner) for inner in exc.exceptions)
     if isinstance(exc, TransientError):
         return True
     if isinstance(exc, PermanentError):
