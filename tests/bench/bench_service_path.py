@@ -19,15 +19,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import secrets
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,18 +31,23 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_real_data import VENDORS, write_real_feeds  # type: ignore[import-not-found]
+from bench_real_data import write_real_feeds  # type: ignore[import-not-found]
+from service_stack import (  # type: ignore[import-not-found]
+    BENCH_ENV,
+    DATA,
+    ROOT,
+    follow_run,
+    peak_rss_mb,
+    running_services,
+    seed_tenant,
+)
 
 from relay_cli.gateway_client import GatewayClient
 from relay_cli.services import SERVICES
-from relay_cli.stack import EmbeddedStack, ServiceProcesses, free_port, wait_for_http_ok
-from relay_cli.stack.environment import service_env
+from relay_cli.stack import ServiceProcesses
 
-ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT / "bench-out"
 SERVICE_TARGET = 1.3
 KILL_MARGIN_S = 15.0
-_ENV = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
 
 
 def _local_run(folder: Path, feeds: dict[str, Path]) -> float:
@@ -56,7 +57,7 @@ def _local_run(folder: Path, feeds: dict[str, Path]) -> float:
         command += ["--feed", f"{vendor_id}={path}"]
     command += ["--out", str(folder / "out-local"), "--as-of", "2026-01-01T00:00:00Z"]
     started = time.perf_counter()
-    subprocess.run(command, cwd=ROOT, env=_ENV, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(command, cwd=ROOT, env=BENCH_ENV, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - started
 
 
@@ -64,85 +65,27 @@ async def _service_run(
     gateway_url: str, admin_key: str, folder: Path, feeds: dict[str, Path],
     on_normalize: Callable[[], None] | None = None,
 ) -> float:  # fmt: skip
-    tenant_id = f"bench_{secrets.token_hex(4)}"
-    config = (folder / "tenant.yaml").read_text("utf-8")
     async with aiohttp.ClientSession() as session:
         admin = GatewayClient(session, gateway_url, admin_key)
-        owner = admin.as_key(await admin.create_tenant(tenant_id, "Service path", ["amazon"]))
-        await owner.put_config(
-            tenant_id, config.replace("tenant_id: bench", f"tenant_id: {tenant_id}")
-        )
-        for shape in VENDORS:
-            map_bytes = (folder / "maps" / f"{shape.vendor_id}.csv").read_bytes()
-            await owner.put_sku_map(tenant_id, shape.vendor_id, map_bytes)
-        for vendor_id, path in feeds.items():
-            await owner.upload_feed(tenant_id, vendor_id, path.read_bytes(), "text/csv")
+        tenant_id, owner = await seed_tenant(admin, folder, feeds)
         killed = False
-
-        stages: list[tuple[float, str]] = []
 
         def watch(run: dict[str, Any]) -> None:
             nonlocal killed
-            stages.append((time.perf_counter(), f"{run['status']}/{run['stage']}"))
             if on_normalize is not None and not killed and run["stage"] == "normalize":
                 killed = True
                 on_normalize()
 
         started = time.perf_counter()
         run = await owner.start_run(tenant_id)
-        async with asyncio.timeout(900):
-            final = await owner.wait_for_run(run["run_id"], on_change=watch)
-        elapsed = time.perf_counter() - started
-    print("  stages: " + ", ".join(f"{name} at {at - started:.1f} s" for at, name in stages))
-    if final["status"] != "SUCCEEDED":
-        raise RuntimeError(f"run {run['run_id']} {final['status']}: {final.get('error')}")
+        elapsed: float
+        elapsed, _final = await follow_run(owner, run["run_id"], started, watch)
     return elapsed
 
 
-def _peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def _processes(
-    stack: EmbeddedStack, state_dir: Path, env: Mapping[str, str], port: int
-) -> ServiceProcesses:
-    def env_for(name: str) -> Mapping[str, str]:
-        return service_env(
-            name, stack.endpoints, state_dir=state_dir, parent_env=env, http_port=port
-        )
-
-    return ServiceProcesses(env_for, state_dir / "logs")
-
-
-def _bench_env() -> dict[str, str]:
-    return {
-        **_ENV,
-        "APP_BOOTSTRAP_ADMIN_KEY": "rk_bench_" + secrets.token_hex(16),
-        "APP_SECRET_KEY": secrets.token_hex(32),
-        "APP_WEBHOOK_SECRETS": secrets.token_hex(16),
-    }
-
-
 def _rounds(args: argparse.Namespace, folder: Path, feeds: dict[str, Path]) -> bool:
-    env = _bench_env()
-    state_dir = Path(tempfile.mkdtemp(prefix="relay-bench-service-"))
-    port = free_port()
-    try:
-        with (
-            EmbeddedStack(state_dir, env=env) as stack,
-            _processes(stack, state_dir, env, port) as processes,
-        ):
-            processes.start_all(SERVICES)
-            url = f"http://127.0.0.1:{port}"
-            wait_for_http_ok(f"{url}/v1/ready", timeout=120.0)
-            return _measured(processes, url, env["APP_BOOTSTRAP_ADMIN_KEY"], folder, feeds, args)
-    finally:
-        if args.keep_logs is not None:
-            shutil.copytree(state_dir / "logs", args.keep_logs, dirs_exist_ok=True)
-        shutil.rmtree(state_dir, ignore_errors=True)
+    with running_services(args.keep_logs) as services:
+        return _measured(services.processes, services.url, services.admin_key, folder, feeds, args)
 
 
 def _measured(
@@ -163,7 +106,7 @@ def _measured(
         processes.start("normalize")
 
     killed = asyncio.run(_service_run(url, key, folder, feeds, on_normalize=kill_normalize))
-    peaks = {name: _peak_rss_mb(processes.pid(name)) for name in SERVICES}
+    peaks = {name: peak_rss_mb(processes.pid(name)) for name in SERVICES}
     return _verdict(statistics.median(services), statistics.median(locals_), killed, peaks)
 
 

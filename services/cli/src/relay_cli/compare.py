@@ -12,8 +12,8 @@ from pathlib import Path
 
 from relay_cli.local_run_output import write_file
 from relay_pricing.domain import RunOutputs
-from relay_pricing.domain.changes import changes_csv, feed_changes, read_feed_text
-from relay_pricing.domain.feed_diff import feed_diff
+from relay_pricing.domain.changes import changes_csv, read_feed_text
+from relay_pricing.domain.feed_diff import compare_feeds
 
 MERGED_CSV = "merged_inventory.csv"
 DIFF_CSV = "diff.csv"
@@ -28,6 +28,6 @@ def compare_outputs(previous: bytes, outputs: RunOutputs, out: Path) -> str:
     current = outputs.files.get(MERGED_CSV)
     if current is None:
         raise NothingToCompareError(f"--compare-to: this run wrote no {MERGED_CSV}")
-    old, new = read_feed_text(previous), read_feed_text(current)
-    write_file(out / DIFF_CSV, changes_csv(feed_changes(old, new)))
-    return feed_diff(old, new).model_dump_json(indent=2)
+    compared = compare_feeds(read_feed_text(previous), read_feed_text(current))
+    write_file(out / DIFF_CSV, changes_csv(compared.changes))
+    return compared.diff.model_dump_json(indent=2)

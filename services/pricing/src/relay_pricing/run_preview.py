@@ -9,14 +9,17 @@ and no drift baseline, is never a later run's "previous run", and nothing downst
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+import structlog
 
 from relay_pricing.adapters.assembly_repository import MergeRecord
 from relay_pricing.adapters.history import ChangeHistory, PreviousMerge
 from relay_pricing.domain.announcement import announcement, vendor_counts
-from relay_pricing.domain.changes import changes_csv, empty_feed, feed_changes, read_feed_text
-from relay_pricing.domain.feed_diff import feed_diff
+from relay_pricing.domain.changes import changes_csv, empty_feed, read_feed_text
+from relay_pricing.domain.feed_diff import compare_feeds
 from relay_pricing.domain.run import RunOutputs
 from relay_shared import keys, subjects
 from relay_shared.errors import NotFoundError
@@ -27,6 +30,8 @@ from relay_shared.storage import ObjectStore
 MERGED = "merged_inventory.csv"
 REPORT, DIFF = "preview_report.json", "preview_diff.csv"
 PREVIEWED = "previewed"
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass
@@ -56,16 +61,29 @@ class RunPreview:
     async def _report(
         self, event: RowsNormalized, outputs: RunOutputs, written: Mapping[str, str]
     ) -> PreviewReady:
+        started = time.perf_counter()
         base = await self.history.previous(event.tenant_id, event.scope_id)
         previous = None if base is None else await self._feed(event.tenant_id, base)
+        loaded = time.perf_counter()
         report, diff_csv = await asyncio.to_thread(
             _diff, event.scope_id, None if base is None else base.scope_id, previous, outputs
         )
+        diffed = time.perf_counter()
         report_key = keys.report_key(event.tenant_id, event.scope_id, REPORT)
         diff_key = keys.report_key(event.tenant_id, event.scope_id, DIFF)
         await self.store.put_bytes(diff_key, diff_csv, content_type="text/csv")
         await self.store.put_bytes(
             report_key, report.model_dump_json().encode(), content_type="application/json"
+        )
+        log.info(
+            "pricing.preview_reported",
+            tenant_id=event.tenant_id,
+            run_id=event.scope_id,
+            base_run_id=report.base_run_id,
+            changed=report.diff.changed,
+            base_ms=_ms(loaded - started),
+            diff_ms=_ms(diffed - loaded),
+            write_ms=_ms(time.perf_counter() - diffed),
         )
         return PreviewReady(
             event_id=stage_event_id(subjects.PREVIEW_READY, event.scope_id),
@@ -97,9 +115,14 @@ def _diff(
 ) -> tuple[PreviewReport, bytes]:
     new = read_feed_text(outputs.files[MERGED])
     old = empty_feed(new.columns) if previous is None else read_feed_text(previous)
+    compared = compare_feeds(old, new)  # one join for the summary and the full diff
     report = PreviewReport(
         run_id=run_id,
         base_run_id=base_run_id if previous is not None else None,
-        diff=feed_diff(old, new),
+        diff=compared.diff,
     )
-    return report, changes_csv(feed_changes(old, new))
+    return report, changes_csv(compared.changes)
+
+
+def _ms(seconds: float) -> int:
+    return round(seconds * 1000)

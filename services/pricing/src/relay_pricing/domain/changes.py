@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -54,15 +55,51 @@ def change_columns(old: pl.DataFrame, new: pl.DataFrame) -> list[str]:
     return ordered + [name for name in old.columns if name not in ordered]
 
 
+@dataclass(frozen=True)
+class JoinedFeeds:
+    """Two feeds joined once on SKU (what both changes.csv and a preview's summary are made
+    from): ``frame`` holds every SKU of either feed under ``sku``, and each of ``columns``
+    (:func:`change_columns`) as ``<column>\\x00old`` and ``<column>\\x00new`` (``sku\\x00old``
+    / ``sku\\x00new``: the SKU on a side that has it); a side without the SKU is null, a feed
+    without the column ``""``. ``shared``: the columns but ``sku`` that both feeds have."""
+
+    frame: pl.DataFrame = field(repr=False)
+    columns: list[str]
+    shared: list[str]
+
+    @staticmethod
+    def old(name: str) -> str:
+        return f"{name}{_OLD}"
+
+    @staticmethod
+    def new(name: str) -> str:
+        return f"{name}{_NEW}"
+
+
+def join_feeds(old: pl.DataFrame, new: pl.DataFrame) -> JoinedFeeds:
+    """``old`` and ``new`` (text frames, one row per SKU, as :func:`read_feed_text` reads
+    them) joined on SKU: one full join, in no particular row order."""
+    columns = change_columns(old, new)
+    frame = (
+        _side(old, columns, _OLD)
+        .join(_side(new, columns, _NEW), on=SKU, how="full", coalesce=True)
+        .collect()
+    )
+    shared = [name for name in new.columns if name in old.columns and name != SKU]
+    return JoinedFeeds(frame, columns, shared)
+
+
 def feed_changes(old: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
     """The changes from ``old`` to ``new`` (text frames, one row per SKU, as
     :func:`read_feed_text` reads them): ``sku, column, old, new``, sorted."""
-    columns = change_columns(old, new)
-    joined = _side(old, columns, _OLD).join(
-        _side(new, columns, _NEW), on=SKU, how="full", coalesce=True
-    )
+    return changes_of(join_feeds(old, new))
+
+
+def changes_of(joined: JoinedFeeds) -> pl.DataFrame:
+    """changes.csv's rows (``sku, column, old, new``, sorted) of two joined feeds."""
+    frame, columns = joined.frame.lazy(), joined.columns
     in_old, in_new = pl.col(f"{SKU}{_OLD}").is_not_null(), pl.col(f"{SKU}{_NEW}").is_not_null()
-    marker = joined.filter(in_old != in_new).select(
+    marker = frame.filter(in_old != in_new).select(
         pl.col(SKU),
         pl.lit(SKU).alias("column"),
         pl.when(in_old).then(pl.col(SKU)).otherwise(pl.lit("")).alias("old"),
@@ -74,7 +111,7 @@ def feed_changes(old: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
         before = pl.col(f"{name}{_OLD}").fill_null("")
         after = pl.col(f"{name}{_NEW}").fill_null("")
         parts.append(
-            joined.filter(before != after).select(
+            frame.filter(before != after).select(
                 pl.col(SKU),
                 pl.lit(name).alias("column"),
                 before.alias("old"),

@@ -15,16 +15,18 @@ so what is compared is what a merchant downloads. Decisions where the issue is s
 - ``vendor_wins`` lists only the vendors whose number of winning SKUs changed (needs the
   ``vendor_id`` column on both sides, else it is empty);
 - ``largest`` holds the 100 largest price changes by absolute cents, then by SKU;
-- the full diff is ``changes.csv``'s format (:func:`relay_pricing.domain.changes.feed_changes`).
+- the full diff is ``changes.csv``'s format (:func:`relay_pricing.domain.changes.feed_changes`);
+  :func:`compare_feeds` makes it and the summary from one join of the two feeds.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 
-from relay_pricing.domain.changes import SKU
+from relay_pricing.domain.changes import SKU, JoinedFeeds, changes_of, join_feeds
 from relay_shared.feed_diff import (
     CentsSpread,
     FeedDiff,
@@ -36,30 +38,56 @@ from relay_shared.feed_diff import (
 
 PRICE, QUANTITY, VENDOR = "price", "quantity_available", "vendor_id"
 LARGEST = 100
-_OLD, _NEW = "_old", "_new"
+_BOTH = "\x00both"
+_OLD, _NEW = JoinedFeeds.old, JoinedFeeds.new
+
+
+@dataclass(frozen=True)
+class FeedComparison:
+    """changes.csv's rows (:func:`relay_pricing.domain.changes.feed_changes`) and the
+    summary (:func:`feed_diff`) of one diff."""
+
+    changes: pl.DataFrame = field(repr=False)
+    diff: FeedDiff
+
+
+def compare_feeds(old: pl.DataFrame, new: pl.DataFrame) -> FeedComparison:
+    """The full diff and its summary from ``old`` to ``new`` (text frames, one row per SKU),
+    both from one join of the two feeds."""
+    joined = join_feeds(old, new)
+    return FeedComparison(changes_of(joined), summary_of(joined, old, new))
 
 
 def feed_diff(old: pl.DataFrame, new: pl.DataFrame) -> FeedDiff:
     """The diff from ``old`` to ``new`` (text frames, one row per SKU)."""
-    shared = [name for name in new.columns if name in old.columns and name != SKU]
-    both = old.select(SKU, *shared).join(new.select(SKU, *shared), on=SKU, how="inner", suffix=_NEW)
-    differs = {name: pl.col(name) != pl.col(f"{name}{_NEW}") for name in shared}
-    counts = both.select(
+    return summary_of(join_feeds(old, new), old, new)
+
+
+def summary_of(joined: JoinedFeeds, old: pl.DataFrame, new: pl.DataFrame) -> FeedDiff:
+    """The summary of the joined feeds ``old`` and ``new``. A SKU on one side only has null
+    cells on the other, so every comparison below leaves it out (null is neither counted nor
+    a price change) without filtering the join."""
+    frame, shared = joined.frame, joined.shared
+    differs = {name: pl.col(_OLD(name)) != pl.col(_NEW(name)) for name in shared}
+    in_both = pl.col(_OLD(SKU)).is_not_null() & pl.col(_NEW(SKU)).is_not_null()
+    counts = frame.select(
         *(expr.sum().alias(name) for name, expr in differs.items()),
+        in_both.sum().alias(_BOTH),
         pl.any_horizontal(*differs.values()).sum().alias("\x00changed") if differs else pl.lit(0),
     ).row(0, named=True)
     changed = int(counts.pop("\x00changed", 0) or 0)
-    priced = _priced(both) if PRICE in shared else None
+    both = int(counts.pop(_BOTH))
+    priced = _priced(frame, VENDOR in shared) if PRICE in shared else None
     return FeedDiff(
         rows_before=old.height,
         rows_after=new.height,
-        added=new.height - both.height,
-        removed=old.height - both.height,
+        added=new.height - both,
+        removed=old.height - both,
         changed=changed,
-        unchanged=both.height - changed,
+        unchanged=both - changed,
         columns_changed={name: int(n) for name, n in counts.items() if n},
         price_changes=_price_changes(priced),
-        **_stock_flips(both, QUANTITY in shared),
+        **_stock_flips(frame, QUANTITY in shared),
         vendor_wins=_vendor_wins(old, new),
         largest=[] if priced is None else _largest(priced),
     )
@@ -73,26 +101,26 @@ def _cents(column: str) -> pl.Expr:
     )
 
 
-def _priced(both: pl.DataFrame) -> pl.DataFrame:
-    """The SKUs in both feeds whose price changed: old and new cents, change, percent."""
-    frame = both.select(
-        SKU,
-        pl.col(PRICE).alias("old_price"),
-        pl.col(f"{PRICE}{_NEW}").alias("new_price"),
-        _cents(PRICE).alias("old_cents"),
-        _cents(f"{PRICE}{_NEW}").alias("new_cents"),
-        *(
-            (pl.col(VENDOR).alias("old_vendor"), pl.col(f"{VENDOR}{_NEW}").alias("new_vendor"))
-            if VENDOR in both.columns
-            else (
-                pl.lit(None, pl.String).alias("old_vendor"),
-                pl.lit(None, pl.String).alias("new_vendor"),
-            )
-        ),
-    ).drop_nulls(["old_cents", "new_cents"])
+def _priced(frame: pl.DataFrame, has_vendor: bool) -> pl.DataFrame:
+    """The SKUs in both feeds whose price changed: old and new cents, change, percent. Only
+    the cells whose text differs are parsed (equal text is no change)."""
+    no_vendor = pl.lit(None, pl.String)
+    priced = (
+        frame.filter(pl.col(_OLD(PRICE)) != pl.col(_NEW(PRICE)))
+        .select(
+            SKU,
+            pl.col(_OLD(PRICE)).alias("old_price"),
+            pl.col(_NEW(PRICE)).alias("new_price"),
+            _cents(_OLD(PRICE)).alias("old_cents"),
+            _cents(_NEW(PRICE)).alias("new_cents"),
+            (pl.col(_OLD(VENDOR)) if has_vendor else no_vendor).alias("old_vendor"),
+            (pl.col(_NEW(VENDOR)) if has_vendor else no_vendor).alias("new_vendor"),
+        )
+        .drop_nulls(["old_cents", "new_cents"])
+    )
     change = pl.col("new_cents") - pl.col("old_cents")
     pct = pl.when(pl.col("old_cents") != 0).then(change * 100.0 / pl.col("old_cents"))
-    return frame.with_columns(change.alias("change_cents"), pct.alias("change_pct")).filter(
+    return priced.with_columns(change.alias("change_cents"), pct.alias("change_pct")).filter(
         pl.col("change_cents") != 0
     )
 
@@ -123,15 +151,20 @@ def _price_changes(priced: pl.DataFrame | None) -> PriceChanges:
     )
 
 
-def _stock_flips(both: pl.DataFrame, has_quantity: bool) -> dict[str, int]:
+def _stock_flips(frame: pl.DataFrame, has_quantity: bool) -> dict[str, int]:
+    """Out-of-stock flips of the SKUs in both feeds (only cells whose text differs can flip)."""
     if not has_quantity:
         return {"to_out_of_stock": 0, "back_in_stock": 0}
-    before = pl.col(QUANTITY).replace("", None).cast(pl.Int64)
-    after = pl.col(f"{QUANTITY}{_NEW}").replace("", None).cast(pl.Int64)
-    flips = both.select(
-        ((before > 0) & (after == 0)).sum().alias("to_out_of_stock"),
-        ((before == 0) & (after > 0)).sum().alias("back_in_stock"),
-    ).row(0, named=True)
+    before = pl.col(_OLD(QUANTITY)).replace("", None).cast(pl.Int64)
+    after = pl.col(_NEW(QUANTITY)).replace("", None).cast(pl.Int64)
+    flips = (
+        frame.filter(pl.col(_OLD(QUANTITY)) != pl.col(_NEW(QUANTITY)))
+        .select(
+            ((before > 0) & (after == 0)).sum().alias("to_out_of_stock"),
+            ((before == 0) & (after > 0)).sum().alias("back_in_stock"),
+        )
+        .row(0, named=True)
+    )
     return {name: int(count or 0) for name, count in flips.items()}
 
 
