@@ -99,7 +99,11 @@ class SheetsApp(WorkerApp[SheetsSettings, tuple[SheetsHandlers, FolderHandlers]]
     def _writers(self, database: SheetsDatabase, google: GoogleParts | None) -> BackendWriters:
         settings = self.settings
         xlsx = CoalescingWriter(
-            RecordedBackend(XlsxBackend(settings.sheets_dir), database, XLSX),
+            RecordedBackend(
+                XlsxBackend(settings.sheets_dir, cache_cells=settings.xlsx_cache_cells),
+                database,
+                XLSX,
+            ),
             linger_s=settings.write_linger_s,
             min_interval_s=settings.write_min_interval_s,
             max_batch=settings.write_max_batch,

@@ -36,6 +36,10 @@ only update the skus they already list (the feed read by polars, only those colu
   spreadsheet holds 10,000,000 cells at most (the Merged feed's 50,000 × a few columns, plus
   the tabs, stay far below it).
 
+A workbook stays loaded between its flushes (``adapters.workbook_cache``), reused while the
+file on disk is byte for byte the one last saved: up to ``APP_XLSX_CACHE_CELLS`` cells (about
+0.4 KB each; 0 turns it off), so a flush of a 20,000-row Listings does not parse it again.
+
 The xlsx folder has one writer: at start the service takes a Postgres advisory lock keyed by
 the folder's absolute path (works across nodes sharing one database) and refuses to start
 when another process holds it (``APP_SHEETS_DIR_LOCK``: off only for tests of one process).
@@ -65,6 +69,7 @@ class SheetsSettings(CommonSettings):
     google_call_timeout_s: float = Field(default=30.0, gt=0)
     google_scan_interval_s: float = Field(default=60.0, gt=0)
     upload_max_rows: int = Field(default=20_000, ge=1)
+    xlsx_cache_cells: int = Field(default=1_000_000, ge=0)
     xlsx_max_feed_rows: int = Field(default=20_000, ge=1, le=1_048_575)
     google_max_feed_rows: int = Field(default=50_000, ge=1, le=1_000_000)
     sheets_dir_lock: bool = True

@@ -5,7 +5,8 @@ A workbook is rewritten whole and atomically (a temporary file in the same folde
 serialized by an asyncio lock per file (this process) and an ``flock`` on a lock file beside
 it (other processes); openpyxl runs in a worker thread. :meth:`XlsxBackend.apply_edits` serves
 many edits with one load and one save (see ``xlsx_session``); a workbook nothing changed is not
-rewritten.
+rewritten. A workbook stays loaded between flushes (``workbook_cache``: reused only while the
+file on disk is the one last saved), so a flush parses it only the first time.
 """
 
 from __future__ import annotations
@@ -21,14 +22,19 @@ from pathlib import Path
 from openpyxl import Workbook, load_workbook
 
 from relay_sheets.adapters.backend import EditBatch, SheetEdit, UpsertingBackend
+from relay_sheets.adapters.workbook_cache import WorkbookCache
 from relay_sheets.adapters.xlsx_session import WorkbookSession, data_rows
 from relay_sheets.domain.grid import Cell, WorksheetUpsert
 from relay_sheets.domain.layout import SpreadsheetRef, UnsafeNameError, WorksheetLayout
 
 
 class XlsxBackend(UpsertingBackend):
-    def __init__(self, root: Path) -> None:
+    #: Cells of workbooks kept loaded between flushes (``workbook_cache``), about 0.4 KB each.
+    DEFAULT_CACHE_CELLS = 1_000_000
+
+    def __init__(self, root: Path, *, cache_cells: int = DEFAULT_CACHE_CELLS) -> None:
         self.root = root
+        self.cache = WorkbookCache(cache_cells)
         self._locks: dict[Path, asyncio.Lock] = {}
 
     def path_for(self, ref: SpreadsheetRef) -> Path:
@@ -50,11 +56,12 @@ class XlsxBackend(UpsertingBackend):
         return await asyncio.to_thread(_read_rows, self.path_for(ref), layout)
 
     async def upsert_rows(self, ref: SpreadsheetRef, upserts: Sequence[WorksheetUpsert]) -> None:
-        await asyncio.to_thread(_upsert, self.path_for(ref), list(upserts))
+        await asyncio.to_thread(_upsert, self.path_for(ref), list(upserts), self.cache)
 
     async def apply_edits(self, ref: SpreadsheetRef, edits: Sequence[SheetEdit]) -> EditBatch:
         async with self.locked(ref):
-            return await asyncio.to_thread(_apply_edits, self.path_for(ref), list(edits))
+            path = self.path_for(ref)
+            return await asyncio.to_thread(_apply_edits, path, list(edits), self.cache)
 
 
 def _read_rows(path: Path, layout: WorksheetLayout) -> list[list[Cell]]:
@@ -66,20 +73,27 @@ def _read_rows(path: Path, layout: WorksheetLayout) -> list[list[Cell]]:
     return data_rows(workbook[layout.title], len(layout.columns))
 
 
-def _upsert(path: Path, upserts: list[WorksheetUpsert]) -> None:
-    outcome = _apply_edits(path, [lambda _view: upserts]).outcomes[0]
+def _upsert(path: Path, upserts: list[WorksheetUpsert], cache: WorkbookCache) -> None:
+    outcome = _apply_edits(path, [lambda _view: upserts], cache).outcomes[0]
     if isinstance(outcome, Exception):
         raise outcome
 
 
-def _apply_edits(path: Path, edits: list[SheetEdit]) -> EditBatch:
+def _apply_edits(path: Path, edits: list[SheetEdit], cache: WorkbookCache) -> EditBatch:
+    """Load (or take from ``cache``), apply, save if changed; the workbook goes back to the
+    cache only when all of that succeeded."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with _file_lock(path):
-        session = WorkbookSession(load_workbook(path) if path.exists() else _new_workbook())
+        session = cache.take(path) or _open(path)
         outcomes = [session.apply(edit) for edit in edits]
         if session.changed:
             _save_atomically(session.workbook, path)
+        cache.keep(path, session)
         return EditBatch(outcomes, saved=session.changed)
+
+
+def _open(path: Path) -> WorkbookSession:
+    return WorkbookSession(load_workbook(path) if path.exists() else _new_workbook())
 
 
 def _new_workbook() -> Workbook:

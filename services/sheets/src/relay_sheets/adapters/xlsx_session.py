@@ -25,10 +25,15 @@ from relay_sheets.domain.layout import WorksheetLayout
 class WorkbookSession:
     """An open workbook; :attr:`changed` tells whether any edit changed a cell."""
 
-    def __init__(self, workbook: Workbook) -> None:
+    def __init__(self, workbook: Workbook, grids: dict[str, WorksheetGrid] | None = None) -> None:
         self.workbook = workbook
         self.changed = False
-        self._grids: dict[str, WorksheetGrid] = {}
+        self._grids: dict[str, WorksheetGrid] = {} if grids is None else grids
+
+    def next_batch(self) -> WorkbookSession:
+        """The same workbook and grids (as the edits so far left them), for another batch:
+        :attr:`changed` starts False again (``workbook_cache``)."""
+        return WorkbookSession(self.workbook, self._grids)
 
     def find(self, layout: WorksheetLayout, key: tuple[str, ...]) -> Mapping[str, Cell] | None:
         return self._grid(layout).find(key)
