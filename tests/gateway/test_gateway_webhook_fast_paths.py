@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 from unittest import mock
 
+import asyncpg
 import nats
 import pytest
 from aiohttp import web
@@ -36,6 +37,7 @@ from nats.js.kv import KeyValue
 
 from relay_cli.stack import StackEndpoints
 from relay_gateway.adapters.batching import BatchSizeError, GroupCommit
+from relay_gateway.adapters.held_connection import HeldConnection, _lost
 from relay_gateway.adapters.rate_limiter import RateLimiter
 from relay_gateway.adapters.receipts import first_receipts
 from relay_gateway.domain.parameters import has_control_character
@@ -214,6 +216,45 @@ async def test_concurrent_receipts_of_one_event_record_it_once(
     assert firsts == [True] * 4 + [False] * 8
     assert again is False
     assert [tuple(row) for row in stored] == [(f"e{n}", "order.shipped") for n in range(4)]
+
+
+@pytest.mark.stack
+async def test_a_held_connection_is_kept_given_back_on_failure_and_on_close(
+    gateway: Gateway,
+) -> None:
+    """Statements share one connection (one backend) without the pool's reset between them;
+    a failed statement gives it back and the next one takes another; closing gives it back,
+    and a connection lost meanwhile is replaced before the next statement."""
+    pool = gateway.app.context.tenants._pool
+    held = HeldConnection(pool)
+    backend = "SELECT pg_backend_pid() AS pid"
+
+    first = (await held.fetch(backend))[0]["pid"]
+    await held.fetch("SELECT set_config('application_name', 'held-probe', false)")
+    kept = await held.fetch("SELECT pg_backend_pid() AS pid, current_setting('application_name')")
+    with pytest.raises(asyncpg.DivisionByZeroError):
+        await held.fetch("SELECT 1 / 0")
+    after_failure = await held.fetch("SELECT current_setting('application_name') AS name")
+    await held.close()
+    await held.close()
+    lost = (await held.fetch(backend))[0]["pid"]
+    await pool.execute("SELECT pg_terminate_backend($1)", lost)
+    await wait_until_closed(held)
+    replaced = (await held.fetch(backend))[0]["pid"]
+    await held.close()
+
+    assert tuple(kept[0]) == (first, "held-probe")
+    assert after_failure[0]["name"] != "held-probe"  # another connection, or the pool's reset
+    assert replaced != lost
+
+
+async def wait_until_closed(held: HeldConnection) -> None:
+    """Until the held connection has seen the server close it (an event, polled)."""
+    for _ in range(500):
+        if _lost(held._connection):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the terminated connection was never seen closed")
 
 
 def _order(tenant_id: str, event_id: str) -> bytes:

@@ -213,6 +213,8 @@ class GatewayApp:
                         await sweeper
                 self.holder.context = None
                 await self.broker.stop()
+                await context.receipts.close()
+                await context.orders.close()
                 log.info("gateway.stopped")
 
     def _start_sweepers(

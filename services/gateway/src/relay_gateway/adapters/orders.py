@@ -1,4 +1,8 @@
-"""The recorded order lines read model (schema ``gateway``), fed by ``order.recorded``."""
+"""The recorded order lines read model (schema ``gateway``), fed by ``order.recorded``.
+
+The inserts (one event after another, each webhook's order) run on a held connection
+(:class:`~relay_gateway.adapters.held_connection.HeldConnection`: no reset round trip after
+each); reads go through the pool. :meth:`OrdersRepository.close` gives it back."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from datetime import datetime
 
 import asyncpg
 
+from relay_gateway.adapters.held_connection import HeldConnection
 from relay_gateway.domain.pagination import Cursor, after_params
 from relay_shared.events import OrderRecorded
 
@@ -34,10 +39,15 @@ class OrderQuery:
 class OrdersRepository:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+        self._writer = HeldConnection(pool)
+
+    async def close(self) -> None:
+        """Give the held connection back to the pool (before it closes)."""
+        await self._writer.close()
 
     async def record(self, event: OrderRecorded) -> None:
         """Insert the event's lines; a line already recorded is left as it is."""
-        await self._pool.executemany(
+        await self._writer.executemany(
             "INSERT INTO recorded_order_lines (tenant_id, order_id, sku, channel, quantity,"
             " shipped_at, problem, event_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
             " ON CONFLICT (tenant_id, order_id, sku) DO NOTHING",
