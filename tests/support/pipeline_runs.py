@@ -22,6 +22,7 @@ from relay_shared.bus.publishing import MSG_ID_HEADER
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.events import RunRequested
 from relay_shared.explain import index_format as explain_index
+from relay_shared.explain import source_format
 from relay_shared.storage import ObjectStore
 from tests.support.polling import wait_until
 
@@ -232,4 +233,8 @@ def expected_run_keys(tenant_id: str, run_id: str, vendors: Iterable[str]) -> se
         expected.add(keys.findings_key(tenant_id, vendor, run_id))
         # normalize's record of the vendor's last normalized feed (unchanged-feed check)
         expected.add(f"tenants/{tenant_id}/normalized/{vendor}/last.json")
+        # its index of the feed's rows as read (explain's as_read): a small feed, one part
+        folder = source_format.source_folder(tenant_id, vendor, run_id)
+        expected.add(source_format.source_manifest_key(tenant_id, vendor, run_id))
+        expected.add(source_format.source_data_key(folder, 0))
     return expected

@@ -15,6 +15,10 @@ by the engine in chunks; the normalized CSV is written there and uploaded in par
 folder is removed when the handler ends, however it ends. The engine bounds every feed
 (``limits``, from the settings): a feed beyond them fails with a named finding.
 
+Beside the normalized rows it stores the feed's rows as read, indexed by SKU, for explain
+(:mod:`.adapters.source_index`; an ``unchanged`` feed gets its earlier feed's index), before it
+publishes.
+
 Keys are checked again where they are read (defence in depth; the gateway checks configs
 when they are stored): the feed's key from ``feed.received`` and the SKU map's key must lie
 under the tenant's own prefix (:func:`relay_shared.keys.tenant_key`). A foreign key fails the
@@ -35,6 +39,7 @@ import structlog
 from pydantic import ValidationError
 
 from relay_normalize.adapters.sku_maps import SkuMaps
+from relay_normalize.adapters.source_index import copy_source_index, write_source_index
 from relay_normalize.domain import (
     DEFAULT_LIMITS,
     FeedLimits,
@@ -137,7 +142,8 @@ class NormalizeHandlers:
                 report = feed.report()
                 if feed.offers is not None:
                     normalized_key = keys.normalized_key(event.tenant_id, event.vendor_id, scope)
-                    handoff = await self._store_offers(normalized_key, feed.offers, Path(folder))
+                handoff = await self._store_feed(feed, normalized_key, scope, Path(folder))
+                if normalized_key is not None and handoff is not None:
                     stored = (normalized_key, handoff)
                     remembered = staged.remember(event, scope, stored, report)
         await self._report(event, scope, report, normalized_key, handoff=handoff)
@@ -147,6 +153,20 @@ class NormalizeHandlers:
                 remembered.model_dump_json().encode(),
                 content_type="application/json",
             )
+
+    async def _store_feed(
+        self, feed: NormalizedFeed, normalized_key: str | None, scope: str, folder: Path
+    ) -> str | None:
+        """Stores the feed's offers (when it has them: at ``normalized_key``, returning the
+        hand-off's key) and, alongside, its index of the rows as read for explain
+        (:mod:`.adapters.source_index`; a failed feed that was cleaned has one too)."""
+        handoff: asyncio.Task[str] | None = None
+        async with asyncio.TaskGroup() as group:
+            if feed.offers is not None and normalized_key is not None:
+                handoff = group.create_task(self._store_offers(normalized_key, feed.offers, folder))
+            if feed.rows_as_read is not None:
+                group.create_task(write_source_index(self.store, feed.rows_as_read, scope))
+        return None if handoff is None else handoff.result()
 
     async def _store_offers(self, key: str, offers: pl.DataFrame, folder: Path) -> str:
         """Stores the one frame twice, at once: the merchants' normalized CSV at ``key`` and
@@ -203,6 +223,9 @@ class NormalizeHandlers:
             )
         except NotFoundError:
             return False
+        await copy_source_index(
+            self.store, event.tenant_id, event.vendor_id, last.normalized_key, scope
+        )
         await self._report(
             event,
             scope,
@@ -296,6 +319,7 @@ class NormalizeHandlers:
             sku_map=staged.sku_map,
             with_csv=False,
             limits=self.limits,
+            with_source=True,
         )
 
 

@@ -14,7 +14,7 @@ price: a result below the floor becomes the floor rounded up).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -24,6 +24,7 @@ from relay_shared.explain.index_format import (
     ExplainManifest,
     PriceRuleOut,
 )
+from relay_shared.explain.source_format import SourceHit, first_accepted
 from relay_shared.findings import Finding
 
 _FIXED = ("sku", "vendor_id", "eligible", "shipping_cents", "landed", "winner")
@@ -211,6 +212,39 @@ def _steps(winner: dict[str, Any], rule: PriceRuleOut) -> list[StepOut]:
             detail={"floor_cents": floor, "raised": winner["s_price"] != rounded},
         ),
     ]
+
+
+def with_as_read(answer: ExplainOut, found: Mapping[str, Sequence[SourceHit]]) -> ExplainOut:
+    """``answer`` with each offer's row as read: its vendor's first accepted row of the SKU
+    in ``found`` (the row the offer came from: normalize keeps the first of a repeated SKU),
+    when its cells were read."""
+    offers = []
+    for offer in answer.offers:
+        kept = first_accepted(found.get(offer.vendor_id, ()))
+        if kept is not None and kept.cells is not None:
+            offer = offer.model_copy(update={"as_read": SourceRow(row=kept.row, cells=kept.cells)})
+        offers.append(offer)
+    return answer.model_copy(update={"offers": offers})
+
+
+def rejected_in(
+    sku: str, findings: Sequence[Finding], found: Mapping[str, Sequence[SourceHit]]
+) -> NotInRunOut:
+    """The 404 body of a SKU without an offer: ``rejected`` with the run's findings of the
+    SKU's rejected rows (``found``: each vendor's rows of the SKU as read, matched by vendor
+    and row number), else ``never_present``. For a vendor not in ``found`` (its feed has no
+    index of its rows) only the findings on the ``sku`` column whose value is the SKU can be
+    traced to it (:func:`not_in_run`)."""
+    rows = {(vendor, hit.row) for vendor, hits in found.items() for hit in hits if hit.error}
+    return rejected(
+        sku,
+        [
+            item
+            for item in findings
+            if (item.vendor_id, item.row) in rows
+            or (item.vendor_id not in found and item.column == "sku" and item.value == sku)
+        ],
+    )
 
 
 def not_in_run(sku: str, findings: Sequence[Finding]) -> NotInRunOut:

@@ -7,22 +7,18 @@ and the priced winners, with the step columns kept): the offer as normalized (mo
 winning row only, the merged ``m_quantity_available`` / ``m_lead_time_days`` and each price
 step's output in cents (``s_raw``, ``s_floor``, ``s_clamped``, ``s_rounded``, ``s_price``).
 
-Layout: the SKUs are spread over ``buckets`` (about :data:`SKUS_PER_BUCKET` SKUs each) by a
-hash of the SKU; each bucket's rows are one LZ4 Arrow IPC file, and the buckets are stored
-one after another in data parts of about :data:`PART_BYTES` (``explain/offers-NNNNN.arrow``
-under the run's reports). ``explain/manifest.json`` holds the decision keys, the price rule
-and each bucket's part and byte range. A lookup reads the manifest and one bucket: one ranged
-GET, whatever the size of the run. Grouping by a hash costs the run an integer sort; a SKU
-order would cost a sort (or an ordered join) of a million strings, several times more.
-
-The hash is polars' with fixed seeds, stable for one polars version. The manifest keeps a
-few SKUs with their buckets: a reader whose hash disagrees (another polars version) reads
-every bucket instead (slower, still right).
+Layout (:mod:`.buckets`, shared with normalize's index of the rows as read): the SKUs are
+spread over ``buckets`` (about :data:`SKUS_PER_BUCKET` SKUs each) by a hash of the SKU; each
+bucket's rows are one LZ4 Arrow IPC file, and the buckets are stored one after another in
+data parts of about :data:`PART_BYTES` (``explain/offers-NNNNN.arrow`` under the run's
+reports). ``explain/manifest.json`` holds the decision keys, the price rule and each bucket's
+part and byte range. A lookup reads the manifest and one bucket: one ranged GET, whatever the
+size of the run. Grouping by a hash costs the run an integer sort; a SKU order would cost a
+sort (or an ordered join) of a million strings, several times more.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +27,10 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict
 
 from relay_shared import keys
+from relay_shared.explain import buckets
+from relay_shared.explain.buckets import Chunk, bucket_of
+
+__all__ = ["Chunk", "bucket_of"]
 
 MANIFEST_NAME = "explain/manifest.json"
 DATA_NAME = "explain/offers-{part:05d}.arrow"
@@ -39,14 +39,6 @@ SKUS_PER_BUCKET = 512
 # a data part's size: a ranged GET costs the embedded S3 (moto) time in proportion to the
 # object's size (50 MB: ~55 ms against ~10 ms for 1 MB, measured), so the data is cut in parts
 PART_BYTES = 1 << 20
-_SEEDS = (0x5EED, 0x0BAD, 0xCAFE, 0xF00D)
-_PROBES = 8
-_BUCKET = "__bucket"
-
-
-def bucket_of(skus: pl.Expr, buckets: int) -> pl.Expr:
-    """The bucket of each SKU among ``buckets``."""
-    return (skus.hash(*_SEEDS) % buckets).cast(pl.Int64)
 
 
 class PriceRuleOut(BaseModel):
@@ -65,15 +57,6 @@ class PriceRuleOut(BaseModel):
     rounding_ending_cents: int
 
 
-@dataclass(frozen=True, slots=True)
-class Chunk:
-    """Where one bucket's rows are: its part and byte range in it."""
-
-    part: int
-    offset: int
-    length: int
-
-
 class ExplainManifest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -86,38 +69,24 @@ class ExplainManifest(BaseModel):
     decision_keys: list[str]
     normalized_columns: list[str]
     rule: PriceRuleOut
+    # the layout (:mod:`.buckets`)
     buckets: int = 0
     probe_skus: list[str] = []
     probe_buckets: list[int] = []
-    # each bucket's part and byte range, column-wise (a long manifest parses faster so)
     bucket_part: list[int] = []
     bucket_offset: list[int] = []
     bucket_length: list[int] = []
 
     def hash_agrees(self) -> bool:
         """True when this process puts the probe SKUs in the buckets the writer did."""
-        if not self.probe_skus:
-            return True
-        probes = pl.lit(pl.Series(self.probe_skus, dtype=pl.String))
-        found = pl.select(bucket_of(probes, self.buckets))
-        return found.to_series().to_list() == self.probe_buckets
+        return buckets.hash_agrees(self)
 
     def chunk_for(self, sku: str) -> Chunk | None:
         """Where the rows of ``sku`` are, if any can be (the run has offers)."""
-        if not self.buckets:
-            return None
-        found = pl.select(bucket_of(pl.lit(pl.Series([sku], dtype=pl.String)), self.buckets))
-        return self._chunk(int(found.item()))
+        return buckets.chunk_for(self, sku)
 
     def every_chunk(self) -> list[Chunk]:
-        return [chunk for b in range(self.buckets) if (chunk := self._chunk(b)) is not None]
-
-    def _chunk(self, bucket: int) -> Chunk | None:
-        if not self.bucket_length[bucket]:
-            return None
-        return Chunk(
-            self.bucket_part[bucket], self.bucket_offset[bucket], self.bucket_length[bucket]
-        )
+        return buckets.every_chunk(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,40 +123,16 @@ def encode_parts(
     part_bytes: int = PART_BYTES,
 ) -> bytes:
     """Hands each data part's bytes to ``hand_over`` as soon as it is complete (so a caller
-    can upload one while the next is encoded); returns the manifest's bytes. The rows are
-    grouped by bucket (one integer sort), each bucket's rows one Arrow IPC file, a part
-    closed once it holds ``part_bytes``."""
+    can upload one while the next is encoded); returns the manifest's bytes
+    (:func:`.buckets.encode_buckets`)."""
     count = max(1, -(-index.skus // skus_per_bucket))
-    frame = index.frame.with_columns(bucket_of(pl.col("sku"), count).alias(_BUCKET)).sort(_BUCKET)
-    bounds = frame.get_column(_BUCKET).search_sorted(pl.Series(range(count + 1)), side="left")
-    frame = frame.drop(_BUCKET)
-    where: dict[str, list[int]] = {"bucket_part": [], "bucket_offset": [], "bucket_length": []}
-    handed = 0
-    data = io.BytesIO()
-    for bucket in range(count):
-        start, end = bounds[bucket], bounds[bucket + 1]
-        offset = data.tell()
-        if end > start:
-            frame.slice(start, end - start).write_ipc(data, compression="lz4")  # a view
-        where["bucket_part"].append(handed)
-        where["bucket_offset"].append(offset)
-        where["bucket_length"].append(data.tell() - offset)
-        if data.tell() >= part_bytes:
-            hand_over(data.getvalue())
-            handed, data = handed + 1, io.BytesIO()
-    if data.tell():
-        hand_over(data.getvalue())
-    probes = frame.get_column("sku").head(_PROBES).unique(maintain_order=True)
-    found = pl.select(bucket_of(pl.lit(probes), count)).to_series().to_list()
-    manifest = index.manifest.model_copy(
-        update={"buckets": count, "probe_skus": probes.to_list(), "probe_buckets": found, **where}
-    )
-    return manifest.model_dump_json().encode()
+    layout = buckets.encode_buckets(index.frame, count, hand_over, part_bytes)
+    return index.manifest.model_copy(update=layout).model_dump_json().encode()
 
 
 def decode_chunk(body: bytes, sku: str) -> pl.DataFrame:
     """The rows of ``sku`` in one bucket's bytes."""
-    return pl.read_ipc(io.BytesIO(body), memory_map=False).filter(pl.col("sku") == sku)
+    return buckets.read_chunk(body).filter(pl.col("sku") == sku)
 
 
 def rows_of(index: ExplainIndex, sku: str) -> pl.DataFrame:

@@ -1,8 +1,12 @@
 """``GET /v1/runs/{run_id}/skus/{sku}/explain``: why one SKU has its price in a run.
 
-The gateway cannot import pricing: it reads the explain index pricing wrote next to the
-run's reports (:mod:`relay_shared.explain.reader`: the manifest, then one ranged GET). A
-viewer of the run's tenant may ask; another tenant's run is a 404 like an unknown one.
+The gateway cannot import pricing or normalize: it reads the explain index pricing wrote next
+to the run's reports and the indexes normalize wrote of each feed's rows as read
+(:mod:`relay_shared.explain.reader`: manifests, cached, then a few ranged GETs). Each offer
+comes with its row as read (``as_read``: row number and raw cells by header); a SKU without
+offers is a 404 that says whether normalize rejected it (with the findings of its rows, on
+whatever column) or it was never present. A viewer of the run's tenant may ask; another
+tenant's run is a 404 like an unknown one.
 """
 
 from __future__ import annotations

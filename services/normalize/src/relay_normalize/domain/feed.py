@@ -36,6 +36,7 @@ from relay_normalize.domain.read.feed_table import read_feed_table
 from relay_normalize.domain.read.raw_table import RawTable, UnreadableFile
 from relay_normalize.domain.write.normalized_csv import offers_csv, offers_frame
 from relay_normalize.domain.write.report import NormalizedFeed
+from relay_normalize.domain.write.source_index import source_rows
 from relay_shared.events import VendorCounts
 from relay_shared.tenant_config import TenantConfig, VendorConfig
 
@@ -49,6 +50,7 @@ def normalize_feed(
     sku_map: bytes | SkuMap | None,
     with_csv: bool = True,
     limits: FeedLimits = DEFAULT_LIMITS,
+    with_source: bool = False,
 ) -> NormalizedFeed:
     """Normalizes one vendor's feed: its bytes, or the path of the file holding them.
 
@@ -62,6 +64,9 @@ def normalize_feed(
     With ``with_csv=False`` an ok feed has only its ``offers`` frame (``normalized_csv`` is
     ``None``): a caller that writes the CSV itself (:func:`offers_csv`) does it when it suits.
     ``limits`` bound the feed (a feed beyond one fails with a finding naming it).
+    With ``with_source`` a feed that was cleaned (ok, or failed on its invalid rows) also
+    keeps its rows as read for explain's index (``rows_as_read``, :mod:`.write.source_index`;
+    the caller encodes and stores it).
     """
     vendor = config.vendor(vendor_id)
     scan = scan_feed(source)
@@ -74,10 +79,15 @@ def normalize_feed(
     except FeedFailure as failure:
         counts = VendorCounts(sha256=scan.sha256)
         return NormalizedFeed(vendor_id, "failed", None, failure.findings, [], counts, failure.code)
+    rows_as_read = None
+    if with_source and clean.keys is not None:
+        rows_as_read = source_rows(
+            table, clean.keys, tenant_id=config.tenant_id, vendor_id=vendor_id
+        )
     del table
     limit = config.error_policy.max_invalid_row_pct
     feed = _outcome(vendor_id, clean, limit, scan.sha256, with_csv=with_csv)
-    return dataclasses.replace(feed, memory_estimate=memory)
+    return dataclasses.replace(feed, memory_estimate=memory, rows_as_read=rows_as_read)
 
 
 def _outcome(

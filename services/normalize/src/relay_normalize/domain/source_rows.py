@@ -21,7 +21,8 @@ from relay_normalize.domain.limits import DEFAULT_LIMITS, FeedLimits, FeedRefuse
 from relay_normalize.domain.read.columns import mapped_columns
 from relay_normalize.domain.read.feed_source import FeedSource, scan_feed
 from relay_normalize.domain.read.feed_table import read_feed_table
-from relay_normalize.domain.read.raw_table import ROW, UnreadableFile, column_name
+from relay_normalize.domain.read.raw_table import ROW, UnreadableFile
+from relay_normalize.domain.write.source_index import unique_headers
 from relay_shared.tenant_config import TenantConfig
 
 
@@ -56,7 +57,7 @@ def sku_rows(
     hits = frame.filter(pl.col("sku") == sku).select(ROW, "__error")
     numbers = hits.get_column(ROW).to_list()
     raw = table.frame.filter(pl.col(ROW).is_in(numbers)).rows_by_key(ROW, named=True, unique=True)
-    headers = _unique_headers(table.headers)
+    headers = unique_headers(table.headers)
     return [
         SourceRow(
             row=number,
@@ -65,14 +66,3 @@ def sku_rows(
         )
         for number, error in hits.iter_rows()
     ]
-
-
-def _unique_headers(headers: list[str]) -> dict[str, str]:
-    """Frame column → its header; a repeated header gets ``#<position>`` after it."""
-    seen: set[str] = set()
-    names: dict[str, str] = {}
-    for position, header in enumerate(headers):
-        name = header if header not in seen else f"{header}#{position + 1}"
-        seen.add(header)
-        names[column_name(position)] = name
-    return names

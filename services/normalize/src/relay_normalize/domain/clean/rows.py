@@ -40,6 +40,9 @@ class CleanRows:
     data_rows: int
     rejected: int
     duplicates: int
+    #: every row's cleaned ``sku`` and ``__error`` (its rejection's code), in the raw
+    #: table's order (explain's index of the rows as read)
+    keys: pl.DataFrame | None = None
 
 
 def _raw_cells(table: RawTable, columns: Mapping[str, str]) -> pl.LazyFrame:
@@ -122,6 +125,7 @@ def clean_table(
         data_rows=frame.height,
         rejected=rejected.height,
         duplicates=duplicates.height,
+        keys=frame.select("sku", "__error"),
     )
 
 

@@ -12,6 +12,7 @@ from typing import Literal
 import polars as pl
 
 from relay_shared.events import VendorCounts
+from relay_shared.explain.source_format import SourceRows
 from relay_shared.findings import Finding
 from relay_shared.vendor_report import VendorReport
 
@@ -28,6 +29,8 @@ class NormalizedFeed:
     source: the merge takes it as it is when the hand-off does not go through a file.
     ``memory_estimate`` is what the engine estimated normalizing it takes
     (:mod:`relay_normalize.domain.limits`; 0 when it failed before that was known).
+    ``rows_as_read`` are its rows as read, for explain's index (when asked for and the feed
+    was cleaned: :mod:`.source_index`).
     """
 
     vendor_id: str
@@ -39,6 +42,7 @@ class NormalizedFeed:
     failure_code: str | None = None
     offers: pl.DataFrame | None = field(default=None, repr=False, compare=False)
     memory_estimate: int = field(default=0, repr=False, compare=False)
+    rows_as_read: SourceRows | None = field(default=None, repr=False, compare=False)
 
     @property
     def findings(self) -> list[Finding]:
