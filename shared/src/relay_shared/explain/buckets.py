@@ -16,9 +16,10 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal
 
 import polars as pl
+from pydantic import BaseModel, ConfigDict
 
 _SEEDS = (0x5EED, 0x0BAD, 0xCAFE, 0xF00D)
 _PROBES = 8
@@ -39,24 +40,21 @@ class Chunk:
     length: int
 
 
-class Bucketed(Protocol):
-    """A manifest's layout fields (what :func:`encode_buckets` returns, as attributes)."""
+class BucketLayout(BaseModel):
+    """Where a manifest's SKU buckets are (what :func:`encode_buckets` returns): the fields
+    both explain manifests (pricing's offers, normalize's rows as read) carry."""
 
-    @property
-    def buckets(self) -> int: ...
-    @property
-    def probe_skus(self) -> list[str]: ...
-    @property
-    def probe_buckets(self) -> list[int]: ...
-    @property
-    def bucket_part(self) -> list[int]: ...
-    @property
-    def bucket_offset(self) -> list[int]: ...
-    @property
-    def bucket_length(self) -> list[int]: ...
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    buckets: int = 0
+    probe_skus: list[str] = []
+    probe_buckets: list[int] = []
+    bucket_part: list[int] = []
+    bucket_offset: list[int] = []
+    bucket_length: list[int] = []
 
 
-def hash_agrees(layout: Bucketed) -> bool:
+def hash_agrees(layout: BucketLayout) -> bool:
     """True when this process puts the probe SKUs in the buckets the writer did."""
     if not layout.probe_skus:
         return True
@@ -65,7 +63,7 @@ def hash_agrees(layout: Bucketed) -> bool:
     return found.to_series().to_list() == layout.probe_buckets
 
 
-def chunk_for(layout: Bucketed, sku: str) -> Chunk | None:
+def chunk_for(layout: BucketLayout, sku: str) -> Chunk | None:
     """Where the rows of ``sku`` are, if any can be (the index has rows)."""
     if not layout.buckets:
         return None
@@ -73,7 +71,7 @@ def chunk_for(layout: Bucketed, sku: str) -> Chunk | None:
     return _chunk(layout, int(found.item()))
 
 
-def chunks_to_read(layout: Bucketed, sku: str) -> list[Chunk]:
+def chunks_to_read(layout: BucketLayout, sku: str) -> list[Chunk]:
     """The chunks a lookup of ``sku`` reads: its bucket's, or every one when the hash
     disagrees with the writer's."""
     if hash_agrees(layout):
@@ -82,11 +80,11 @@ def chunks_to_read(layout: Bucketed, sku: str) -> list[Chunk]:
     return every_chunk(layout)
 
 
-def every_chunk(layout: Bucketed) -> list[Chunk]:
+def every_chunk(layout: BucketLayout) -> list[Chunk]:
     return [chunk for b in range(layout.buckets) if (chunk := _chunk(layout, b)) is not None]
 
 
-def _chunk(layout: Bucketed, bucket: int) -> Chunk | None:
+def _chunk(layout: BucketLayout, bucket: int) -> Chunk | None:
     if not layout.bucket_length[bucket]:
         return None
     return Chunk(

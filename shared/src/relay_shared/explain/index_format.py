@@ -57,7 +57,7 @@ class PriceRuleOut(BaseModel):
     rounding_ending_cents: int
 
 
-class ExplainManifest(BaseModel):
+class ExplainManifest(buckets.BucketLayout):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     run_id: str
@@ -69,13 +69,6 @@ class ExplainManifest(BaseModel):
     decision_keys: list[str]
     normalized_columns: list[str]
     rule: PriceRuleOut
-    # the layout (:mod:`.buckets`)
-    buckets: int = 0
-    probe_skus: list[str] = []
-    probe_buckets: list[int] = []
-    bucket_part: list[int] = []
-    bucket_offset: list[int] = []
-    bucket_length: list[int] = []
 
     def hash_agrees(self) -> bool:
         """True when this process puts the probe SKUs in the buckets the writer did."""

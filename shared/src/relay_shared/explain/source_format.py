@@ -28,11 +28,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict, Field
 
 from relay_shared import keys
 from relay_shared.explain import buckets
-from relay_shared.explain.buckets import Chunk, Compression, PartWriter
+from relay_shared.explain.buckets import BucketLayout, Chunk, Compression, PartWriter
 
 SOURCE_FOLDER = "source"
 MANIFEST_NAME = "manifest.json"
@@ -48,7 +48,7 @@ CELLS_COMPRESSION: Compression = "lz4"
 SKU, ROW, ERROR, POS = "sku", "row", "error", "pos"
 
 
-class SourceManifest(BaseModel):
+class SourceManifest(BucketLayout):  # the keys' layout: the base's fields
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     tenant_id: str
@@ -59,16 +59,9 @@ class SourceManifest(BaseModel):
     data_folder: str = ""
     # the cells' blocks
     block_rows: int = BLOCK_ROWS
-    block_part: list[int] = []
-    block_offset: list[int] = []
-    block_length: list[int] = []
-    # the keys' layout (:mod:`.buckets`)
-    buckets: int = 0
-    probe_skus: list[str] = []
-    probe_buckets: list[int] = []
-    bucket_part: list[int] = []
-    bucket_offset: list[int] = []
-    bucket_length: list[int] = []
+    block_part: list[int] = Field(default_factory=list)
+    block_offset: list[int] = Field(default_factory=list)
+    block_length: list[int] = Field(default_factory=list)
 
     def block_of(self, pos: int) -> Chunk:
         """Where the cells of the row at ``pos`` are."""
