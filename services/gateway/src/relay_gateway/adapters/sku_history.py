@@ -18,11 +18,10 @@ from relay_shared import keys
 from relay_shared.errors import NotFoundError
 from relay_shared.events import OffersMerged
 from relay_shared.keys import ForeignKeyError
+from relay_shared.sku_history import CHANGES, HISTORY_COLUMNS, RETENTION_DAYS
 from relay_shared.storage import ObjectStore
 
-RETENTION_DAYS = 400
-HISTORY_HEADER = ["sku", "change", "price_old", "price_new", "quantity_old", "quantity_new"]
-CHANGES = frozenset({"added", "removed", "changed"})
+HISTORY_HEADER = list(HISTORY_COLUMNS)
 log = structlog.get_logger(__name__)
 
 HistoryRow = tuple[str, str, int | None, int | None, int | None, int | None]

@@ -10,9 +10,7 @@ from datetime import datetime
 import asyncpg
 import polars as pl
 
-from relay_pricing.domain.delta import HISTORY_COLUMNS
-
-RETENTION_DAYS = 400
+from relay_shared.sku_history import HISTORY_COLUMNS, RETENTION_DAYS
 
 
 @dataclass(frozen=True)

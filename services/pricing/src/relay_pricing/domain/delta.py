@@ -29,12 +29,12 @@ import polars as pl
 from relay_pricing.domain.changes import SKU
 from relay_shared.merged_feed import WHOLE_NUMBER_COLUMNS
 from relay_shared.money_columns import cents_from_text
+from relay_shared.sku_history import HISTORY_COLUMNS
 
 CHANGE = "change"
 #: Columns whose change alone does not put a SKU in the delta feed.
 NOT_A_CHANGE = frozenset({"updated_at"})
 PRICE, QUANTITY = "price", "quantity_available"
-HISTORY_COLUMNS = ("sku", "change", "price_old", "price_new", "quantity_old", "quantity_new")
 
 
 def change_kinds(changes: pl.DataFrame) -> pl.DataFrame:
