@@ -29,6 +29,7 @@ from relay_shared.telemetry import library_logger
 
 log = structlog.get_logger(__name__)
 
+
 def stream_settings(settings: CommonSettings) -> StreamSettings:
     """The pipeline stream's limits (how consumers redeliver: ``settings.delivery_policy()``)."""
     return StreamSettings(
