@@ -53,6 +53,7 @@ bench: setup
 	$(UV) run --frozen python tests/bench/bench_preview.py --rows 1000000 --repeat 3
 	$(UV) run --frozen python tests/bench/bench_bucket_poll.py --tenants 100 --vendors 5
 	$(UV) run --frozen python tests/bench/bench_explain.py --rows 200000 --lookups 200
+	$(UV) run --frozen python tests/bench/bench_explain_http.py --rows 200000 --lookups 200
 	$(UV) run --frozen python -m tests.bench.bench_sheets_feed --rows 1000000
 	$(UV) run --frozen python tests/bench/bench_bucket_drop.py --repeat 3 --poll 5
 	$(UV) run --frozen python tests/bench/bench_image_size.py
