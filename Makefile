@@ -55,6 +55,7 @@ bench: setup
 	$(UV) run --frozen python tests/bench/bench_explain.py --rows 200000 --lookups 200
 	$(UV) run --frozen python tests/bench/bench_explain_http.py --rows 200000 --lookups 200
 	$(UV) run --frozen python -m tests.bench.bench_sheets_feed --rows 1000000
+	$(UV) run --frozen python -m tests.bench.bench_insights_feed --rows 1000000
 	$(UV) run --frozen python tests/bench/bench_bucket_drop.py --repeat 3 --poll 5
 	$(UV) run --frozen python tests/bench/bench_image_size.py
 	$(UV) run --frozen python tests/bench/bench_service_path.py

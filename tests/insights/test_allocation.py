@@ -1,19 +1,34 @@
-"""The allocation formula and the products a merged feed produces."""
+"""The allocation formula, and the products a merged feed produces in Postgres."""
 
 from __future__ import annotations
 
+import random
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import asyncpg
+import polars as pl
 import pytest
 
-from relay_insights.domain.allocation import allocate, channel_quantity
-from relay_insights.domain.merged_feed import MergedOffer
-from relay_insights.domain.products import Product
+from relay_cli.stack import StackEndpoints
+from relay_insights.adapters.database import InsightsDatabase
+from relay_insights.domain.allocation import ChannelQuantity, channel_quantities, channel_quantity
+from relay_insights.domain.merged_feed import OFFER_SCHEMA, MergedOffers
+from relay_insights.domain.products import Product, ProductStatus
 from relay_shared.channel_config import AllocationConfig, ChannelConfig
+from relay_shared.database import apply_migrations, create_pool
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 T1 = datetime(2026, 2, 1, tzinfo=UTC)
+STATUSES: tuple[ProductStatus, ...] = ("active", "paused", "delisted")
+CHANNELS = {
+    "amazon": ChannelConfig(allocation=AllocationConfig(buffer=2)),
+    "ebay": ChannelConfig(allocation=AllocationConfig(share_pct=Decimal(50), max_qty=3)),
+    "woot": ChannelConfig(enabled=False),
+}
 
 
 @pytest.mark.parametrize(
@@ -40,23 +55,109 @@ def test_channel_quantity(
     assert channel_quantity(merged, allocation) == expected
 
 
-def test_allocate_lists_new_products_and_updates_existing_ones() -> None:
-    channels = {
-        "amazon": ChannelConfig(allocation=AllocationConfig(buffer=2)),
-        "ebay": ChannelConfig(allocation=AllocationConfig(share_pct=Decimal(50), max_qty=3)),
-        "woot": ChannelConfig(enabled=False),
-    }
-    offers = [
-        MergedOffer("A-1", 10, "Widget", Decimal("12.00")),
-        MergedOffer("B-2", 1, None, None),
+def test_channel_quantities_cover_each_enabled_channel_and_distinct_quantity() -> None:
+    assert channel_quantities([10, 1, 10, 0], CHANNELS) == [
+        ChannelQuantity("amazon", 0, 0),
+        ChannelQuantity("amazon", 1, 0),
+        ChannelQuantity("amazon", 10, 8),
+        ChannelQuantity("ebay", 0, 0),
+        ChannelQuantity("ebay", 1, 0),
+        ChannelQuantity("ebay", 10, 3),
     ]
-    existing = Product("amazon", "A-1", "Old", Decimal("9.00"), 1, "paused", T0, T0)
-    kept = Product("amazon", "B-2", "Keep", Decimal("4.00"), 5, "active", T0, None)
-    found = {existing.key: existing, kept.key: kept}
 
-    assert allocate(offers, channels, found, T1) == [
-        Product("amazon", "A-1", "Widget", Decimal("12.00"), 8, "paused", T0, T0),
-        Product("amazon", "B-2", "Keep", Decimal("4.00"), 0, "active", T0, None),
-        Product("ebay", "A-1", "Widget", Decimal("12.00"), 3, "active", T1, None),
-        Product("ebay", "B-2", None, None, 0, "active", T1, None),
+
+def allocate(
+    offers: list[dict[str, object]],
+    channels: Mapping[str, ChannelConfig],
+    existing: Mapping[tuple[str, str], Product],
+    as_of: datetime,
+) -> dict[tuple[str, str], Product]:
+    """The rule, a product at a time (the oracle for the set-based upsert): every enabled
+    channel lists every offer; an existing product keeps its status, listing date and last
+    sale, its title and price follow the feed where the feed has them."""
+    products = dict(existing)
+    for name, channel in channels.items():
+        for offer in offers if channel.enabled else []:
+            sku, title = str(offer["sku"]), offer["title"]
+            price = None if offer["price"] is None else Decimal(str(offer["price"]))
+            quantity = channel.allocation.channel_quantity(int(str(offer["quantity"])))
+            current = products.get((name, sku))
+            if current is None:
+                new = Product(name, sku, None, None, quantity, "active", as_of, None)
+                current = new
+            products[(name, sku)] = replace(
+                current,
+                quantity=quantity,
+                title=str(title) if title is not None else current.title,
+                price=price if price is not None else current.price,
+            )
+    return products
+
+
+@pytest.fixture(scope="module")
+async def pool(stack: StackEndpoints) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(stack.database_url, "insights", max_size=2)
+    try:
+        await apply_migrations(pool, "insights", "relay_insights.migrations")
+        yield pool
+    finally:
+        await pool.close()
+
+
+def _random_existing(rng: random.Random) -> list[Product]:
+    """Listings of 300 skus on three channels (the disabled one too), some without a title or
+    price, some paused or delisted, some sold."""
+    products = []
+    for index in range(300):
+        for channel in CHANNELS:
+            if rng.random() < 0.4:
+                continue
+            title = None if rng.random() < 0.3 else f"Old {index}"
+            price = None if rng.random() < 0.3 else Decimal(rng.randint(100, 9999)) / 100
+            status = rng.choice(STATUSES)
+            sold = None if rng.random() < 0.5 else T0
+            quantity = rng.randint(0, 50)
+            sku = f"S{index:04d}"
+            products.append(Product(channel, sku, title, price, quantity, status, T0, sold))
+    return products
+
+
+def _random_offers(rng: random.Random) -> list[dict[str, object]]:
+    """A feed of 400 skus (200 of them new), some without a title or price."""
+    return [
+        {
+            "sku": f"S{index:04d}",
+            "quantity": rng.choice([0, 1, 2, 5, 9, 40, 2_000_000_000]),
+            "title": None if rng.random() < 0.3 else f'New, {index} "q"',
+            "price": None if rng.random() < 0.3 else f"{rng.randint(1, 99999)}.{index % 100:02d}",
+        }
+        for index in rng.sample(range(500), 400)
     ]
+
+
+@pytest.mark.stack
+async def test_the_upsert_gives_the_products_the_rule_gives(pool: asyncpg.Pool) -> None:
+    tenant = f"t-{uuid.uuid4().hex[:12]}"
+    rng = random.Random(5)
+    existing = _random_existing(rng)
+    offers = _random_offers(rng)
+    database = InsightsDatabase(pool)
+    async with database.tenant(tenant) as unit:
+        await unit.upsert_products(existing, T0)
+    frame = pl.DataFrame(offers, schema=OFFER_SCHEMA)
+
+    async with database.tenant(tenant) as unit:
+        quantities = channel_quantities(frame["quantity"].to_list(), CHANNELS)
+        await unit.apply_merged_offers(MergedOffers(frame), quantities, T1)
+
+    async with database.tenant(tenant) as unit:
+        found = await unit.products([f"S{index:04d}" for index in range(500)])
+        times = await unit.conn.fetch(
+            "SELECT channel, sku, updated_at FROM products WHERE tenant_id = $1", tenant
+        )
+    expected = allocate(offers, CHANNELS, {p.key: p for p in existing}, T1)
+    assert {p.key: p for p in found} == expected
+    offered = {str(offer["sku"]) for offer in offers}
+    assert {(r["channel"], r["sku"]): r["updated_at"] for r in times} == {
+        key: T1 if key[0] != "woot" and key[1] in offered else T0 for key in expected
+    }

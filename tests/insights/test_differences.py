@@ -17,6 +17,8 @@ import pytest
 
 from relay_cli.stack import StackEndpoints
 from relay_insights.adapters import changes
+from relay_insights.adapters.database import Connection
+from relay_insights.domain.products import Product
 from relay_insights.domain.rules import conditions
 from relay_insights.domain.transitions import (
     Ending,
@@ -66,9 +68,62 @@ async def pool(stack: StackEndpoints) -> AsyncIterator[asyncpg.Pool]:
         await pool.close()
 
 
+async def _found(
+    conn: Connection, tenant: str, now: datetime, scope: changes.SkuScope, size: int
+) -> list[Transition]:
+    cutoffs = (now - timedelta(days=30), now - timedelta(days=180))
+    return [
+        ended(d, now) if isinstance(d, Ending) else opened(tenant, d, now, "trigger")
+        for batch in [b async for b in changes.differences(conn, tenant, cutoffs, scope, size)]
+        for d in batch
+    ]
+
+
 def _shape(t: Transition) -> tuple[Any, ...]:
     detail = json.dumps(t.detail, sort_keys=True)
     return (t.insight_id, t.channel, t.sku, t.kind, t.status, t.at, t.number, detail)
+
+
+async def _seed(
+    conn: Connection, tenant: str, now: datetime
+) -> tuple[list[Product], list[OpenInsight]]:
+    """Random products, and open insights of the conditions that held 20 days earlier."""
+    products = _random_products(random.Random(11), now)
+    earlier = conditions(products, now - timedelta(days=20), InsightsConfig())
+    open_before = [
+        OpenInsight(
+            f"{tenant}-{i}", c.channel, c.sku, c.kind, now, 2, {}, i % 3 != 0, json.dumps(c.detail)
+        )
+        for i, c in enumerate(earlier)
+    ]
+    await conn.copy_records_to_table(
+        "products",
+        columns=PRODUCT_COLUMNS,
+        records=[
+            (tenant, p.channel, p.sku, p.quantity, p.status, p.listed_date, p.last_sold_at, now)
+            for p in products
+        ],
+    )
+    await conn.copy_records_to_table(
+        "insights",
+        columns=INSIGHT_COLUMNS,
+        records=[
+            (
+                i.insight_id,
+                tenant,
+                i.channel,
+                i.sku,
+                i.kind,
+                "open",
+                now,
+                i.raw_detail,
+                2,
+                i.announced,
+            )
+            for i in open_before
+        ],
+    )
+    return products, open_before
 
 
 @pytest.mark.parametrize("size", [7, 20_000])
@@ -77,49 +132,10 @@ async def test_the_query_finds_the_transitions_the_rules_plan(
 ) -> None:
     tenant = f"t-{uuid.uuid4().hex[:12]}"
     now = datetime(2027, 3, 1, 6, 0, tzinfo=UTC)
-    products = _random_products(random.Random(11), now)
     config = InsightsConfig()
-    earlier = conditions(products, now - timedelta(days=20), config)
-    open_before = [
-        OpenInsight(
-            f"{tenant}-{i}", c.channel, c.sku, c.kind, now, 2, {}, i % 3 != 0, json.dumps(c.detail)
-        )
-        for i, c in enumerate(earlier)
-    ]
     async with pool.acquire() as conn, conn.transaction():
-        await conn.copy_records_to_table(
-            "products",
-            columns=PRODUCT_COLUMNS,
-            records=[
-                (tenant, p.channel, p.sku, p.quantity, p.status, p.listed_date, p.last_sold_at, now)
-                for p in products
-            ],
-        )
-        await conn.copy_records_to_table(
-            "insights",
-            columns=INSIGHT_COLUMNS,
-            records=[
-                (
-                    i.insight_id,
-                    tenant,
-                    i.channel,
-                    i.sku,
-                    i.kind,
-                    "open",
-                    now,
-                    i.raw_detail,
-                    2,
-                    i.announced,
-                )
-                for i in open_before
-            ],
-        )
-        cutoffs = (now - timedelta(days=30), now - timedelta(days=180))
-        found = [
-            ended(d, now) if isinstance(d, Ending) else opened(tenant, d, now, "trigger")
-            for batch in [b async for b in changes.differences(conn, tenant, cutoffs, None, size)]
-            for d in batch
-        ]
+        products, open_before = await _seed(conn, tenant, now)
+        found = await _found(conn, tenant, now, changes.EVERY_SKU, size)
 
     keyed = {p.key: p for p in products}
     planned = with_state_now(
@@ -146,3 +162,28 @@ async def test_the_query_finds_the_transitions_the_rules_plan(
 
 def _order(t: Transition) -> tuple[str, str, str]:
     return (t.sku, t.channel, t.kind)
+
+
+@pytest.mark.parametrize("stage_from", [1, changes.STAGE_SKUS_FROM])
+async def test_some_skus_have_the_transitions_of_every_sku_limited_to_them(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch, stage_from: int
+) -> None:
+    """Some skus, as an array or staged in a temporary table, give exactly the transitions
+    of every product of the tenant that are theirs (a sku's rules look only at its own
+    products)."""
+    monkeypatch.setattr(changes, "STAGE_SKUS_FROM", stage_from)
+    tenant = f"t-{uuid.uuid4().hex[:12]}"
+    now = datetime(2027, 3, 1, 6, 0, tzinfo=UTC)
+    some = {f"S{index:04d}" for index in range(0, 500, 3)} | {"S9999"}
+    async with pool.acquire() as conn, conn.transaction():
+        products, _ = await _seed(conn, tenant, now)
+        everything = await _found(conn, tenant, now, changes.EVERY_SKU, 50)
+        scope = await changes.sku_scope(conn, some)
+        found = await _found(conn, tenant, now, scope, 50)
+        count = await changes.product_count(conn, tenant, scope)
+
+    assert scope.staged is (stage_from == 1)
+    expected = [_shape(t) for t in everything if t.sku in some]
+    assert len(expected) > 50
+    assert [_shape(t) for t in found] == expected
+    assert count == sum(1 for p in products if p.sku in some)

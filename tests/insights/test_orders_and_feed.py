@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
 
 import pytest
 
-from relay_insights.domain.merged_feed import MergedOffer, parse_merged_csv
+from relay_insights.domain.merged_feed import read_merged_offers
 from relay_insights.domain.orders import OrderLine, apply_sales, order_lines
 from relay_insights.domain.products import Product
 from relay_shared.merged_feed import MergedFeedError
@@ -43,16 +42,47 @@ def test_sales_subtract_never_below_zero_and_keep_the_latest_sale() -> None:
     ]
 
 
-def test_parse_merged_csv_reads_quantities_titles_and_prices() -> None:
+def test_merged_offers_read_quantities_titles_and_prices() -> None:
     data = (
         b"sku,quantity_available,price,title,vendor_id\n"
         b'A-1,10,12.00,Widget,v1\nB-2,,,,v1\nC-3,-4,1.5,"Big, red",v2\n'
     )
 
-    assert parse_merged_csv(data) == [
-        MergedOffer("A-1", 10, "Widget", Decimal("12.00")),
-        MergedOffer("B-2", 0, None, None),
-        MergedOffer("C-3", 0, "Big, red", Decimal("1.5")),
+    offers = read_merged_offers(data)
+
+    assert offers.frame.to_dicts() == [
+        {"sku": "A-1", "quantity": 10, "title": "Widget", "price": "12.00"},
+        {"sku": "B-2", "quantity": 0, "title": None, "price": None},
+        {"sku": "C-3", "quantity": 0, "title": "Big, red", "price": "1.5"},
+    ]
+    assert offers.skus == ["A-1", "B-2", "C-3"]
+    assert offers.quantities() == [0, 10]
+
+
+def test_merged_offers_without_title_or_price_columns_have_nulls() -> None:
+    offers = read_merged_offers(b"\xef\xbb\xbfquantity_available,sku\n 3 , A \n")
+
+    assert offers.frame.to_dicts() == [{"sku": "A", "quantity": 3, "title": None, "price": None}]
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        # cells polars leaves untyped go through the shared reader's cell rule
+        (b"sku,quantity_available,price\nA,1_000,1_2.5\n", (1000, "12.5")),
+        # a plain number stays as written: Postgres reads '1e2' as the numeric 100
+        (b"sku,quantity_available,price\nA,+7,1e2\n", (7, "1e2")),
+        # a blank line: csv skips it, so the shared reader reads the file
+        (b"sku,quantity_available,price\n\nA,5,2.50\n", (5, "2.50")),
+    ],
+)
+def test_merged_offers_type_every_cell_as_the_shared_reader_does(
+    data: bytes, expected: tuple[int, str]
+) -> None:
+    offers = read_merged_offers(data)
+
+    assert offers.frame.to_dicts() == [
+        {"sku": "A", "quantity": expected[0], "title": None, "price": expected[1]}
     ]
 
 
@@ -69,9 +99,38 @@ def test_parse_merged_csv_reads_quantities_titles_and_prices() -> None:
         (b"sku,quantity_available\n,1\n", "row 2: empty sku"),
         (b"sku,quantity_available,price\nA,1,abc\n", "row 2: price 'abc' is not a number"),
         (b"sku,quantity_available\n\xff,1\n", "the merged feed is not UTF-8"),
+        (
+            b"sku,quantity_available\nA,99999999999999999999\n",
+            "row 2: quantity_available '99999999999999999999' is too large",
+        ),
+        # a product's quantity is a Postgres int
+        (
+            b"sku,quantity_available\nA,1\nB,2147483648\n",
+            "row 3: quantity_available '2147483648' is too large",
+        ),
+        # the same through the shared reader (a blank line), before a sku problem
+        (
+            b"sku,quantity_available\n\nA,1\nA,2147483648\n",
+            "row 3: quantity_available '2147483648' is too large",
+        ),
+        # a bad number anywhere comes before any sku problem
+        (
+            b"sku,quantity_available\nA,1\nA,2\nB,x\n",
+            "row 4: quantity_available 'x' is not a whole number",
+        ),
+        # of two bad numbers, the first in file order; in one row, the first column
+        (
+            b"sku,price,quantity_available\nA,1,2\nB,p,q\nC,3,r\n",
+            "row 3: price 'p' is not a number",
+        ),
+        (
+            b"sku,price,quantity_available\nA,1,q\nB,p,2\n",
+            "row 2: quantity_available 'q' is not a whole number",
+        ),
+        (b"sku,quantity_available\nA,1\n\n,2\n", "row 3: empty sku"),
     ],
 )
-def test_parse_merged_csv_refuses_bad_feeds(data: bytes, message: str) -> None:
+def test_merged_offers_refuse_bad_feeds(data: bytes, message: str) -> None:
     with pytest.raises(MergedFeedError) as caught:
-        parse_merged_csv(data)
+        read_merged_offers(data)
     assert str(caught.value) == message

@@ -61,13 +61,14 @@ def read_merged_feed(data: bytes, columns: Collection[str] | None = None) -> Mer
         raise MergedFeedError(f"the merged feed has no column {', '.join(missing)}")
     kept = tuple(name for name in header if columns is None or name in columns)
     rows = [
-        {name: _cell(name, raw.get(name), number) for name in kept}
+        {name: typed_cell(name, raw.get(name), number) for name in kept}
         for number, raw in enumerate(reader, start=MergedFeed.row_number(0))
     ]
     return MergedFeed(kept, rows)
 
 
-def _cell(column: str, raw: str | None, row: int) -> MergedCell:
+def typed_cell(column: str, raw: str | None, row: int) -> MergedCell:
+    """One cell of ``column`` as the reader types it (``row``: its number, for the error)."""
     text = (raw or "").strip()
     if not text:
         return None

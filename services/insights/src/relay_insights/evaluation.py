@@ -83,8 +83,9 @@ async def evaluate(
         evaluation.as_of - timedelta(days=config.slow_after_days),
         evaluation.as_of - timedelta(days=config.aged_after_days),
     )
-    outcome.products = await changes.product_count(unit.conn, unit.tenant_id, skus)
-    batches = changes.differences(unit.conn, unit.tenant_id, cutoffs, skus, batch_size)
+    scope = await changes.sku_scope(unit.conn, skus)
+    outcome.products = await changes.product_count(unit.conn, unit.tenant_id, scope)
+    batches = changes.differences(unit.conn, unit.tenant_id, cutoffs, scope, batch_size)
     async for differences in batches:
         transitions = _transitions(unit.tenant_id, differences, evaluation, cap)
         await _store_batch(unit, transitions, evaluation)

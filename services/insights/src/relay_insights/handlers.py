@@ -18,8 +18,8 @@ from relay_insights.adapters import listings as listings_db
 from relay_insights.adapters import reallocation as reallocation_db
 from relay_insights.adapters import schedules
 from relay_insights.adapters.database import InsightsDatabase, LatestMergedRun, TenantUnit
-from relay_insights.domain.allocation import allocate
-from relay_insights.domain.merged_feed import MergedOffer, parse_merged_csv
+from relay_insights.domain.allocation import channel_quantities
+from relay_insights.domain.merged_feed import MergedOffers, read_merged_offers
 from relay_insights.domain.orders import OrderLine, apply_sales, order_lines
 from relay_insights.domain.reallocation import changed_event, push_entry
 from relay_insights.evaluation import DEFAULT_BATCH, Evaluation, evaluate
@@ -77,7 +77,6 @@ class InsightsHandlers:
         sections = await self.configs.load_channel_sections(event.tenant_id, event.config_version)
         config = await self.configs.load(event.tenant_id, event.config_version)
         offers = await self._merged_offers(keys.tenant_key(event.tenant_id, event.merged_key))
-        skus = [offer.sku for offer in offers]
         await schedules.note_tenant(
             self.database.pool,
             event.tenant_id,
@@ -91,14 +90,14 @@ class InsightsHandlers:
             if await unit.claim_event(event.event_id):
                 state = await unit.tenant_state()
                 if state is None or event.occurred_at >= state.merged_at:
-                    existing = {p.key: p for p in await unit.products(skus)}
-                    channels = sections.enabled_channels()
-                    products = allocate(offers, channels, existing, event.occurred_at)
-                    await unit.upsert_products(products, event.occurred_at)
+                    quantities = channel_quantities(
+                        offers.quantities(), sections.enabled_channels()
+                    )
+                    await unit.apply_merged_offers(offers, quantities, event.occurred_at)
                     await unit.save_tenant_state(
                         LatestMergedRun(event.config_version, event.run_id, event.occurred_at)
                     )
-                    await evaluate(unit, rules.evaluation(event), skus, self.batch_size)
+                    await evaluate(unit, rules.evaluation(event), offers.skus, self.batch_size)
                 else:
                     log.info("offers_merged.stale", applied_run=state.run_id)
         await self.publish_pending()
@@ -249,10 +248,10 @@ class InsightsHandlers:
         except ListingsError as exc:
             raise PermanentError(str(exc), code="invalid_listings", key=event.listings_key) from exc
 
-    async def _merged_offers(self, key: str) -> list[MergedOffer]:
+    async def _merged_offers(self, key: str) -> MergedOffers:
         data = await self.store.get_bytes(key)
         try:
-            return parse_merged_csv(data)
+            return await asyncio.to_thread(read_merged_offers, data)
         except MergedFeedError as exc:
             raise PermanentError(str(exc), code="invalid_merged_feed", key=key) from exc
 

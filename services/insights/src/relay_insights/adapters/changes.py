@@ -15,6 +15,7 @@ evaluation announces its openings in the order the pure rules list them.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Collection
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -64,7 +65,54 @@ WITH p AS MATERIALIZED (
 #: the memory the query's sorts and hashes may take (for its transaction only): a catalogue of
 #: 300,000 products and as many open insights would spill to disk with the default 4MB
 WORK_MEM = "64MB"
-_ONLY = "AND sku IN (SELECT unnest($4::text[]))"
+#: from this many skus on, an evaluation's skus are staged in a temporary table: the planner
+#: guesses 200 rows for an array's ``unnest`` and loops over an index for each of a million
+#: skus (a 1M-sku feed's evaluation: 18 s, against 9 s by a hash join on the staged table)
+STAGE_SKUS_FROM = 10_000
+
+
+@dataclass(frozen=True)
+class SkuScope:
+    """The products an evaluation looks at: every one of the tenant (``skus`` None, not
+    staged), those of ``skus`` (an array parameter), or those of the skus staged in
+    ``pg_temp.evaluated_skus`` (:func:`sku_scope`)."""
+
+    skus: list[str] | None = None
+    staged: bool = False
+
+    def condition(self, parameter: int) -> str:
+        """The filter on ``sku``, its array (if any) being parameter ``$parameter``."""
+        if self.staged:
+            return "AND sku IN (SELECT sku FROM pg_temp.evaluated_skus)"
+        if self.skus is None:
+            return ""
+        return f"AND sku IN (SELECT unnest(${parameter}::text[]))"
+
+    @property
+    def args(self) -> list[list[str]]:
+        return [] if self.skus is None or self.staged else [self.skus]
+
+
+EVERY_SKU = SkuScope()
+
+
+async def sku_scope(conn: Connection, skus: Collection[str] | None) -> SkuScope:
+    """The scope of ``skus`` (None: every product), staged in a temporary table dropped at
+    commit when there are many."""
+    if skus is None:
+        return EVERY_SKU
+    if len(skus) < STAGE_SKUS_FROM:
+        return SkuScope(list(skus))
+    await conn.execute(
+        "CREATE TEMPORARY TABLE IF NOT EXISTS evaluated_skus (sku text) ON COMMIT DROP;"
+        " TRUNCATE pg_temp.evaluated_skus"
+    )
+    await conn.copy_records_to_table(
+        "evaluated_skus", schema_name="pg_temp", records=((sku,) for sku in skus)
+    )
+    await conn.execute("ANALYZE pg_temp.evaluated_skus")
+    return SkuScope(staged=True)
+
 
 #: the transitions: resolutions (with the product's state now), then openings (with the facts
 #: their detail is made of), by sku and channel
@@ -89,21 +137,20 @@ ORDER BY d.sku, d.channel, d.step, d.rank, d.kind
 """
 
 
-def _query(body: str, skus: Collection[str] | None) -> tuple[str, list[Any]]:
-    only = "" if skus is None else _ONLY
-    return _HELD.format(only=only) + body, [] if skus is None else [list(skus)]
+def _query(body: str, scope: SkuScope) -> tuple[str, list[Any]]:
+    return _HELD.format(only=scope.condition(4)) + body, list(scope.args)
 
 
 async def differences(
     conn: Connection,
     tenant_id: str,
     cutoffs: tuple[datetime, datetime],
-    skus: Collection[str] | None,
+    scope: SkuScope,
     size: int,
 ) -> AsyncIterator[list[Ending | Opening]]:
-    """What changes among the tenant's products (of ``skus``, or all) as of the cutoffs
-    (slow, aged): in batches of at most ``size``, in the order of ``_DIFFERENCES``."""
-    query, more = _query(_DIFFERENCES, skus)
+    """What changes among the tenant's products in ``scope`` as of the cutoffs (slow, aged):
+    in batches of at most ``size``, in the order of ``_DIFFERENCES``."""
+    query, more = _query(_DIFFERENCES, scope)
     await conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")  # the joins' hashes fit in memory
     cursor = await conn.cursor(query, tenant_id, *cutoffs, *more)
     while True:
@@ -123,16 +170,13 @@ def _difference(row: Any) -> Ending | Opening:
     return Opening(channel, sku, kind, quantity, listed, sold, slow, target, target_out)
 
 
-async def product_count(conn: Connection, tenant_id: str, skus: Collection[str] | None) -> int:
-    """How many products the tenant has (of ``skus``, or all)."""
-    if skus is None:
-        total = await conn.fetchval("SELECT count(*) FROM products WHERE tenant_id = $1", tenant_id)
-    else:
-        total = await conn.fetchval(
-            f"SELECT count(*) FROM products WHERE tenant_id = $1 {_ONLY.replace('$4', '$2')}",
-            tenant_id,
-            list(skus),
-        )
+async def product_count(conn: Connection, tenant_id: str, scope: SkuScope) -> int:
+    """How many products the tenant has in ``scope``."""
+    total = await conn.fetchval(
+        f"SELECT count(*) FROM products WHERE tenant_id = $1 {scope.condition(2)}",
+        tenant_id,
+        *scope.args,
+    )
     return int(total or 0)
 
 
@@ -140,8 +184,8 @@ async def changed_skus(
     conn: Connection, tenant_id: str, slow_cutoff: datetime, aged_cutoff: datetime
 ) -> tuple[list[str], int]:
     """The skus with a product whose kinds changed, and how many products the tenant has."""
-    query, _ = _query(_DIFFERENCES, None)
+    query, _ = _query(_DIFFERENCES, EVERY_SKU)
     rows = await conn.fetch(
         f"SELECT DISTINCT sku FROM ({query}) AS t", tenant_id, slow_cutoff, aged_cutoff
     )
-    return [row["sku"] for row in rows], await product_count(conn, tenant_id, None)
+    return [row["sku"] for row in rows], await product_count(conn, tenant_id, EVERY_SKU)
