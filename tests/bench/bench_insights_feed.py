@@ -20,12 +20,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -40,6 +37,7 @@ from tests.bench.bench_sheets_feed import (
     feed,
     merged_event,
     peak_rss_mb,
+    service_process,
 )
 from tests.support.jetstream import nats_client, publish, wait_consumed, wait_for_stream
 
@@ -52,23 +50,6 @@ from relay_shared.telemetry import configure_telemetry
 
 DURABLE = "insights-offers-merged"
 ONE_HOUR = timedelta(hours=1)
-
-
-@contextmanager
-def insights_process(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "relay_cli", "serve", "insights"], env=env, stderr=out
-        )
-        try:
-            yield process
-        finally:
-            process.terminate()
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 async def _products(database_url: str, tenant: str) -> dict[str, int]:
@@ -99,7 +80,7 @@ async def run(args: argparse.Namespace, root: Path) -> int:
             await store.put_bytes(long_key, feed(args.rows, 500))
             await store.put_bytes(again_key, feed(args.rows, 400))
         async with nats_client(stack.endpoints.nats_url) as client:
-            with insights_process(env, root / "insights.log") as process:
+            with service_process("insights", env, root / "insights.log") as process:
                 await wait_for_stream(client, STREAM, timeout=120)
                 first = merged_event(tenant, "run-1", small_key, args.listed, T0)
                 seq = await publish(client, STREAM, first)

@@ -106,10 +106,13 @@ def peak_rss_mb(pid: int) -> float:
 
 
 @contextmanager
-def sheets_process(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def service_process(
+    service: str, env: dict[str, str], log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``relay serve <service>`` as its own process, its log in ``log``; stopped on exit."""
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "relay_cli", "serve", "sheets"], env=env, stderr=out
+            [sys.executable, "-m", "relay_cli", "serve", service], env=env, stderr=out
         )
         try:
             yield process
@@ -187,7 +190,8 @@ async def measure(
             await store.put_bytes(small_key, feed(args.listed, 10))
             await store.put_bytes(long_key, feed(args.rows, 500))
         with contextlib.ExitStack() as running:
-            process = running.enter_context(sheets_process(env, root / f"sheets-{backend}.log"))
+            log = root / f"sheets-{backend}.log"
+            process = running.enter_context(service_process("sheets", env, log))
             await wait_for_stream(client, STREAM, timeout=120)
             await configure(client, tenant, f"{backend}")
             first = merged_event(tenant, "run-1", small_key, args.listed, T0)
@@ -196,7 +200,7 @@ async def measure(
             if args.cold:
                 running.close()
                 cold_log = root / f"sheets-{backend}-cold.log"
-                process = running.enter_context(sheets_process(env, cold_log))
+                process = running.enter_context(service_process("sheets", env, cold_log))
                 await configure(client, tenant, f"{backend}-cold")
             before = peak_rss_mb(process.pid)
             started = time.monotonic()

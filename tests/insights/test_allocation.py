@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -13,13 +13,11 @@ import asyncpg
 import polars as pl
 import pytest
 
-from relay_cli.stack import StackEndpoints
 from relay_insights.adapters.database import InsightsDatabase
 from relay_insights.domain.allocation import ChannelQuantity, channel_quantities, channel_quantity
 from relay_insights.domain.merged_feed import OFFER_SCHEMA, MergedOffers
 from relay_insights.domain.products import Product, ProductStatus
 from relay_shared.channel_config import AllocationConfig, ChannelConfig
-from relay_shared.database import apply_migrations, create_pool
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 T1 = datetime(2026, 2, 1, tzinfo=UTC)
@@ -92,16 +90,6 @@ def allocate(
                 price=price if price is not None else current.price,
             )
     return products
-
-
-@pytest.fixture(scope="module")
-async def pool(stack: StackEndpoints) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(stack.database_url, "insights", max_size=2)
-    try:
-        await apply_migrations(pool, "insights", "relay_insights.migrations")
-        yield pool
-    finally:
-        await pool.close()
 
 
 def _random_existing(rng: random.Random) -> list[Product]:

@@ -8,14 +8,12 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import pytest
 
-from relay_cli.stack import StackEndpoints
 from relay_insights.adapters import changes
 from relay_insights.adapters.database import Connection
 from relay_insights.domain.products import Product
@@ -30,7 +28,6 @@ from relay_insights.domain.transitions import (
     with_state_now,
 )
 from relay_shared.channel_config import InsightsConfig
-from relay_shared.database import apply_migrations, create_pool
 from tests.insights.test_daily_evaluation import _random_products
 
 pytestmark = pytest.mark.stack
@@ -56,16 +53,6 @@ INSIGHT_COLUMNS = [
     "transitions",
     "announced",
 ]
-
-
-@pytest.fixture(scope="module")
-async def pool(stack: StackEndpoints) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(stack.database_url, "insights", max_size=2)
-    try:
-        await apply_migrations(pool, "insights", "relay_insights.migrations")
-        yield pool
-    finally:
-        await pool.close()
 
 
 async def _found(
