@@ -13,7 +13,8 @@ import asyncpg
 import polars as pl
 import pytest
 
-from relay_insights.adapters.database import InsightsDatabase
+from relay_insights.adapters import database as database_module
+from relay_insights.adapters.database import Connection, InsightsDatabase
 from relay_insights.domain.allocation import ChannelQuantity, channel_quantities, channel_quantity
 from relay_insights.domain.merged_feed import OFFER_SCHEMA, MergedOffers
 from relay_insights.domain.products import Product, ProductStatus
@@ -149,3 +150,45 @@ async def test_the_upsert_gives_the_products_the_rule_gives(pool: asyncpg.Pool) 
     assert {(r["channel"], r["sku"]): r["updated_at"] for r in times} == {
         key: T1 if key[0] != "woot" and key[1] in offered else T0 for key in expected
     }
+
+
+@pytest.mark.stack
+@pytest.mark.parametrize("analyze_after", [1, 10_000_000])
+async def test_a_large_insert_refreshes_the_planner_statistics(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch, analyze_after: int
+) -> None:
+    """After a unit inserts many products, ``products`` is analysed (its row estimate is then
+    the table's count: the table is small enough to be read whole), and not otherwise."""
+    monkeypatch.setattr(database_module, "ANALYZE_AFTER_INSERTS", analyze_after)
+    database = InsightsDatabase(pool)
+    offers = [
+        {"sku": f"N{index}", "quantity": 3, "title": None, "price": None} for index in range(50)
+    ]
+    frame = pl.DataFrame(offers, schema=OFFER_SCHEMA)
+    async with pool.acquire() as conn:
+        analysed_before = await _analyze_count(conn)
+    async with database.tenant(f"t-{uuid.uuid4().hex[:12]}") as unit:
+        quantities = channel_quantities([3], CHANNELS)
+        await unit.apply_merged_offers(MergedOffers(frame), quantities, T1)
+        assert unit.inserted == 100
+
+    async with pool.acquire() as conn:
+        estimate = await conn.fetchval(
+            "SELECT reltuples::bigint FROM pg_class WHERE oid = 'products'::regclass"
+        )
+        count = await conn.fetchval("SELECT count(*) FROM products")
+        analysed = await _analyze_count(conn) - analysed_before
+    if analyze_after == 1:
+        assert (estimate, analysed >= 1) == (count, True)
+    else:
+        assert analysed == 0
+
+
+async def _analyze_count(conn: Connection) -> int:
+    """How many times ``products`` was analysed by hand (autovacuum's runs not counted)."""
+    await conn.execute("SELECT pg_stat_clear_snapshot()")
+    return int(
+        await conn.fetchval(
+            "SELECT analyze_count FROM pg_stat_user_tables WHERE relid = 'products'::regclass"
+        )
+    )
