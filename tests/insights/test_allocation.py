@@ -192,3 +192,24 @@ async def _analyze_count(conn: Connection) -> int:
             "SELECT analyze_count FROM pg_stat_user_tables WHERE relid = 'products'::regclass"
         )
     )
+
+
+@pytest.mark.stack
+async def test_two_feeds_in_one_unit_leave_the_second_ones_quantities(pool: asyncpg.Pool) -> None:
+    tenant = f"t-{uuid.uuid4().hex[:12]}"
+    first = pl.DataFrame(
+        [("A", 10, "a", "1.00"), ("B", 4, None, None)], schema=OFFER_SCHEMA, orient="row"
+    )
+    second = pl.DataFrame([("A", 5, None, "2.50")], schema=OFFER_SCHEMA, orient="row")
+    async with InsightsDatabase(pool).tenant(tenant) as unit:
+        for frame, at in ((first, T0), (second, T1)):
+            quantities = channel_quantities(frame["quantity"].to_list(), CHANNELS)
+            await unit.apply_merged_offers(MergedOffers(frame), quantities, at)
+        found = await unit.products(["A", "B"])
+
+    assert [(p.channel, p.sku, p.quantity, p.title, p.price) for p in found] == [
+        ("amazon", "A", 3, "a", Decimal("2.50")),
+        ("ebay", "A", 2, "a", Decimal("2.50")),
+        ("amazon", "B", 2, None, None),
+        ("ebay", "B", 2, None, None),
+    ]

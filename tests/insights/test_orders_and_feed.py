@@ -69,9 +69,11 @@ def test_merged_offers_without_title_or_price_columns_have_nulls() -> None:
     ("data", "expected"),
     [
         # cells polars leaves untyped go through the shared reader's cell rule
-        (b"sku,quantity_available,price\nA,1_000,1_2.5\n", (1000, "12.5")),
-        # a plain number stays as written: Postgres reads '1e2' as the numeric 100
-        (b"sku,quantity_available,price\nA,+7,1e2\n", (7, "1e2")),
+        (b"sku,quantity_available,price\nA,1_000,1_2.5\n", (1000, "12.50")),
+        # a price with an exponent is rounded to cents, as Postgres would
+        (b"sku,quantity_available,price\nA,+7,1e2\n", (7, "100.00")),
+        (b"sku,quantity_available,price\nA,7,1.005E0\n", (7, "1.01")),
+        (b"sku,quantity_available,price\nA,7,-2.5e-3\n", (7, "-0.00")),
         # a blank line: csv skips it, so the shared reader reads the file
         (b"sku,quantity_available,price\n\nA,5,2.50\n", (5, "2.50")),
     ],

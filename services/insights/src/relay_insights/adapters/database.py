@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 import asyncpg
+import structlog
 
 from relay_insights.domain.allocation import ChannelQuantity
 from relay_insights.domain.merged_feed import MergedOffers
@@ -29,6 +30,8 @@ from relay_shared.outbox import Outbox
 
 Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 _PRODUCT_COLUMNS = "channel, sku, title, price, quantity, status, listed_date, last_sold_at"
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -60,9 +63,13 @@ class InsightsDatabase:
         feed would wait for it).
         Until autovacuum catches up, the statistics of a table that just tripled say it is
         tiny, and the next feed's UPDATE loops over an index: 94 s instead of 10 s for 3M
-        products."""
-        async with self._pool.acquire() as conn:
-            await conn.execute("ANALYZE products")
+        products. A failure is logged, not raised: the feed is applied, and autovacuum will
+        analyse the table too."""
+        try:
+            async with self._pool.acquire() as conn:
+                await conn.execute("ANALYZE products")
+        except (asyncpg.PostgresError, OSError) as exc:  # the feed is applied: only log it
+            log.warning("products.analyze_failed", error=str(exc))
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -249,10 +256,11 @@ class TenantUnit:
 #: products inserted by one unit past which the table's statistics are refreshed
 ANALYZE_AFTER_INSERTS = 100_000
 _STAGE_OFFERS = """
-CREATE TEMPORARY TABLE merged_offers (sku text, quantity bigint, title text, price text)
-    ON COMMIT DROP;
-CREATE TEMPORARY TABLE channel_quantities (channel text, merged_quantity bigint, quantity bigint)
-    ON COMMIT DROP;
+CREATE TEMPORARY TABLE IF NOT EXISTS merged_offers
+    (sku text, quantity bigint, title text, price text) ON COMMIT DROP;
+CREATE TEMPORARY TABLE IF NOT EXISTS channel_quantities
+    (channel text, merged_quantity bigint, quantity bigint) ON COMMIT DROP;
+TRUNCATE pg_temp.merged_offers, pg_temp.channel_quantities;
 """
 #: an existing product keeps its status, listing date and last sale; its title and price
 #: follow the feed where the feed has them (an UPDATE, then an INSERT of the rest)
