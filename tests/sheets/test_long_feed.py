@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from relay_shared import merged_columns
 from relay_shared.channel_config import AllocationConfig
 from relay_shared.merged_feed import MergedFeedError, read_merged_feed
 from relay_sheets.domain.grid import RowChange
@@ -52,14 +53,47 @@ def test_a_feed_without_title_or_price_reads_them_as_blank() -> None:
     ("data", "message"),
     [
         (b"sku,price\nA-1,1.00\n", "the merged feed has no column quantity_available"),
-        (b"sku,quantity_available\nA-1,many\n", "a quantity or price is not a number"),
-        (b"sku,quantity_available,price\nA-1,1,cheap\n", "a quantity or price is not a number"),
-        (b"sku,quantity_available,price\nA-1,1,inf\n", "a price is not a finite number"),
+        (b"sku,quantity_available\nA-1,many\n", "row 2: quantity_available 'many' is not a whole"),
+        (b"sku,quantity_available,price\nA-1,1,cheap\n", "row 2: price 'cheap' is not a number"),
+        (b"sku,quantity_available,price\nA-1,1,inf\n", "row 2: price 'inf' is not a number"),
+        # the first bad cell in file order, as the shared reader finds it
+        (b"sku,price,quantity_available\nA,1,2\nB,x,y\n", "row 3: price 'x' is not a number"),
+        (b"sku,quantity_available,price\nA,1,1e400\n", "row 2: price '1e400' is too large"),
     ],
 )
 def test_read_long_feed_refuses_what_the_shared_reader_refuses(data: bytes, message: str) -> None:
-    with pytest.raises(MergedFeedError, match=message):
+    with pytest.raises(MergedFeedError) as caught:
         read_long_feed(data)
+    assert str(caught.value).startswith(message)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"sku,quantity_available,price,title\nA,1_000,1_2.5,\x1ft\x1e\n",
+        b"sku,quantity_available,title\rA,1,x\r\rB,2,y\r",
+        b"sku,quantity_available,title,title\nA,1,x,y\n",
+        b'sku,quantity_available,title\nA,1,"a" "b"\nB,\xd9\xa3,c\n',
+        b"\xef\xbb\xbfsku,quantity_available,price\n\nA,+7,1e2\nB\n",
+        b"sku,quantity_available\n" + b"".join(b"S%d,%d\n" % (i, i) for i in range(7)),
+    ],
+)
+@pytest.mark.parametrize("chunk_rows", [1, 2, merged_columns.CHUNK_ROWS])
+def test_read_long_feed_reads_the_rows_and_cells_the_shared_reader_reads(
+    data: bytes, chunk_rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(merged_columns, "CHUNK_ROWS", chunk_rows)
+    shared = read_merged_feed(data)
+
+    assert read_long_feed(data).frame.rows() == [
+        (
+            row["sku"],
+            row["quantity_available"],
+            row.get("title"),
+            None if row.get("price") is None else float(str(row["price"])),
+        )
+        for row in shared.rows
+    ]
 
 
 def test_listing_updates_change_only_listed_skus_with_the_same_values() -> None:

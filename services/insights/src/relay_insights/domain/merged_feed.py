@@ -1,14 +1,11 @@
 """The merged inventory as insights reads it: one offer per sku, as columns.
 
 Only the columns insights uses: ``sku`` and ``quantity_available`` (required), ``title`` and
-``price`` when the tenant's ``output.columns`` include them. The file is split into rows and
-cells by Python's ``csv`` exactly as the shared reader does (:mod:`relay_shared.merged_feed`:
-one BOM dropped, blank lines skipped, a repeated column name's last column kept, a short row's
-missing cells empty), keeping only those four columns' text (about 250 bytes a row, where a
-dict of typed cells per row costs about 1 GB a million rows). Cells are then typed by the
-shared reader's rules: polars types the plain ones, and a cell it leaves untyped (``1_000``,
-``NaN``, an exponent) goes through the shared reader's own cell rule, so both agree on every
-cell.
+``price`` when the tenant's ``output.columns`` include them, read by
+:func:`relay_shared.merged_columns.read_text_columns` (the shared reader's rows and cells, as
+text columns: about 250 bytes a row, where a dict of typed cells per row costs about 1 GB a
+million rows) and typed by the shared reader's rules (polars types the plain cells, the
+shared rule the others).
 
 Insights also refuses a quantity above 2,147,483,647 (``products.quantity`` is an ``int``), a
 price that is 10^12 or more once rounded to cents (``products.price`` is ``numeric(14, 2)``),
@@ -22,15 +19,18 @@ away from zero), so that its size can be checked.
 
 from __future__ import annotations
 
-import csv
-import io
-import sys
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import polars as pl
 
-from relay_shared.merged_feed import REQUIRED_COLUMNS, MergedFeed, MergedFeedError, typed_cell
+from relay_shared.merged_columns import (
+    CellProblem,
+    first_problem,
+    read_text_columns,
+    shared_rule_cells,
+)
+from relay_shared.merged_feed import MergedCell, MergedFeed, MergedFeedError
 
 OFFER_COLUMNS = ("sku", "quantity_available", "title", "price")
 NUMBER_COLUMNS = ("quantity_available", "price")
@@ -41,11 +41,6 @@ QUANTITY_MAX = 2**31 - 1
 #: the smallest price too large for ``products.price`` (``numeric(14, 2)``)
 PRICE_LIMIT = Decimal(10) ** 12
 _CENT = Decimal("0.01")
-#: what ``str.strip()`` removes (polars' own strip keeps U+001C..U+001F)
-_WHITESPACE = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
-
-#: a cell's place (row index, column position) and what is wrong with it
-Problem = tuple[tuple[int, int], MergedFeedError]
 
 
 @dataclass(frozen=True)
@@ -66,14 +61,15 @@ class MergedOffers:
 
 def read_merged_offers(data: bytes) -> MergedOffers:
     """The feed's offers; :class:`MergedFeedError` for the first problem (see the module)."""
-    text = _trimmed(_text_columns(data))
+    text = read_text_columns(data, OFFER_COLUMNS)
     numbers = [name for name in text.columns if name in NUMBER_COLUMNS]
     typed = {name: _typed_column(text, name) for name in numbers}
-    for kind in ("bad", "too_large"):
-        problems = [getattr(column, kind) for column in typed.values()]
-        found = [problem for problem in problems if problem is not None]
-        if found:
-            raise min(found, key=lambda problem: problem[0])[1]
+    for problem in (
+        first_problem([column.bad for column in typed.values()]),
+        first_problem([column.too_large for column in typed.values()]),
+    ):
+        if problem is not None:
+            raise problem.error
     _check_skus(text["sku"])
     nulls = pl.lit(None, pl.String)
     frame = text.select(
@@ -85,50 +81,14 @@ def read_merged_offers(data: bytes) -> MergedOffers:
     return MergedOffers(frame)
 
 
-def _text_columns(data: bytes) -> dict[str, list[str | None]]:
-    """The kept columns' raw cells, in header order, as ``csv.DictReader`` gives them."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise MergedFeedError("the merged feed is not UTF-8") from exc
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, [])
-    missing = [name for name in REQUIRED_COLUMNS if name not in header]
-    if missing:
-        raise MergedFeedError(f"the merged feed has no column {', '.join(missing)}")
-    last = {name: index for index, name in enumerate(header) if name in OFFER_COLUMNS}
-    kept = sorted(last, key=header.index)  # header order, as the shared reader keeps them
-    cells: dict[str, list[str | None]] = {name: [] for name in kept}
-    places = [(cells[name].append, last[name]) for name in kept]
-    for fields in reader:
-        if not fields:
-            continue  # a blank line: DictReader skips it
-        width = len(fields)
-        for append, index in places:
-            append(fields[index] if index < width else None)
-    return cells
-
-
-def _trimmed(cells: dict[str, list[str | None]]) -> pl.DataFrame:
-    """The cells as text trimmed like ``str.strip()``, an empty one null."""
-    frame = pl.DataFrame(cells, schema=dict.fromkeys(cells, pl.String))
-    return frame.select(
-        pl.when(pl.col(name).str.strip_chars(_WHITESPACE) == "")
-        .then(None)
-        .otherwise(pl.col(name).str.strip_chars(_WHITESPACE))
-        .alias(name)
-        for name in frame.columns
-    )
-
-
 @dataclass(frozen=True)
 class TypedColumn:
     """A column typed (quantities as integers, prices as exact text), its first cell the
     shared reader refuses and its first number too large for a product, when any."""
 
     values: pl.Series
-    bad: Problem | None = None
-    too_large: Problem | None = None
+    bad: CellProblem | None = None
+    too_large: CellProblem | None = None
 
 
 def _typed_column(text: pl.DataFrame, name: str) -> TypedColumn:
@@ -142,39 +102,35 @@ def _typed_column(text: pl.DataFrame, name: str) -> TypedColumn:
         plain = numbers.is_finite() & (numbers.abs() < 1e11) & ~cells.str.contains("[eE]")
         untyped = cells.is_not_null() & ~plain.fill_null(False)
         typed = cells
-    position = text.columns.index(name)
+    shared, bad = shared_rule_cells(text, name, untyped)
+    if bad is not None:
+        return TypedColumn(typed, bad=bad)
     values: dict[int, int | str] = {}
-    too_large: Problem | None = None
-    for index in untyped.arg_true().to_list():
-        row = MergedFeed.row_number(index)
+    too_large: CellProblem | None = None
+    for index, value in shared.items():
         try:
-            values[index] = _fitted(name, typed_cell(name, cells[index], row), row)
-        except _TooLargeError as exc:
-            too_large = too_large or ((index, position), exc)
+            values[index] = _fitted(name, value, MergedFeed.row_number(index))
         except MergedFeedError as exc:
-            return TypedColumn(typed, bad=((index, position), exc))
+            place = (index, text.columns.index(name))
+            too_large = too_large or CellProblem(*place, exc)
     return TypedColumn(_with_values(typed, values), too_large=too_large)
 
 
-class _TooLargeError(MergedFeedError):
-    """A number the shared reader accepts that a product cannot hold."""
-
-
-def _fitted(name: str, value: object, row: int) -> int | str:
+def _fitted(name: str, value: MergedCell, row: int) -> int | str:
     """A quantity (a negative one counts as 0) or a price (rounded to cents, as Postgres
-    would) a product can hold."""
+    would) a product can hold; :class:`MergedFeedError` for one too large."""
     if isinstance(value, int):
         if value > QUANTITY_MAX:
-            raise _TooLargeError(f"{name} '{value}' is too large", row=row)
+            raise MergedFeedError(f"{name} '{value}' is too large", row=row)
         return max(value, 0)
     if not isinstance(value, Decimal):
-        raise TypeError(f"{name}: {value!r} is no number")  # typed_cell types both columns
+        raise TypeError(f"{name}: {value!r} is no number")  # the shared rule types both
     try:
         cents = value.quantize(_CENT, rounding=ROUND_HALF_UP)
     except InvalidOperation:
         cents = PRICE_LIMIT  # more digits than a Decimal context holds: far too large
     if abs(cents) >= PRICE_LIMIT:
-        raise _TooLargeError(f"{name} '{value}' is too large", row=row)
+        raise MergedFeedError(f"{name} '{value}' is too large", row=row)
     return str(cents)
 
 

@@ -4,22 +4,31 @@
 Such a feed is not written row by row (the root's Summary tab says so, see
 ``records.feed_summary_changes``): channel Listings only update the skus they already list.
 Reading it with the shared reader (a dict of typed cells per row) would cost about 1 KB a row,
-1 GB for a million rows, so it is read by polars, only the columns Listings take (sku,
-quantity_available, title, price), typed as :mod:`relay_shared.merged_feed` types them: whole
-quantities, money as numbers, text trimmed, an empty cell blank. A million rows cost about
-100 MB this way and one pass over them about a second.
+1 GB for a million rows, so only the columns Listings take (sku, quantity_available, title,
+price) are read, by :func:`relay_shared.merged_columns.read_text_columns` (the shared reader's
+rows and cells, as text columns), and typed as :mod:`relay_shared.merged_feed` types them:
+whole quantities, money as numbers, text trimmed, an empty cell blank; the first cell the
+shared reader refuses is refused with the same message. A number too large for a float
+column (a quantity past 64 bits, a price past a double) is refused as too large.
 """
 
 from __future__ import annotations
 
-import io
+import math
 from collections.abc import Collection
 from dataclasses import dataclass
+from decimal import Decimal
 
 import polars as pl
 
 from relay_shared.channel_config import AllocationConfig
-from relay_shared.merged_feed import REQUIRED_COLUMNS, MergedFeedError
+from relay_shared.merged_columns import (
+    CellProblem,
+    first_problem,
+    read_text_columns,
+    shared_rule_cells,
+)
+from relay_shared.merged_feed import MergedFeed, MergedFeedError
 from relay_sheets.domain.grid import Cell, RowChange
 
 LISTING_COLUMNS = ("sku", "quantity_available", "title", "price")
@@ -46,35 +55,53 @@ def most_rows(data: bytes) -> int:
 
 def read_long_feed(data: bytes) -> LongFeed:
     """The feed's Listings columns; :class:`MergedFeedError` as the shared reader raises it
-    (a required column missing, a quantity or price that is not a number)."""
-    try:
-        raw = pl.read_csv(io.BytesIO(data), infer_schema=False, encoding="utf8")
-    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
-        raise MergedFeedError(f"the merged feed cannot be read: {exc}") from exc
-    missing = [name for name in REQUIRED_COLUMNS if name not in raw.columns]
-    if missing:
-        raise MergedFeedError(f"the merged feed has no column {', '.join(missing)}")
-    text = {
-        name: _text(raw, name) if name in raw.columns else pl.lit(None, pl.String)
-        for name in LISTING_COLUMNS
+    (a required column missing, the first quantity or price that is not a number)."""
+    text = read_text_columns(data, LISTING_COLUMNS)
+    typed = {
+        name: _typed_column(text, name, dtype)
+        for name, dtype in (("quantity_available", pl.Int64), ("price", pl.Float64))
+        if name in text.columns
     }
-    try:
-        frame = raw.select(
-            sku=text["sku"],
-            quantity=text["quantity_available"].cast(pl.Int64, strict=True),
-            title=text["title"],
-            price=text["price"].cast(pl.Float64, strict=True),
-        )
-    except pl.exceptions.InvalidOperationError as exc:
-        raise MergedFeedError(f"a quantity or price is not a number: {exc}") from exc
-    if frame["price"].is_infinite().any() or frame["price"].is_nan().any():
-        raise MergedFeedError("a price is not a finite number")
+    problem = first_problem([bad for _, bad in typed.values()])
+    if problem is not None:
+        raise problem.error
+    blank = pl.lit(None, pl.String)
+    frame = text.select(
+        sku=pl.col("sku"),
+        quantity=pl.lit(typed["quantity_available"][0]),
+        title=pl.col("title") if "title" in text.columns else blank,
+        price=pl.lit(typed["price"][0]) if "price" in typed else blank.cast(pl.Float64),
+    )
     return LongFeed(frame)
 
 
-def _text(raw: pl.DataFrame, name: str) -> pl.Expr:
-    trimmed = pl.col(name).str.strip_chars()
-    return pl.when(trimmed == "").then(None).otherwise(trimmed)
+def _typed_column(
+    text: pl.DataFrame, name: str, dtype: type[pl.DataType]
+) -> tuple[pl.Series, CellProblem | None]:
+    """polars types the plain cells, the shared reader's rule the others."""
+    cells = text[name]
+    typed = cells.cast(dtype, strict=False)
+    plain = typed.is_not_null() if dtype == pl.Int64 else typed.is_finite().fill_null(False)
+    shared, bad = shared_rule_cells(text, name, cells.is_not_null() & ~plain)
+    if bad is not None:
+        return typed, bad
+    values: dict[int, int | float] = {}
+    for index, value in shared.items():
+        number = float(value) if isinstance(value, Decimal) else value
+        if not isinstance(number, int | float) or not _fits(number, dtype):
+            row = MergedFeed.row_number(index)
+            error = MergedFeedError(f"{name} {cells[index]!r} is too large", row=row)
+            return typed, CellProblem(index, text.columns.index(name), error)
+        values[index] = number
+    if values:
+        typed = typed.scatter(list(values), list(values.values()))
+    return typed, None
+
+
+def _fits(number: int | float, dtype: type[pl.DataType]) -> bool:
+    if dtype == pl.Int64:
+        return isinstance(number, int) and -(2**63) <= number < 2**63
+    return math.isfinite(number)
 
 
 def listing_updates(
