@@ -13,10 +13,12 @@ first one they refuse.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import sys
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
@@ -27,10 +29,6 @@ from relay_shared.merged_feed import (
     MergedFeedError,
     typed_cell,
 )
-
-#: what ``str.strip()`` removes (polars' own strip keeps U+001C..U+001F)
-_WHITESPACE = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
-
 
 #: rows held as Python strings before they move into polars (bounds their memory)
 CHUNK_ROWS = 100_000
@@ -81,14 +79,21 @@ def _chunk(cells: dict[str, list[str | None]], schema: dict[str, type[pl.String]
     return chunk
 
 
+@functools.cache
+def _whitespace() -> str:
+    """What ``str.strip()`` removes (polars' own strip keeps U+001C..U+001F); found once, when
+    first needed (a scan of every code point: about 50 ms, kept off import)."""
+    return "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
+
+
 def _trimmed(name: str) -> pl.Expr:
-    trimmed = pl.col(name).str.strip_chars(_WHITESPACE)
+    trimmed = pl.col(name).str.strip_chars(_whitespace())
     return pl.when(trimmed == "").then(None).otherwise(trimmed).alias(name)
 
 
 @dataclass(frozen=True)
 class CellProblem:
-    """A cell the shared reader refuses: its row index and column position, and why."""
+    """A cell refused: its row index and column position, and why."""
 
     index: int
     position: int
@@ -99,22 +104,51 @@ class CellProblem:
         return (self.index, self.position)
 
 
-def shared_rule_cells(
-    text: pl.DataFrame, name: str, untyped: pl.Series
-) -> tuple[dict[int, MergedCell], CellProblem | None]:
-    """The cells of column ``name`` that ``untyped`` marks, typed by the shared reader's rule
-    (by row index), up to the first it refuses."""
+#: a reader's own limit on a cell the shared rule typed: (value, raw text, row number) → the
+#: value as its column holds it, or :class:`MergedFeedError` for a number too large for it
+Fit = Callable[[MergedCell, str, int], Any]
+
+
+@dataclass(frozen=True)
+class TypedColumn:
+    """A column typed, its first cell the shared reader refuses and its first number too
+    large for the reader's column (by ``Fit``), when any."""
+
+    values: pl.Series
+    bad: CellProblem | None = None
+    too_large: CellProblem | None = None
+
+
+def typed_column(
+    text: pl.DataFrame, name: str, typed: pl.Series, plain: pl.Series, fit: Fit
+) -> TypedColumn:
+    """Column ``name`` of ``text`` typed: ``typed`` (polars' typing) where ``plain`` holds,
+    elsewhere each non-empty cell typed by the shared reader's rule and then ``fit``."""
     cells = text[name]
-    values: dict[int, MergedCell] = {}
-    for index in untyped.arg_true().to_list():
+    position = text.columns.index(name)
+    values: dict[int, Any] = {}
+    too_large: CellProblem | None = None
+    for index in (cells.is_not_null() & ~plain.fill_null(False)).arg_true().to_list():
+        raw, row = cells[index], MergedFeed.row_number(index)
         try:
-            values[index] = typed_cell(name, cells[index], MergedFeed.row_number(index))
+            value = typed_cell(name, raw, row)
         except MergedFeedError as exc:
-            return values, CellProblem(index, text.columns.index(name), exc)
-    return values, None
+            return TypedColumn(typed, bad=CellProblem(index, position, exc))
+        try:
+            values[index] = fit(value, raw, row)
+        except MergedFeedError as exc:
+            too_large = too_large or CellProblem(index, position, exc)
+    if values:
+        typed = typed.scatter(list(values), list(values.values()))
+    return TypedColumn(typed, too_large=too_large)
 
 
-def first_problem(problems: Collection[CellProblem | None]) -> CellProblem | None:
-    """The first in file order (row, then column) of some columns' problems."""
-    found = [problem for problem in problems if problem is not None]
-    return min(found, key=lambda problem: problem.place) if found else None
+def raise_first_problem(columns: Sequence[TypedColumn]) -> None:
+    """Raise the first cell the shared reader refuses, else the first number too large, each
+    the first in file order (row, then column) among ``columns``."""
+    for found in (
+        [column.bad for column in columns if column.bad is not None],
+        [column.too_large for column in columns if column.too_large is not None],
+    ):
+        if found:
+            raise min(found, key=lambda problem: problem.place).error

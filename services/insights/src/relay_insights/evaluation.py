@@ -66,13 +66,14 @@ class EvaluationOutcome:
 async def evaluate(
     unit: TenantUnit,
     evaluation: Evaluation,
-    skus: Collection[str] | None,
+    skus: Collection[str] | changes.SkuScope | None,
     batch_size: int = DEFAULT_BATCH,
 ) -> EvaluationOutcome:
-    """Evaluate the products of ``skus`` (None: every product of the tenant) on every
+    """Evaluate the products of ``skus`` (a scope, as :mod:`~relay_insights.adapters.changes`
+    filters them; None: every product of the tenant) on every
     channel; store the transitions and their events (outbox) in the unit's transaction."""
     outcome = EvaluationOutcome()
-    if skus is not None and not skus:
+    if isinstance(skus, Collection) and not skus:
         return outcome
     day = evaluation.cap_day
     stored = await schedules.announced_counts(unit.conn, unit.tenant_id, day)

@@ -17,6 +17,7 @@ import structlog
 from relay_insights.adapters import listings as listings_db
 from relay_insights.adapters import reallocation as reallocation_db
 from relay_insights.adapters import schedules
+from relay_insights.adapters.changes import SkuScope
 from relay_insights.adapters.database import InsightsDatabase, LatestMergedRun, TenantUnit
 from relay_insights.domain.allocation import channel_quantities
 from relay_insights.domain.merged_feed import MergedOffers, read_merged_offers
@@ -93,11 +94,12 @@ class InsightsHandlers:
                     quantities = channel_quantities(
                         offers.quantities(), sections.enabled_channels()
                     )
-                    await unit.apply_merged_offers(offers, quantities, event.occurred_at)
+                    staged = await unit.apply_merged_offers(offers, quantities, event.occurred_at)
                     await unit.save_tenant_state(
                         LatestMergedRun(event.config_version, event.run_id, event.occurred_at)
                     )
-                    await evaluate(unit, rules.evaluation(event), offers.skus, self.batch_size)
+                    offered = SkuScope(table=staged)  # the feed's skus, already in Postgres
+                    await evaluate(unit, rules.evaluation(event), offered, self.batch_size)
                 else:
                     log.info("offers_merged.stale", applied_run=state.run_id)
         await self.publish_pending()

@@ -73,32 +73,38 @@ STAGE_SKUS_FROM = 10_000
 
 @dataclass(frozen=True)
 class SkuScope:
-    """The products an evaluation looks at: every one of the tenant (``skus`` None, not
-    staged), those of ``skus`` (an array parameter), or those of the skus staged in
-    ``pg_temp.evaluated_skus`` (:func:`sku_scope`)."""
+    """The products an evaluation looks at: every one of the tenant (neither set), those of
+    ``skus`` (an array parameter), or those of the skus in the temporary ``table`` (of this
+    transaction: :func:`sku_scope`'s, or a merged feed's staged offers)."""
 
     skus: list[str] | None = None
-    staged: bool = False
+    table: str | None = None
+
+    @property
+    def staged(self) -> bool:
+        return self.table is not None
 
     def condition(self, parameter: int) -> str:
         """The filter on ``sku``, its array (if any) being parameter ``$parameter``."""
-        if self.staged:
-            return "AND sku IN (SELECT sku FROM pg_temp.evaluated_skus)"
+        if self.table is not None:
+            return f"AND sku IN (SELECT sku FROM {self.table})"
         if self.skus is None:
             return ""
         return f"AND sku IN (SELECT unnest(${parameter}::text[]))"
 
     @property
     def args(self) -> list[list[str]]:
-        return [] if self.skus is None or self.staged else [self.skus]
+        return [] if self.skus is None else [self.skus]
 
 
 EVERY_SKU = SkuScope()
 
 
-async def sku_scope(conn: Connection, skus: Collection[str] | None) -> SkuScope:
-    """The scope of ``skus`` (None: every product), staged in a temporary table dropped at
-    commit when there are many."""
+async def sku_scope(conn: Connection, skus: Collection[str] | SkuScope | None) -> SkuScope:
+    """The scope of ``skus`` (None: every product; a scope: itself), staged in a temporary
+    table dropped at commit when there are many."""
+    if isinstance(skus, SkuScope):
+        return skus
     if skus is None:
         return EVERY_SKU
     if len(skus) < STAGE_SKUS_FROM:
@@ -111,7 +117,7 @@ async def sku_scope(conn: Connection, skus: Collection[str] | None) -> SkuScope:
         "evaluated_skus", schema_name="pg_temp", records=((sku,) for sku in skus)
     )
     await conn.execute("ANALYZE pg_temp.evaluated_skus")
-    return SkuScope(staged=True)
+    return SkuScope(table="pg_temp.evaluated_skus")
 
 
 #: the transitions: resolutions (with the product's state now), then openings (with the facts

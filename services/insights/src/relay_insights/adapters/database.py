@@ -143,7 +143,7 @@ class TenantUnit:
 
     async def apply_merged_offers(
         self, offers: MergedOffers, quantities: Sequence[ChannelQuantity], at: datetime
-    ) -> None:
+    ) -> str:
         """Every enabled channel's products of the feed's skus, as
         :mod:`relay_insights.domain.allocation` says: the offers (as csv) and the quantity
         table are copied into temporary tables dropped at commit; one UPDATE and one INSERT
@@ -165,6 +165,7 @@ class TenantUnit:
         await self._conn.execute(_UPDATE_OFFERED, self.tenant_id, at)
         status = await self._conn.execute(_INSERT_NEW, self.tenant_id, at)
         self.inserted += int(status.split()[-1])
+        return "pg_temp.merged_offers"
 
     async def upsert_products(self, products: Sequence[Product], now: datetime) -> None:
         await self._conn.executemany(

@@ -21,14 +21,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import partial
 
 import polars as pl
 
 from relay_shared.merged_columns import (
-    CellProblem,
-    first_problem,
+    TypedColumn,
+    raise_first_problem,
     read_text_columns,
-    shared_rule_cells,
+    typed_column,
 )
 from relay_shared.merged_feed import MergedCell, MergedFeed, MergedFeedError
 
@@ -64,12 +65,7 @@ def read_merged_offers(data: bytes) -> MergedOffers:
     text = read_text_columns(data, OFFER_COLUMNS)
     numbers = [name for name in text.columns if name in NUMBER_COLUMNS]
     typed = {name: _typed_column(text, name) for name in numbers}
-    for problem in (
-        first_problem([column.bad for column in typed.values()]),
-        first_problem([column.too_large for column in typed.values()]),
-    ):
-        if problem is not None:
-            raise problem.error
+    raise_first_problem(list(typed.values()))
     _check_skus(text["sku"])
     nulls = pl.lit(None, pl.String)
     frame = text.select(
@@ -81,42 +77,20 @@ def read_merged_offers(data: bytes) -> MergedOffers:
     return MergedOffers(frame)
 
 
-@dataclass(frozen=True)
-class TypedColumn:
-    """A column typed (quantities as integers, prices as exact text), its first cell the
-    shared reader refuses and its first number too large for a product, when any."""
-
-    values: pl.Series
-    bad: CellProblem | None = None
-    too_large: CellProblem | None = None
-
-
 def _typed_column(text: pl.DataFrame, name: str) -> TypedColumn:
-    """polars types the plain cells; the others go through the shared reader's cell rule."""
+    """Quantities as integers, prices as exact text: polars types the plain cells."""
     cells = text[name]
     if name == "quantity_available":
         typed = cells.cast(pl.Int64, strict=False)
-        untyped = cells.is_not_null() & (typed.is_null() | (typed > QUANTITY_MAX))
+        plain = typed.is_not_null() & (typed <= QUANTITY_MAX)
     else:
         numbers = cells.cast(pl.Float64, strict=False)
         plain = numbers.is_finite() & (numbers.abs() < 1e11) & ~cells.str.contains("[eE]")
-        untyped = cells.is_not_null() & ~plain.fill_null(False)
         typed = cells
-    shared, bad = shared_rule_cells(text, name, untyped)
-    if bad is not None:
-        return TypedColumn(typed, bad=bad)
-    values: dict[int, int | str] = {}
-    too_large: CellProblem | None = None
-    for index, value in shared.items():
-        try:
-            values[index] = _fitted(name, value, MergedFeed.row_number(index))
-        except MergedFeedError as exc:
-            place = (index, text.columns.index(name))
-            too_large = too_large or CellProblem(*place, exc)
-    return TypedColumn(_with_values(typed, values), too_large=too_large)
+    return typed_column(text, name, typed, plain, partial(_fitted, name))
 
 
-def _fitted(name: str, value: MergedCell, row: int) -> int | str:
+def _fitted(name: str, value: MergedCell, _raw: str, row: int) -> int | str:
     """A quantity (a negative one counts as 0) or a price (rounded to cents, as Postgres
     would) a product can hold; :class:`MergedFeedError` for one too large."""
     if isinstance(value, int):
@@ -132,12 +106,6 @@ def _fitted(name: str, value: MergedCell, row: int) -> int | str:
     if abs(cents) >= PRICE_LIMIT:
         raise MergedFeedError(f"{name} '{value}' is too large", row=row)
     return str(cents)
-
-
-def _with_values(column: pl.Series, values: dict[int, int | str]) -> pl.Series:
-    if not values:
-        return column
-    return column.scatter(list(values), list(values.values()))
 
 
 def _check_skus(skus: pl.Series) -> None:

@@ -18,17 +18,18 @@ import math
 from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 
 import polars as pl
 
 from relay_shared.channel_config import AllocationConfig
 from relay_shared.merged_columns import (
-    CellProblem,
-    first_problem,
+    TypedColumn,
+    raise_first_problem,
     read_text_columns,
-    shared_rule_cells,
+    typed_column,
 )
-from relay_shared.merged_feed import MergedFeed, MergedFeedError
+from relay_shared.merged_feed import MergedCell, MergedFeedError
 from relay_sheets.domain.grid import Cell, RowChange
 
 LISTING_COLUMNS = ("sku", "quantity_available", "title", "price")
@@ -62,46 +63,31 @@ def read_long_feed(data: bytes) -> LongFeed:
         for name, dtype in (("quantity_available", pl.Int64), ("price", pl.Float64))
         if name in text.columns
     }
-    problem = first_problem([bad for _, bad in typed.values()])
-    if problem is not None:
-        raise problem.error
+    raise_first_problem(list(typed.values()))
     blank = pl.lit(None, pl.String)
     frame = text.select(
         sku=pl.col("sku"),
-        quantity=pl.lit(typed["quantity_available"][0]),
+        quantity=pl.lit(typed["quantity_available"].values),
         title=pl.col("title") if "title" in text.columns else blank,
-        price=pl.lit(typed["price"][0]) if "price" in typed else blank.cast(pl.Float64),
+        price=pl.lit(typed["price"].values) if "price" in typed else blank.cast(pl.Float64),
     )
     return LongFeed(frame)
 
 
-def _typed_column(
-    text: pl.DataFrame, name: str, dtype: type[pl.DataType]
-) -> tuple[pl.Series, CellProblem | None]:
+def _typed_column(text: pl.DataFrame, name: str, dtype: type[pl.DataType]) -> TypedColumn:
     """polars types the plain cells, the shared reader's rule the others."""
-    cells = text[name]
-    typed = cells.cast(dtype, strict=False)
-    plain = typed.is_not_null() if dtype == pl.Int64 else typed.is_finite().fill_null(False)
-    shared, bad = shared_rule_cells(text, name, cells.is_not_null() & ~plain)
-    if bad is not None:
-        return typed, bad
-    values: dict[int, int | float] = {}
-    for index, value in shared.items():
-        number = float(value) if isinstance(value, Decimal) else value
-        if not isinstance(number, int | float) or not _fits(number, dtype):
-            row = MergedFeed.row_number(index)
-            error = MergedFeedError(f"{name} {cells[index]!r} is too large", row=row)
-            return typed, CellProblem(index, text.columns.index(name), error)
-        values[index] = number
-    if values:
-        typed = typed.scatter(list(values), list(values.values()))
-    return typed, None
+    typed = text[name].cast(dtype, strict=False)
+    plain = typed.is_not_null() if dtype == pl.Int64 else typed.is_finite()
+    return typed_column(text, name, typed, plain, partial(_fitted, name, dtype))
 
 
-def _fits(number: int | float, dtype: type[pl.DataType]) -> bool:
-    if dtype == pl.Int64:
-        return isinstance(number, int) and -(2**63) <= number < 2**63
-    return math.isfinite(number)
+def _fitted(name: str, dtype: type[pl.DataType], value: MergedCell, raw: str, row: int) -> float:
+    """A number as the column holds it; :class:`MergedFeedError` past 64 bits or a double."""
+    if isinstance(value, int) and dtype == pl.Int64 and -(2**63) <= value < 2**63:
+        return value
+    if isinstance(value, Decimal) and math.isfinite(number := float(value)):
+        return number
+    raise MergedFeedError(f"{name} {raw!r} is too large", row=row)
 
 
 def listing_updates(
