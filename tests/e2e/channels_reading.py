@@ -102,6 +102,18 @@ async def until_products(
     await eventually_async(matching, timeout=WAIT_S, what="insights' products")
 
 
+async def until_insights_applied(db: asyncpg.Connection, tenant: str, run_id: str) -> None:
+    """Until insights has taken the tenant's products from ``run_id``'s merged feed."""
+
+    async def applied() -> bool | None:
+        found = await db.fetchval(
+            "SELECT run_id FROM insights.tenants WHERE tenant_id = $1", tenant
+        )
+        return True if found == run_id else None
+
+    await eventually_async(applied, timeout=WAIT_S, what=f"insights applying {run_id}")
+
+
 async def until_channels_know(db: asyncpg.Connection, tenant: str, config_version: int) -> str:
     """The merged feed key channels holds once it has taken in ``config_version``."""
 

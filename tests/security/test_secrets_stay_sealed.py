@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
+import asyncpg
 import pytest
 from nats.js.errors import NotFoundError
 
@@ -131,6 +132,12 @@ async def act_for_real(
     queued = await owner.start_run(tenant)
     run = await owner.wait_for_run(queued["run_id"])
     assert run["status"] == "SUCCEEDED"
+    # an order of a sku insights has not taken from a feed yet would be an unknown sku
+    db = await asyncpg.connect(system.endpoints.database_url)
+    try:
+        await read.until_insights_applied(db, tenant, run["run_id"])
+    finally:
+        await db.close()
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     order = {
         "event_id": f"evt-{tenant}", "event_type": "order.shipped", "tenant_id": tenant,
