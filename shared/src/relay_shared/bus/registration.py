@@ -22,6 +22,11 @@ from relay_shared.subjects import durable_name
 E = TypeVar("E", bound=Event)
 log = structlog.get_logger(__name__)
 
+#: Messages one pull fetches at most for a consumer with several workers: few enough that
+#: those waiting for a free worker (not yet kept with in-progress acks) wait far less than
+#: ``ack_wait``.
+MAX_FETCH = 32
+
 
 def warn_if_replays_outlive_duplicates(policy: DeliveryPolicy, streams: StreamSettings) -> None:
     """Warn when a replay could fall outside the duplicate window (see
@@ -58,9 +63,11 @@ def register_consumer(
     stream ``streams``. FastStream's default (reject on any exception) is replaced by
     :class:`EventConsumer`'s policy: acks are manual and chosen per outcome. ``test_pause``
     is the test-only hold before the ack (None in production). With ``max_workers`` > 1 up
-    to that many messages are handled at once (each still acked on its own outcome), and the
-    consumer lets at least that many wait for their ack. ``metrics`` (when collected) count
-    dead letters and time the stages of runs."""
+    to that many messages are handled at once (each still acked on its own outcome), the
+    consumer lets at least that many wait for their ack, and each pull fetches up to
+    :data:`MAX_FETCH` of them (one fetch per message cost a round trip to the server per
+    message; with one worker a fetched message would wait unheld, so it fetches one).
+    ``metrics`` (when collected) count dead letters and time the stages of runs."""
     subject = subject_of(event_type)
     consumer = EventConsumer(
         service=service,
@@ -74,7 +81,13 @@ def register_consumer(
         metrics=metrics,
     )
 
-    async def on_message(msg: NatsMessage) -> None:
+    messages = broker.context
+
+    async def on_message() -> None:
+        # The message from FastStream's context, not from a ``NatsMessage`` parameter: that
+        # annotation is a custom field whose synchronous lookup FastDepends runs in a worker
+        # thread, one thread hop per message (a third of the gateway's CPU per webhook).
+        msg: NatsMessage = messages.get_local("message")
         await consumer(msg)
 
     on_message.__name__ = f"{service}_on_{subject.replace('.', '_')}"
@@ -89,7 +102,7 @@ def register_consumer(
         stream=JStream(streams.name, declare=False),
         durable=durable_name(service, subject),
         config=config,
-        pull_sub=PullSub(batch_size=1, timeout=5.0),
+        pull_sub=PullSub(batch_size=min(max_workers, MAX_FETCH), timeout=5.0),
         max_workers=max_workers,
         ack_policy=AckPolicy.MANUAL,
         title=f"{subject}:{service}",
