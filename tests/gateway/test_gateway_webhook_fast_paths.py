@@ -36,7 +36,6 @@ from hypothesis import strategies as st
 from nats.js.kv import KeyValue
 
 from relay_cli.stack import StackEndpoints
-from relay_gateway.adapters.batching import BatchSizeError, GroupCommit
 from relay_gateway.adapters.held_connection import HeldConnection, _lost
 from relay_gateway.adapters.rate_limiter import RateLimiter
 from relay_gateway.adapters.receipts import first_receipts
@@ -46,6 +45,7 @@ from relay_gateway.domain.signatures import sign
 from relay_gateway.domain.webhook_payloads import _no_control_characters
 from relay_gateway.http.errors import PayloadTooLargeError
 from relay_gateway.http.webhooks import _body
+from relay_shared.group_commit import BatchSizeError, GroupCommit
 from tests.gateway.harness import WEBHOOK_SECRETS, Gateway, create_tenant, stream_events
 
 LIMIT = 5

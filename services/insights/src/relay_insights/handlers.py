@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 import structlog
 
@@ -40,12 +41,16 @@ from relay_shared.events import (
     RecordedLine,
     TenantConfigured,
 )
+from relay_shared.group_commit import GroupCommit
 from relay_shared.listings import Listings, ListingsError, parse_listings
 from relay_shared.merged_feed import MergedFeedError
 from relay_shared.outbox import Outbox, Publisher
 from relay_shared.storage import ObjectStore
 
 log = structlog.get_logger(__name__)
+
+#: orders of one tenant recorded in one transaction, at most (``APP_ORDER_BATCH_SIZE``)
+DEFAULT_ORDER_BATCH = 100
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,11 @@ class InsightsHandlers:
     bus: Publisher
     clock: Clock = SystemClock()  # noqa: RUF009 - stateless, shared safely
     batch_size: int = DEFAULT_BATCH
+    #: orders of one tenant recorded in one transaction, at most
+    order_batch_size: int = DEFAULT_ORDER_BATCH
+    _order_batches: dict[str, GroupCommit[OrderShipped, Exception | None]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     async def on_offers_merged(self, event: OffersMerged) -> None:
         """Set every enabled channel's quantities from the merged feed, then evaluate."""
@@ -106,33 +116,73 @@ class InsightsHandlers:
 
     async def on_order_shipped(self, event: OrderShipped) -> None:
         """Record the order's new lines (announced with order.recorded), take them off the
-        channel's stock, evaluate."""
-        rules = await self.rules(event.tenant_id)
-        items = [(item.sku, item.quantity) for item in event.items]
-        async with self.database.tenant(event.tenant_id) as unit:
-            listed = {
-                p.sku: p
-                for p in await unit.products([sku for sku, _ in items])
-                if p.channel == event.channel
-            }
-            lines = order_lines(event.order_id, event.channel, items, event.shipped_at, listed)
-            recorded = await unit.insert_order_lines(lines, event.event_id)
-            if recorded:
-                await Outbox.add(unit.conn, order_recorded(event, recorded))
-            for line in recorded:
-                if line.problem is not None:
-                    log.warning(
-                        "order.unknown_sku",
-                        order_id=line.order_id,
-                        sku=line.sku,
-                        channel=line.channel,
-                        code=line.problem,
-                    )
-            sold = apply_sales(recorded, listed)
-            await unit.upsert_products(sold, event.occurred_at)
-            skus = sorted({p.sku for p in sold})
-            await evaluate(unit, rules.evaluation(event), skus, self.batch_size)
+        channel's stock, evaluate: in one transaction with the tenant's other orders handled
+        at the same time (:class:`relay_shared.group_commit.GroupCommit`), so a burst of orders
+        costs one transaction, one rules lookup and one outbox drain per batch. An order whose
+        batch fails is then recorded alone: it fails alone, the others are not held back."""
+        batch = self._order_batches.get(event.tenant_id)
+        if batch is None:
+            record = partial(self._record_orders, event.tenant_id)
+            batch = GroupCommit(record, max_batch=self.order_batch_size)
+            self._order_batches[event.tenant_id] = batch
+        failure = await batch.submit(event)
+        if failure is not None:
+            raise failure
+
+    async def _record_orders(
+        self, tenant_id: str, events: list[OrderShipped]
+    ) -> list[Exception | None]:
+        """Each order's outcome: the batch in one transaction, else each order in its own."""
+        try:
+            await self._record_in_one_unit(tenant_id, events)
+        except Exception as exc:  # noqa: BLE001 - answered per order below
+            if len(events) == 1:
+                return [exc]
+            log.warning("orders.batch_failed", orders=len(events), error=repr(exc))
+            return [await self._record_alone(tenant_id, event) for event in events]
         await self.publish_pending()
+        return [None] * len(events)
+
+    async def _record_alone(self, tenant_id: str, event: OrderShipped) -> Exception | None:
+        try:
+            await self._record_in_one_unit(tenant_id, [event])
+            await self.publish_pending()
+        except Exception as exc:  # noqa: BLE001 - this order's own outcome
+            return exc
+        return None
+
+    async def _record_in_one_unit(self, tenant_id: str, events: list[OrderShipped]) -> None:
+        rules = await self.rules(tenant_id)
+        async with self.database.tenant(tenant_id) as unit:
+            for event in events:
+                await self._record_order(unit, rules, event)
+
+    async def _record_order(
+        self, unit: TenantUnit, rules: TenantRules, event: OrderShipped
+    ) -> None:
+        items = [(item.sku, item.quantity) for item in event.items]
+        listed = {
+            p.sku: p
+            for p in await unit.products([sku for sku, _ in items])
+            if p.channel == event.channel
+        }
+        lines = order_lines(event.order_id, event.channel, items, event.shipped_at, listed)
+        recorded = await unit.insert_order_lines(lines, event.event_id)
+        if recorded:
+            await Outbox.add(unit.conn, order_recorded(event, recorded))
+        for line in recorded:
+            if line.problem is not None:
+                log.warning(
+                    "order.unknown_sku",
+                    order_id=line.order_id,
+                    sku=line.sku,
+                    channel=line.channel,
+                    code=line.problem,
+                )
+        sold = apply_sales(recorded, listed)
+        await unit.upsert_products(sold, event.occurred_at)
+        skus = sorted({p.sku for p in sold})
+        await evaluate(unit, rules.evaluation(event), skus, self.batch_size)
 
     async def on_listings_imported(self, event: ListingsImported) -> None:
         """Set the channel's products from its listings file (once per file), evaluate."""

@@ -1,6 +1,6 @@
 """Webhook receipts: the event ids already published (schema ``gateway``).
 
-The webhook's two statements are group-committed (:mod:`relay_gateway.adapters.batching`):
+The webhook's two statements are group-committed (:mod:`relay_shared.group_commit`):
 concurrent requests look up their tenant and receipt in one statement, and record their
 receipts in one statement. Each answer is the one the single-row statement gives:
 :meth:`ReceiptsRepository.lookup` is ``tenants.get`` and ``seen`` read together, and
@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from relay_gateway.adapters.batching import GroupCommit
 from relay_gateway.adapters.held_connection import HeldConnection
 from relay_gateway.adapters.tenants import Tenant
+from relay_shared.group_commit import GroupCommit
 
 _LOOKUP = """
 SELECT t.tenant_id, t.name, t.channels, t.config_version, r.event_id IS NOT NULL AS seen

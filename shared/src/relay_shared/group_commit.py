@@ -1,4 +1,5 @@
-"""Group commit: concurrent requests' statements run together, one round trip per batch.
+"""Group commit: concurrent callers' work runs together, one round trip per batch (the
+gateway's receipts, insights' orders of one tenant).
 
 Whoever submits while no commit is in flight starts one; whoever submits while one is in
 flight joins the next, which starts as soon as the current one ends. So a lone request waits

@@ -1,0 +1,179 @@
+"""Orders of one tenant handled at the same time share one transaction (on real Postgres):
+each is recorded and sold exactly as alone, and one that fails fails alone."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import asyncpg
+
+from relay_insights.adapters.database import InsightsDatabase
+from relay_insights.domain.products import Product
+from relay_insights.handlers import InsightsHandlers
+from relay_shared.events import (
+    Event,
+    InsightGenerated,
+    OrderItem,
+    OrderRecorded,
+    OrderShipped,
+)
+from relay_shared.outbox import Outbox
+
+SHIPPED = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+LISTED = datetime(2026, 10, 1, tzinfo=UTC)
+TOO_MANY = 3_000_000_000  # past Postgres' int: this order's insert fails
+
+
+class Published:
+    """The bus as the outbox sees it: every event published, in order."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    async def publish(self, event: Event) -> bool:
+        self.events.append(event)
+        return True
+
+    def recorded(self, tenant_id: str) -> dict[str, list[tuple[str, int]]]:
+        return {
+            e.order_id: [(line.sku, line.quantity) for line in e.lines]
+            for e in self.events
+            if isinstance(e, OrderRecorded) and e.tenant_id == tenant_id
+        }
+
+
+def handlers_on(pool: asyncpg.Pool, bus: Published, order_batch_size: int) -> InsightsHandlers:
+    """Orders of a tenant without a config need neither the bucket nor its configs."""
+    unused = cast(Any, None)
+    return InsightsHandlers(
+        store=unused,
+        configs=unused,
+        database=InsightsDatabase(pool),
+        outbox=Outbox(pool),
+        bus=bus,
+        order_batch_size=order_batch_size,
+    )
+
+
+def order(tenant_id: str, number: int, quantity: int = 1) -> OrderShipped:
+    return OrderShipped(
+        event_id=f"order.shipped:{tenant_id}:{number}",
+        occurred_at=SHIPPED,
+        tenant_id=tenant_id,
+        correlation_id=f"corr-{tenant_id}-{number}",
+        order_id=f"O-{number}",
+        channel="ebay",
+        status="shipped",
+        shipped_at=SHIPPED,
+        items=[OrderItem(sku="SKU-A", quantity=quantity), OrderItem(sku="SKU-Z", quantity=1)],
+    )
+
+
+async def list_sku_a(pool: asyncpg.Pool, tenant_id: str, quantity: int) -> None:
+    async with InsightsDatabase(pool).tenant(tenant_id) as unit:
+        product = Product("ebay", "SKU-A", "Widget", None, quantity, "active", LISTED, None)
+        await unit.upsert_products([product], LISTED)
+
+
+async def lines_by_transaction(pool: asyncpg.Pool, tenant_id: str) -> list[list[str]]:
+    """The tenant's recorded orders, grouped by the transaction that inserted them."""
+    rows = await pool.fetch(
+        "SELECT xmin::text AS tx, array_agg(DISTINCT order_id ORDER BY order_id) AS orders"
+        " FROM order_lines WHERE tenant_id = $1 GROUP BY xmin::text ORDER BY 2",
+        tenant_id,
+    )
+    return [list(row["orders"]) for row in rows]
+
+
+async def quantity_of_sku_a(pool: asyncpg.Pool, tenant_id: str) -> tuple[int, datetime | None]:
+    row = await pool.fetchrow(
+        "SELECT quantity, last_sold_at FROM products WHERE tenant_id = $1 AND sku = 'SKU-A'",
+        tenant_id,
+    )
+    assert row is not None
+    return row["quantity"], row["last_sold_at"]
+
+
+async def test_orders_waiting_together_share_one_transaction(
+    pool: asyncpg.Pool, unique_id: str
+) -> None:
+    tenant = f"batch-{unique_id}"
+    await list_sku_a(pool, tenant, 10)
+    bus = Published()
+    handlers = handlers_on(pool, bus, order_batch_size=100)
+
+    # All five wait before the first batch starts: one transaction.
+    await asyncio.gather(*(handlers.on_order_shipped(order(tenant, n, n)) for n in range(1, 6)))
+
+    assert await lines_by_transaction(pool, tenant) == [["O-1", "O-2", "O-3", "O-4", "O-5"]]
+    assert await quantity_of_sku_a(pool, tenant) == (0, SHIPPED)  # 10 - (1+2+3+4), then 0
+    assert bus.recorded(tenant) == {f"O-{n}": [("SKU-A", n), ("SKU-Z", 1)] for n in range(1, 6)}
+    published = [e for e in bus.events if e.tenant_id == tenant]
+    out_of_stock = [(e.kind, e.sku, e.status) for e in published if isinstance(e, InsightGenerated)]
+    assert out_of_stock == [("out_of_stock", "SKU-A", "open")]
+    assert len(published) == 6
+    # Delivered again (a redelivery): nothing recorded, sold or announced twice.
+    await asyncio.gather(*(handlers.on_order_shipped(order(tenant, n, n)) for n in range(1, 6)))
+    assert await quantity_of_sku_a(pool, tenant) == (0, SHIPPED)
+    assert [e for e in bus.events if e.tenant_id == tenant] == published
+
+
+async def test_a_batch_holds_at_most_order_batch_size_orders(
+    pool: asyncpg.Pool, unique_id: str
+) -> None:
+    tenant = f"batch-{unique_id}"
+    handlers = handlers_on(pool, Published(), order_batch_size=2)
+
+    await asyncio.gather(*(handlers.on_order_shipped(order(tenant, n)) for n in range(1, 6)))
+
+    assert await lines_by_transaction(pool, tenant) == [["O-1", "O-2"], ["O-3", "O-4"], ["O-5"]]
+
+
+async def test_an_order_that_fails_fails_alone_and_the_others_are_recorded(
+    pool: asyncpg.Pool, unique_id: str
+) -> None:
+    tenant = f"batch-{unique_id}"
+    await list_sku_a(pool, tenant, 10)
+    bus = Published()
+    handlers = handlers_on(pool, bus, order_batch_size=100)
+    orders = [order(tenant, 1), order(tenant, 2), order(tenant, 3, TOO_MANY), order(tenant, 4)]
+
+    outcomes = await asyncio.gather(
+        *(handlers.on_order_shipped(o) for o in orders), return_exceptions=True
+    )
+
+    assert [type(o) for o in outcomes[:2]] == [type(None), type(None)]
+    assert isinstance(outcomes[2], asyncpg.DataError)
+    assert "3000000000 (value out of int32 range)" in str(outcomes[2])
+    assert outcomes[3] is None
+    # The batch of four failed whole (nothing of it kept), then each was recorded alone.
+    assert await lines_by_transaction(pool, tenant) == [["O-1"], ["O-2"], ["O-4"]]
+    assert await quantity_of_sku_a(pool, tenant) == (7, SHIPPED)
+    assert sorted(bus.recorded(tenant)) == ["O-1", "O-2", "O-4"]
+
+
+async def test_orders_of_different_tenants_never_share_a_transaction(
+    pool: asyncpg.Pool, unique_id: str
+) -> None:
+    names = [f"batch-{unique_id}-{t}" for t in range(2)]
+    handlers = handlers_on(pool, Published(), order_batch_size=100)
+
+    await asyncio.gather(
+        *(handlers.on_order_shipped(order(name, n)) for n in range(1, 4) for name in names)
+    )
+
+    transactions = []
+    for name in names:
+        assert await lines_by_transaction(pool, name) == [["O-1", "O-2", "O-3"]]
+        transactions.append(
+            set(
+                await pool.fetchval(
+                    "SELECT array_agg(DISTINCT xmin::text) FROM order_lines WHERE tenant_id = $1",
+                    name,
+                )
+            )
+        )
+    assert len(transactions[0]) == len(transactions[1]) == 1
+    assert not transactions[0] & transactions[1]
