@@ -3,9 +3,11 @@ the gateway's read models, channel-scoped like insights."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import pytest
 
 from relay_shared import subjects
@@ -192,3 +194,44 @@ async def test_the_reallocation_list_follows_its_entries(gateway: Gateway, uniqu
     ]
     assert [e["entry_id"] for e in woot["entries"]] == ["e4", "e2"]
     assert bad == 422
+
+
+async def test_order_recorded_events_arriving_together_are_inserted_together(
+    gateway: Gateway, unique_id: str
+) -> None:
+    """One statement for the events waiting together (one transaction id); an event whose
+    batch fails is then inserted alone, and fails alone."""
+    tenant_id = f"t-{unique_id}"
+    orders = gateway.app.context.orders
+    pool = gateway.app.context.tenants._pool
+    together = [
+        _order(tenant_id, f"O-{n}", "ebay", n, RecordedLine(sku=f"S-{n}", quantity=n))
+        for n in range(1, 4)
+    ]
+    too_large = _order(tenant_id, "O-9", "ebay", 9, RecordedLine(sku="S-9", quantity=3_000_000_000))
+
+    await asyncio.gather(*(orders.record(e) for e in together))
+    outcomes = await asyncio.gather(
+        orders.record(_order(tenant_id, "O-4", "ebay", 4, RecordedLine(sku="S-4", quantity=4))),
+        orders.record(too_large),
+        orders.record(together[0]),  # a redelivery: its line is left as it is
+        return_exceptions=True,
+    )
+
+    assert outcomes[0] is None
+    assert outcomes[2] is None
+    assert isinstance(outcomes[1], asyncpg.DataError)
+    rows = await pool.fetch(
+        "SELECT xmin::text AS tx, order_id, sku, quantity FROM recorded_order_lines"
+        " WHERE tenant_id = $1 ORDER BY order_id",
+        tenant_id,
+    )
+    assert [(r["order_id"], r["sku"], r["quantity"]) for r in rows] == [
+        ("O-1", "S-1", 1),
+        ("O-2", "S-2", 2),
+        ("O-3", "S-3", 3),
+        ("O-4", "S-4", 4),
+    ]
+    transactions = [r["tx"] for r in rows]
+    assert len(set(transactions[:3])) == 1  # the three that waited together
+    assert transactions[3] != transactions[0]  # O-4: alone, after its batch failed

@@ -86,6 +86,10 @@ from relay_shared.telemetry import configure_telemetry
 from relay_shared.tracing import start_tracing
 
 SERVICE = "gateway"
+#: Messages handled at once by a consumer (others: one). ``order.recorded`` comes one per
+#: webhook: those waiting together are inserted with one statement
+#: (:class:`~relay_gateway.adapters.orders.OrdersRepository`).
+_CONSUMER_WORKERS: dict[type[Event], int] = {OrderRecorded: 64}
 SETTINGS_TYPE = GatewaySettings
 EMITS: list[type[Event]] = [
     RunRequested,
@@ -180,6 +184,7 @@ class GatewayApp:
                 policy=policy,
                 event_type=event_type,
                 handle=handle,
+                max_workers=_CONSUMER_WORKERS.get(event_type, 1),
                 metrics=self.metrics,
             )
 

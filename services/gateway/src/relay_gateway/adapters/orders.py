@@ -1,6 +1,7 @@
 """The recorded order lines read model (schema ``gateway``), fed by ``order.recorded``.
 
-The inserts (one event after another, each webhook's order) run on a held connection
+The events recorded at the same time are inserted together, one statement per batch
+(:class:`~relay_shared.group_commit.GroupCommit`), on a held connection
 (:class:`~relay_gateway.adapters.held_connection.HeldConnection`: no reset round trip after
 each); reads go through the pool. :meth:`OrdersRepository.close` gives it back."""
 
@@ -14,6 +15,13 @@ import asyncpg
 from relay_gateway.adapters.held_connection import HeldConnection
 from relay_gateway.domain.pagination import Cursor, after_params
 from relay_shared.events import OrderRecorded
+from relay_shared.group_commit import GroupCommit
+
+_INSERT_LINE = (
+    "INSERT INTO recorded_order_lines (tenant_id, order_id, sku, channel, quantity,"
+    " shipped_at, problem, event_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    " ON CONFLICT (tenant_id, order_id, sku) DO NOTHING"
+)
 
 
 @dataclass(frozen=True)
@@ -40,31 +48,35 @@ class OrdersRepository:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
         self._writer = HeldConnection(pool)
+        self._inserts = GroupCommit[OrderRecorded, Exception | None](self._record_batch)
 
     async def close(self) -> None:
         """Give the held connection back to the pool (before it closes)."""
         await self._writer.close()
 
     async def record(self, event: OrderRecorded) -> None:
-        """Insert the event's lines; a line already recorded is left as it is."""
-        await self._writer.executemany(
-            "INSERT INTO recorded_order_lines (tenant_id, order_id, sku, channel, quantity,"
-            " shipped_at, problem, event_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-            " ON CONFLICT (tenant_id, order_id, sku) DO NOTHING",
-            [
-                (
-                    event.tenant_id,
-                    event.order_id,
-                    line.sku,
-                    event.channel,
-                    line.quantity,
-                    event.shipped_at,
-                    line.problem,
-                    event.event_id,
-                )
-                for line in event.lines
-            ],
-        )
+        """Insert the event's lines, with those of the events recorded at the same time; a line
+        already recorded is left as it is. An event whose batch fails is then inserted alone:
+        it fails alone."""
+        failure = await self._inserts.submit(event)
+        if failure is not None:
+            raise failure
+
+    async def _record_batch(self, events: list[OrderRecorded]) -> list[Exception | None]:
+        try:
+            await self._writer.executemany(_INSERT_LINE, [r for e in events for r in _rows(e)])
+        except Exception as exc:  # noqa: BLE001 - answered per event below
+            if len(events) == 1:
+                return [exc]
+            return [await self._record_alone(event) for event in events]
+        return [None] * len(events)
+
+    async def _record_alone(self, event: OrderRecorded) -> Exception | None:
+        try:
+            await self._writer.executemany(_INSERT_LINE, _rows(event))
+        except Exception as exc:  # noqa: BLE001 - this event's own outcome
+            return exc
+        return None
 
     async def page(self, query: OrderQuery) -> list[OrderLineView]:
         """Newest shipment first; ``query.limit`` lines after the cursor position."""
@@ -83,3 +95,19 @@ class OrdersRepository:
             query.limit,
         )
         return [OrderLineView(**dict(row)) for row in rows]
+
+
+def _rows(event: OrderRecorded) -> list[tuple[object, ...]]:
+    return [
+        (
+            event.tenant_id,
+            event.order_id,
+            line.sku,
+            event.channel,
+            line.quantity,
+            event.shipped_at,
+            line.problem,
+            event.event_id,
+        )
+        for line in event.lines
+    ]
