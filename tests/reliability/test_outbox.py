@@ -204,6 +204,37 @@ async def test_a_crash_between_publish_and_mark_is_published_again_and_seen_once
     assert await outbox.drain(publish) == 0
 
 
+async def test_a_publish_failing_mid_batch_leaves_the_whole_batch_pending(
+    rig: Rig, pool: asyncpg.Pool, unique_id: str
+) -> None:
+    """The batch is marked by one statement after its publishes: the events published before
+    the failure are published again, and the server drops those repeats."""
+    events = [_requested(f"t-{unique_id}", n) for n in range(1, 4)]
+    durable = await _consumer(rig, f"batch-{unique_id}")
+    await _commit(pool, events)
+    outbox = Outbox(pool)
+    stored: list[bool] = []
+
+    async def fail_on_third(published: Event) -> bool:
+        if published.event_id == events[2].event_id:
+            raise ConnectionResetError("the bus went away mid-batch")
+        stored.append(await rig.bus.publish(published))
+        return stored[-1]
+
+    with pytest.raises(ConnectionResetError):
+        await outbox.drain(fail_on_third)
+    assert await outbox.pending() == 3
+
+    async def publish(published: Event) -> bool:
+        stored.append(await rig.bus.publish(published))
+        return stored[-1]
+
+    assert await outbox.drain(publish) == 3
+    assert stored == [True, True, False, False, True]
+    assert await outbox.pending() == 0
+    assert [event_id for event_id, _ in await _seen(rig, durable)] == [e.event_id for e in events]
+
+
 async def test_an_event_written_again_is_not_published_again(
     rig: Rig, pool: asyncpg.Pool, unique_id: str
 ) -> None:

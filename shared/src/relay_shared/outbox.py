@@ -152,8 +152,12 @@ class Outbox:
                 event = EVENT_TYPES[row["subject"]].model_validate_json(row["payload"])
                 with continued_from(row["traceparent"]):
                     await publish(event)
+            # One statement for the batch: a failed publish rolls all of it back anyway (the
+            # rows published before it are published again, and dropped as repeats).
+            if rows:
                 await conn.execute(
-                    "UPDATE outbox SET published_at = now() WHERE id = $1", row["id"]
+                    "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
+                    [row["id"] for row in rows],
                 )
         return len(rows)
 
