@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import asyncpg
+import structlog
+import structlog.testing
 
 from relay_insights.adapters.database import InsightsDatabase
 from relay_insights.domain.products import Product
@@ -177,3 +179,28 @@ async def test_orders_of_different_tenants_never_share_a_transaction(
         )
     assert len(transactions[0]) == len(transactions[1]) == 1
     assert not transactions[0] & transactions[1]
+
+
+async def test_each_order_of_a_batch_logs_with_its_own_message_ids(
+    pool: asyncpg.Pool, unique_id: str
+) -> None:
+    """The batch runs in no message's context; each order's work runs in its own message's
+    (its bound log ids, its span), not in the first one's."""
+    tenant = f"batch-{unique_id}"
+    handlers = handlers_on(pool, Published(), order_batch_size=100)
+
+    async def consumed(number: int) -> None:  # as EventConsumer binds a message's ids
+        with structlog.contextvars.bound_contextvars(event_id=f"message-{number}"):
+            await handlers.on_order_shipped(order(tenant, number))
+
+    with structlog.testing.capture_logs(
+        processors=[structlog.contextvars.merge_contextvars]
+    ) as logs:
+        await asyncio.gather(*(consumed(n) for n in range(1, 4)))
+
+    assert await lines_by_transaction(pool, tenant) == [["O-1", "O-2", "O-3"]]
+    assert [
+        (entry["order_id"], entry["sku"], entry.get("event_id"))
+        for entry in logs
+        if entry["event"] == "order.unknown_sku"
+    ] == [(f"O-{n}", sku, f"message-{n}") for n in range(1, 4) for sku in ("SKU-A", "SKU-Z")]

@@ -9,11 +9,14 @@ trips instead of ``n`` (each with the pool's reset of the connection after it).
 A batch's ``commit`` answers one result per item, in order. When it raises, every item of that
 batch gets the exception (each request answers as it would have alone); the next batch still
 runs. Items are never dropped: a waiter cancelled meanwhile has its item committed anyway.
+The commit runs in a context of its own (no caller's log ids or span); a caller that wants its
+own around its item's work passes it with the item (``contextvars.copy_context()``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
@@ -37,7 +40,10 @@ class GroupCommit(Generic[T, R]):
         answer: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, answer))
         if self._committer is None:
-            self._committer = asyncio.create_task(self._commit_waiting())
+            # Its own context: it commits many callers' items, not the first caller's (whose
+            # bound log ids and span it would otherwise carry).
+            committing = self._commit_waiting()
+            self._committer = asyncio.create_task(committing, context=contextvars.Context())
         return await answer
 
     async def _commit_waiting(self) -> None:

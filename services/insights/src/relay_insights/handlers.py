@@ -8,6 +8,7 @@ stamped by the real clock).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -54,6 +55,14 @@ DEFAULT_ORDER_BATCH = 100
 
 
 @dataclass(frozen=True)
+class _Order:
+    """An order waiting for its tenant's batch, with its message's context."""
+
+    event: OrderShipped
+    context: contextvars.Context
+
+
+@dataclass(frozen=True)
 class TenantRules:
     """A tenant's rules and timezone (its latest known config), and its last daily as-of."""
 
@@ -79,7 +88,7 @@ class InsightsHandlers:
     batch_size: int = DEFAULT_BATCH
     #: orders of one tenant recorded in one transaction, at most
     order_batch_size: int = DEFAULT_ORDER_BATCH
-    _order_batches: dict[str, GroupCommit[OrderShipped, Exception | None]] = field(
+    _order_batches: dict[str, GroupCommit[_Order, Exception | None]] = field(
         default_factory=dict, init=False, repr=False
     )
 
@@ -125,37 +134,37 @@ class InsightsHandlers:
             record = partial(self._record_orders, event.tenant_id)
             batch = GroupCommit(record, max_batch=self.order_batch_size)
             self._order_batches[event.tenant_id] = batch
-        failure = await batch.submit(event)
+        # With the message's context: its work logs its own ids and joins its own trace.
+        failure = await batch.submit(_Order(event, contextvars.copy_context()))
         if failure is not None:
             raise failure
 
-    async def _record_orders(
-        self, tenant_id: str, events: list[OrderShipped]
-    ) -> list[Exception | None]:
+    async def _record_orders(self, tenant_id: str, orders: list[_Order]) -> list[Exception | None]:
         """Each order's outcome: the batch in one transaction, else each order in its own."""
         try:
-            await self._record_in_one_unit(tenant_id, events)
+            await self._record_in_one_unit(tenant_id, orders)
         except Exception as exc:  # noqa: BLE001 - answered per order below
-            if len(events) == 1:
+            if len(orders) == 1:
                 return [exc]
-            log.warning("orders.batch_failed", orders=len(events), error=repr(exc))
-            return [await self._record_alone(tenant_id, event) for event in events]
+            log.warning("orders.batch_failed", orders=len(orders), error=repr(exc))
+            return [await self._record_alone(tenant_id, order) for order in orders]
         await self.publish_pending()
-        return [None] * len(events)
+        return [None] * len(orders)
 
-    async def _record_alone(self, tenant_id: str, event: OrderShipped) -> Exception | None:
+    async def _record_alone(self, tenant_id: str, order: _Order) -> Exception | None:
         try:
-            await self._record_in_one_unit(tenant_id, [event])
+            await self._record_in_one_unit(tenant_id, [order])
             await self.publish_pending()
         except Exception as exc:  # noqa: BLE001 - this order's own outcome
             return exc
         return None
 
-    async def _record_in_one_unit(self, tenant_id: str, events: list[OrderShipped]) -> None:
+    async def _record_in_one_unit(self, tenant_id: str, orders: list[_Order]) -> None:
         rules = await self.rules(tenant_id)
         async with self.database.tenant(tenant_id) as unit:
-            for event in events:
-                await self._record_order(unit, rules, event)
+            for order in orders:
+                recording = self._record_order(unit, rules, order.event)
+                await asyncio.create_task(recording, context=order.context)
 
     async def _record_order(
         self, unit: TenantUnit, rules: TenantRules, event: OrderShipped
