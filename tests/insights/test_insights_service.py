@@ -29,6 +29,7 @@ from tests.support.jetstream import (
     wait_consumed,
     wait_for_stream,
 )
+from tests.support.polling import wait_until
 from tests.support.running import running
 
 pytestmark = pytest.mark.stack
@@ -159,12 +160,18 @@ async def test_merged_feed_sets_channel_quantities_and_opens_out_of_stock(
         ("amazon", "C-3", "out_of_stock", "open", T0, None, '{"quantity": 0}', 1),
         ("ebay", "C-3", "out_of_stock", "open", T0, None, '{"quantity": 0}', 1),
     ]
-    assert await db.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+    # The events arrive before the drain that published them commits its marks.
+    await wait_until(lambda: outbox_drained(db), 10.0, "the outbox drained")
     state = await db.fetchrow(
         "SELECT config_version, run_id, merged_at FROM tenants WHERE tenant_id = $1", tenant
     )
     assert state is not None
     assert tuple(state) == (1, "run-1", T0)
+
+
+async def outbox_drained(db: asyncpg.Connection) -> bool:
+    pending = await db.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+    return bool(pending == 0)
 
 
 ORDER_LINES = (
