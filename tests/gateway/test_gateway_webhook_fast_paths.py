@@ -45,7 +45,7 @@ from relay_gateway.domain.signatures import sign
 from relay_gateway.domain.webhook_payloads import _no_control_characters
 from relay_gateway.http.errors import PayloadTooLargeError
 from relay_gateway.http.webhooks import _body
-from relay_shared.group_commit import BatchSizeError, GroupCommit
+from relay_shared.group_commit import BatchSizeError, GroupCommit, each_alone_on_failure
 from tests.gateway.harness import WEBHOOK_SECRETS, Gateway, create_tenant, stream_events
 
 LIMIT = 5
@@ -168,6 +168,22 @@ async def test_a_commit_answering_the_wrong_number_of_results_is_an_error() -> N
 
     with pytest.raises(BatchSizeError):
         await group.submit(1)
+
+
+async def test_a_failed_batch_is_run_again_item_by_item_so_only_its_bad_item_fails() -> None:
+    runs: list[list[int]] = []
+
+    async def run(items: list[int]) -> None:
+        runs.append(items)
+        if 3 in items:
+            raise LookupError(f"item 3 of {items}")
+
+    outcomes = await each_alone_on_failure([1, 2, 3, 4], run)
+    together = await each_alone_on_failure([5, 6], run)
+
+    assert [None if o is None else str(o) for o in outcomes] == [None, None, "item 3 of [3]", None]
+    assert together == [None, None]
+    assert runs == [[1, 2, 3, 4], [1], [2], [3], [4], [5, 6]]
 
 
 # --- the batched statements on Postgres --------------------------------------------------

@@ -11,6 +11,9 @@ batch gets the exception (each request answers as it would have alone); the next
 runs. Items are never dropped: a waiter cancelled meanwhile has its item committed anyway.
 The commit runs in a context of its own (no caller's log ids or span); a caller that wants its
 own around its item's work passes it with the item (``contextvars.copy_context()``).
+
+A commit whose items must fail one by one (one bad item must not fail the others) answers
+:func:`each_alone_on_failure`'s outcomes, and its callers raise their own.
 """
 
 from __future__ import annotations
@@ -20,8 +23,12 @@ import contextvars
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
+import structlog
+
 T = TypeVar("T")
 R = TypeVar("R")
+
+log = structlog.get_logger(__name__)
 
 
 class BatchSizeError(RuntimeError):
@@ -74,3 +81,27 @@ class GroupCommit(Generic[T, R]):
         for (_, answer), result in zip(batch, results, strict=True):
             if not answer.done():
                 answer.set_result(result)
+
+
+async def each_alone_on_failure(
+    items: list[T], run: Callable[[list[T]], Awaitable[object]]
+) -> list[Exception | None]:
+    """Each item's outcome (None: done) of ``run`` on all of ``items`` at once, or, when that
+    fails, of ``run`` on each item alone, so an item that fails fails alone. ``run`` must
+    leave nothing behind when it fails (a rolled-back transaction, one statement)."""
+    try:
+        await run(items)
+    except Exception as exc:  # noqa: BLE001 - answered per item below
+        if len(items) == 1:
+            return [exc]
+        log.warning("group_commit.batch_failed", items=len(items), error=repr(exc))
+        return [await _alone(run, item) for item in items]
+    return [None] * len(items)
+
+
+async def _alone(run: Callable[[list[T]], Awaitable[object]], item: T) -> Exception | None:
+    try:
+        await run([item])
+    except Exception as exc:  # noqa: BLE001 - this item's own outcome
+        return exc
+    return None

@@ -42,7 +42,7 @@ from relay_shared.events import (
     RecordedLine,
     TenantConfigured,
 )
-from relay_shared.group_commit import GroupCommit
+from relay_shared.group_commit import GroupCommit, each_alone_on_failure
 from relay_shared.listings import Listings, ListingsError, parse_listings
 from relay_shared.merged_feed import MergedFeedError
 from relay_shared.outbox import Outbox, Publisher
@@ -141,23 +141,11 @@ class InsightsHandlers:
 
     async def _record_orders(self, tenant_id: str, orders: list[_Order]) -> list[Exception | None]:
         """Each order's outcome: the batch in one transaction, else each order in its own."""
-        try:
-            await self._record_in_one_unit(tenant_id, orders)
-        except Exception as exc:  # noqa: BLE001 - answered per order below
-            if len(orders) == 1:
-                return [exc]
-            log.warning("orders.batch_failed", orders=len(orders), error=repr(exc))
-            return [await self._record_alone(tenant_id, order) for order in orders]
-        await self.publish_pending()
-        return [None] * len(orders)
+        return await each_alone_on_failure(orders, partial(self._record_and_publish, tenant_id))
 
-    async def _record_alone(self, tenant_id: str, order: _Order) -> Exception | None:
-        try:
-            await self._record_in_one_unit(tenant_id, [order])
-            await self.publish_pending()
-        except Exception as exc:  # noqa: BLE001 - this order's own outcome
-            return exc
-        return None
+    async def _record_and_publish(self, tenant_id: str, orders: list[_Order]) -> None:
+        await self._record_in_one_unit(tenant_id, orders)
+        await self.publish_pending()
 
     async def _record_in_one_unit(self, tenant_id: str, orders: list[_Order]) -> None:
         rules = await self.rules(tenant_id)

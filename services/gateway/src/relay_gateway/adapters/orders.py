@@ -15,7 +15,7 @@ import asyncpg
 from relay_gateway.adapters.held_connection import HeldConnection
 from relay_gateway.domain.pagination import Cursor, after_params
 from relay_shared.events import OrderRecorded
-from relay_shared.group_commit import GroupCommit
+from relay_shared.group_commit import GroupCommit, each_alone_on_failure
 
 _INSERT_LINE = (
     "INSERT INTO recorded_order_lines (tenant_id, order_id, sku, channel, quantity,"
@@ -63,20 +63,10 @@ class OrdersRepository:
             raise failure
 
     async def _record_batch(self, events: list[OrderRecorded]) -> list[Exception | None]:
-        try:
-            await self._writer.executemany(_INSERT_LINE, [r for e in events for r in _rows(e)])
-        except Exception as exc:  # noqa: BLE001 - answered per event below
-            if len(events) == 1:
-                return [exc]
-            return [await self._record_alone(event) for event in events]
-        return [None] * len(events)
+        return await each_alone_on_failure(events, self._insert)
 
-    async def _record_alone(self, event: OrderRecorded) -> Exception | None:
-        try:
-            await self._writer.executemany(_INSERT_LINE, _rows(event))
-        except Exception as exc:  # noqa: BLE001 - this event's own outcome
-            return exc
-        return None
+    async def _insert(self, events: list[OrderRecorded]) -> None:
+        await self._writer.executemany(_INSERT_LINE, [r for e in events for r in _rows(e)])
 
     async def page(self, query: OrderQuery) -> list[OrderLineView]:
         """Newest shipment first; ``query.limit`` lines after the cursor position."""
