@@ -86,14 +86,14 @@ def test_only_this_runs_good_feeds_get_baselines() -> None:
     feeds = _feeds()
     feeds["c"] = MISSING
     assert fresh_baselines(feeds, ["a", "c"]) == {
-        "a": FeedBaseline(2, frozenset({"A", "B"}), frozenset({"A"}))
+        "a": FeedBaseline.of_sets(2, frozenset({"A", "B"}), frozenset({"A"}))
     }
 
 
 def test_a_drifted_feed_is_refused_and_a_required_vendor_fails_the_run() -> None:
     feeds = _feeds()
     current = fresh_baselines(feeds, ["a", "b"])
-    previous = {"b": FeedBaseline(10, frozenset({"A", "B"}), frozenset({"A", "B"}))}
+    previous = {"b": FeedBaseline.of_sets(10, frozenset({"A", "B"}), frozenset({"A", "B"}))}
     guarded = guard_drift(feeds, current, previous)
     assert guarded["a"] is feeds["a"]
     refused = guarded["b"]

@@ -4,10 +4,12 @@ baseline stored as arrays before still reads back the same)."""
 
 from __future__ import annotations
 
+import io
 import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
+import polars as pl
 import pytest
 
 from relay_cli.stack import StackEndpoints
@@ -67,7 +69,7 @@ async def test_handoff_keys_are_kept_with_results_and_latest_feeds(pool: asyncpg
     assert received["v2"].handoff_key is None
     merged = example_events()[subjects.OFFERS_MERGED]
     assert isinstance(merged, OffersMerged)
-    baseline = FeedBaseline(3, frozenset({"A", "B\r\nC", "é"}), frozenset({"B\r\nC"}))
+    baseline = FeedBaseline.of_sets(3, frozenset({"A", "B\r\nC", "é"}), frozenset({"B\r\nC"}))
     recorded = await repository.record_merge(
         MergeRecord(
             tenant_id="t1",
@@ -102,17 +104,31 @@ async def test_a_baseline_stored_as_arrays_reads_back_the_same(pool: asyncpg.Poo
         ["B"],
     )
     baselines = await AssemblyRepository(pool).baselines("t2")
-    assert baselines == {"v1": FeedBaseline(2, frozenset({"A", "B"}), frozenset({"B"}))}
+    assert baselines == {"v1": FeedBaseline.of_sets(2, frozenset({"A", "B"}), frozenset({"B"}))}
 
 
 def test_baseline_blobs_round_trip_and_do_not_depend_on_set_order() -> None:
     skus = frozenset(f"SKU-{n:06d}" for n in range(5000))
     in_stock = frozenset(sku for sku in skus if sku.endswith(("1", "7")))
-    blob = encode_skus(FeedBaseline(5000, skus, in_stock))
-    assert decode_skus(blob) == (skus, in_stock)
+    baseline = FeedBaseline.of_sets(5000, skus, in_stock)
+    blob = encode_skus(baseline)
+    assert decode_skus(blob, 5000) == baseline
+    assert (decode_skus(blob, 5000).skus, decode_skus(blob, 5000).in_stock) == (skus, in_stock)
     reordered = frozenset(sorted(skus, reverse=True))
-    assert encode_skus(FeedBaseline(5000, reordered, in_stock)) == blob
-    assert decode_skus(encode_skus(FeedBaseline(0, frozenset(), frozenset()))) == (
-        frozenset(),
-        frozenset(),
+    assert encode_skus(FeedBaseline.of_sets(5000, reordered, in_stock)) == blob
+    empty = decode_skus(encode_skus(FeedBaseline.of_sets(0, frozenset(), frozenset())), 0)
+    assert (empty.accepted, empty.skus, empty.in_stock) == (0, frozenset(), frozenset())
+
+
+def test_a_blob_written_from_sets_before_the_frames_reads_back_and_encodes_the_same() -> None:
+    """The blob as the set-based codec wrote it (sorted SKUs, ``in_stock`` by membership)."""
+    skus, in_stock = ["B\r\nC", "A", "é", "Z"], ["é", "A"]
+    frame = pl.DataFrame({"sku": skus}, schema={"sku": pl.String}).sort("sku")
+    frame = frame.with_columns(
+        in_stock=pl.col("sku").is_in(pl.Series("in_stock", in_stock).implode())
     )
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer, compression="zstd", statistics=False)
+    baseline = decode_skus(buffer.getvalue(), 4)
+    assert baseline == FeedBaseline.of_sets(4, skus, in_stock)
+    assert encode_skus(baseline) == buffer.getvalue()

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from relay_pricing.adapters.normalized_offers import read_offers
 from relay_pricing.domain import VendorFeed
@@ -22,7 +24,7 @@ from relay_shared.vendor_report import VendorReport
 
 
 def stats(accepted: int, in_stock: set[str], out: set[str] | None = None) -> FeedBaseline:
-    return FeedBaseline(accepted, frozenset(in_stock | (out or set())), frozenset(in_stock))
+    return FeedBaseline.of_sets(accepted, frozenset(in_stock | (out or set())), frozenset(in_stock))
 
 
 SKUS = {f"S{i}" for i in range(20)}
@@ -33,7 +35,7 @@ SKUS = {f"S{i}" for i in range(20)}
     [(10, False), (9, True), (20, False), (0, True), (25, False)],
 )
 def test_accepted_rows_may_fall_by_half_but_not_more(now: int, drifted: bool) -> None:
-    drift = measure_drift(stats(20, SKUS), FeedBaseline(now, frozenset(), frozenset()))
+    drift = measure_drift(stats(20, SKUS), FeedBaseline.of_sets(now, frozenset(), frozenset()))
     assert drift.drifted is drifted
 
 
@@ -85,21 +87,58 @@ def test_stats_from_a_normalized_csv() -> None:
         b"A,a,v1,3,,1.00,,,new,,,2026-01-01T00:00:00Z\n"
         b"B,b,v1,0,,1.00,,,new,,,2026-01-01T00:00:00Z\n"
     )
-    assert FeedBaseline.of_offers(read_offers(csv), 2) == FeedBaseline(
+    assert FeedBaseline.of_offers(read_offers(csv), 2) == FeedBaseline.of_sets(
         2, frozenset({"A", "B"}), frozenset({"A"})
     )
 
 
 def test_stats_from_offers_and_from_an_empty_csv_file(tmp_path: Path) -> None:
     offers = pl.DataFrame({"sku": ["A", "B", "C"], "quantity_available": [3, 0, None]})
-    assert FeedBaseline.of_offers(offers, 3) == FeedBaseline(
+    assert FeedBaseline.of_offers(offers, 3) == FeedBaseline.of_sets(
         3, frozenset({"A", "B", "C"}), frozenset({"A"})
     )
-    empty = FeedBaseline(0, frozenset(), frozenset())
+    empty = FeedBaseline.of_sets(0, frozenset(), frozenset())
     assert FeedBaseline.of_offers(read_offers(b""), 0) == empty
     path = tmp_path / "normalized.csv"
     path.write_bytes(b"")
     assert FeedBaseline.of_offers(read_offers(path), 0) == empty
+
+
+_SKU = st.sampled_from(["A", "B", "b", "é", "Z9", "A "])
+_ROWS = st.lists(st.tuples(_SKU, st.one_of(st.none(), st.integers(-2, 3))), max_size=12)
+
+
+def _by_sets(rows: list[tuple[str, int | None]]) -> tuple[frozenset[str], frozenset[str]]:
+    """The exact rule, with sets: every SKU, and those with a row whose quantity is above 0."""
+    skus = frozenset(sku for sku, _ in rows)
+    return skus, frozenset(sku for sku, quantity in rows if (quantity or 0) > 0)
+
+
+def _offers(rows: list[tuple[str, int | None]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {"sku": [sku for sku, _ in rows], "quantity_available": [q for _, q in rows]},
+        schema={"sku": pl.String, "quantity_available": pl.Int64},
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(before=_ROWS, now=_ROWS)
+def test_the_frame_baselines_measure_exactly_as_the_set_rule(
+    before: list[tuple[str, int | None]], now: list[tuple[str, int | None]]
+) -> None:
+    """The baselines are frames and the drift a join (the fast path); the rule is sets:
+    shared = before ∩ now, flipped = (in stock before ∩ shared) − in stock now."""
+    (skus_before, stocked_before), (skus_now, stocked_now) = _by_sets(before), _by_sets(now)
+    previous = FeedBaseline.of_offers(_offers(before), len(before))
+    current = FeedBaseline.of_offers(_offers(now), len(now))
+    assert (previous.skus, previous.in_stock) == (skus_before, stocked_before)
+    assert previous == FeedBaseline.of_sets(len(before), skus_before, stocked_before)
+    shared = skus_before & skus_now
+    drift = measure_drift(previous, current)
+    assert (drift.shared_skus, drift.flipped_out_of_stock) == (
+        len(shared),
+        len((stocked_before & shared) - stocked_now),
+    )
 
 
 def test_default_retry_budget_heals_an_outage_of_a_minute() -> None:

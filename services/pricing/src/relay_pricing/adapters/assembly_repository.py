@@ -181,6 +181,5 @@ async def _promote(
 def _baseline(row: asyncpg.Record) -> FeedBaseline:
     """A stored baseline: its Parquet blob, or the arrays of one stored before there was one."""
     if row["skus_parquet"] is not None:
-        skus, in_stock = decode_skus(row["skus_parquet"])
-        return FeedBaseline(row["accepted"], skus, in_stock)
-    return FeedBaseline(row["accepted"], frozenset(row["skus"]), frozenset(row["in_stock_skus"]))
+        return decode_skus(row["skus_parquet"], row["accepted"])
+    return FeedBaseline.of_sets(row["accepted"], row["skus"], row["in_stock_skus"])
