@@ -205,3 +205,35 @@ def test_byte_ranges_cover_the_object_once() -> None:
     assert byte_ranges(0, 4) == []
     assert byte_ranges(4, 4) == [(0, 3)]
     assert byte_ranges(9, 4) == [(0, 3), (4, 7), (8, 8)]
+
+
+async def test_a_body_is_sent_unsigned_with_its_checksum_and_kept_exact(
+    object_store: ObjectStore, tmp_path: Path
+) -> None:
+    """No SHA-256 of the payload for the signature (``UNSIGNED-PAYLOAD``, as over HTTPS), but
+    the CRC32 checksum header on every part and single put, which the server checks."""
+    sent: list[tuple[str, str, bool]] = []
+
+    def capture(request: Any, **_: Any) -> None:
+        headers = request.headers
+        content_sha256 = headers.get("X-Amz-Content-SHA256", b"")  # bytes once signed
+        sent.append(
+            (
+                request.method,
+                content_sha256.decode() if isinstance(content_sha256, bytes) else content_sha256,
+                "x-amz-checksum-crc32" in {name.lower() for name in headers},
+            )
+        )
+
+    object_store._s3.meta.events.register("before-send.s3.PutObject", capture)
+    object_store._s3.meta.events.register("before-send.s3.UploadPart", capture)
+    small = _data(1000)
+    await object_store.put_bytes("unsigned/small.bin", small, content_type="text/plain")
+    large = tmp_path / "large.bin"
+    large.write_bytes(_data(2 * storage.MULTIPART_CHUNK + 5))
+    await object_store.put_file("unsigned/large.bin", large, content_type="text/plain")
+    assert sent == [("PUT", "UNSIGNED-PAYLOAD", True)] * 4  # one put, three parts
+    assert await object_store.get_bytes("unsigned/small.bin") == small
+    back = tmp_path / "back.bin"
+    await object_store.download("unsigned/large.bin", back)
+    assert back.read_bytes() == large.read_bytes()
