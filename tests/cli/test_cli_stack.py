@@ -73,6 +73,37 @@ async def test_s3_bucket_exists_and_object_round_trips(local_stack: EmbeddedStac
     assert endpoints.s3_bucket == "relay"
 
 
+def _spooled_files(pid: int) -> int:
+    """How many deleted temporary files the process holds open (moto's spooled objects)."""
+    fds = Path(f"/proc/{pid}/fd")
+    return sum(1 for fd in fds.iterdir() if str(fd.readlink()).endswith("(deleted)"))
+
+
+async def test_s3_keeps_objects_of_several_mib_in_memory(local_stack: EmbeddedStack) -> None:
+    """moto spools an object past its key buffer to a temporary file; the stack raises the
+    buffer (relay_cli.stack.s3.KEY_BUFFER_BYTES), so a 12 MiB object stays in memory."""
+    assert local_stack.s3 is not None
+    assert local_stack.s3.process is not None
+    pid = local_stack.s3.process.pid
+    assert pid is not None
+    endpoints = local_stack.endpoints
+    key = f"tenants/{_unique('t')}/inbound/feed.csv"
+    body = bytes(range(256)) * (12 * 4096)  # 12 MiB
+    before = _spooled_files(pid)
+    async with get_session().create_client(
+        "s3",
+        endpoint_url=endpoints.s3_endpoint_url,
+        region_name=endpoints.s3_region,
+        aws_access_key_id=endpoints.s3_access_key_id,
+        aws_secret_access_key=endpoints.s3_secret_access_key,
+    ) as s3:
+        await s3.put_object(Bucket="relay", Key=key, Body=body)
+        got = await s3.get_object(Bucket="relay", Key=key)
+        async with got["Body"] as stream:
+            assert await stream.read() == body
+    assert _spooled_files(pid) == before
+
+
 def test_endpoints_as_env(local_stack: EmbeddedStack) -> None:
     env = local_stack.endpoints.as_env()
     assert env == {
