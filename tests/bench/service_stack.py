@@ -150,3 +150,27 @@ def cpu_seconds(pid: int) -> float:
 def services_cpu(processes: ServiceProcesses) -> dict[str, float]:
     """:func:`cpu_seconds` of every service, by name."""
     return {name: cpu_seconds(processes.pid(name)) for name in SERVICES}
+
+
+def busy_cpu_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (every core; ``/proc/stat``)."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle and iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_until_idle(*, window_s: float = 0.5, idle_cores: float = 0.15) -> float:
+    """Waits until the machine (services, Postgres, NATS, moto) uses less than ``idle_cores``
+    over a ``window_s`` window: a run's downstream work (sheets' workbooks, insights' rules in
+    Postgres) goes on after the run has SUCCEEDED, and a ``relay local-run`` timed meanwhile
+    would share the cores with it. Returns the seconds waited; raises after
+    :data:`RUN_TIMEOUT_S`."""
+    started = time.perf_counter()
+    before = busy_cpu_seconds()
+    while time.perf_counter() - started < RUN_TIMEOUT_S:
+        time.sleep(window_s)
+        now = busy_cpu_seconds()
+        if now - before < idle_cores * window_s:
+            return time.perf_counter() - started
+        before = now
+    raise RuntimeError(f"the machine was still busy after {RUN_TIMEOUT_S} s")
