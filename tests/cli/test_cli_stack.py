@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import nats
@@ -53,10 +54,10 @@ async def test_postgres_listens_on_unix_socket_in_data_dir(local_stack: Embedded
     assert local_stack.postgres.socket_dir == local_stack.postgres.data_dir
 
 
-async def test_s3_bucket_exists_and_object_round_trips(local_stack: EmbeddedStack) -> None:
-    endpoints = local_stack.endpoints
+async def _round_trip(endpoints: StackEndpoints, body: bytes) -> dict[str, Any]:
+    """Puts ``body`` in the bucket under a new key and checks it reads back the same; the
+    bucket's HEAD answer."""
     key = f"tenants/{_unique('t')}/inbound/feed.csv"
-    body = b"sku,qty\nA-1,3\n"
     async with get_session().create_client(
         "s3",
         endpoint_url=endpoints.s3_endpoint_url,
@@ -64,13 +65,18 @@ async def test_s3_bucket_exists_and_object_round_trips(local_stack: EmbeddedStac
         aws_access_key_id=endpoints.s3_access_key_id,
         aws_secret_access_key=endpoints.s3_secret_access_key,
     ) as s3:
-        head = await s3.head_bucket(Bucket="relay")
+        head: dict[str, Any] = await s3.head_bucket(Bucket="relay")
         await s3.put_object(Bucket="relay", Key=key, Body=body)
         got = await s3.get_object(Bucket="relay", Key=key)
         async with got["Body"] as stream:
             assert await stream.read() == body
+    return head
+
+
+async def test_s3_bucket_exists_and_object_round_trips(local_stack: EmbeddedStack) -> None:
+    head = await _round_trip(local_stack.endpoints, b"sku,qty\nA-1,3\n")
     assert head["ResponseMetadata"]["HTTPStatusCode"] == 200
-    assert endpoints.s3_bucket == "relay"
+    assert local_stack.endpoints.s3_bucket == "relay"
 
 
 def _spooled_files(pid: int) -> int:
@@ -86,21 +92,8 @@ async def test_s3_keeps_objects_of_several_mib_in_memory(local_stack: EmbeddedSt
     assert local_stack.s3.process is not None
     pid = local_stack.s3.process.pid
     assert pid is not None
-    endpoints = local_stack.endpoints
-    key = f"tenants/{_unique('t')}/inbound/feed.csv"
-    body = bytes(range(256)) * (12 * 4096)  # 12 MiB
     before = _spooled_files(pid)
-    async with get_session().create_client(
-        "s3",
-        endpoint_url=endpoints.s3_endpoint_url,
-        region_name=endpoints.s3_region,
-        aws_access_key_id=endpoints.s3_access_key_id,
-        aws_secret_access_key=endpoints.s3_secret_access_key,
-    ) as s3:
-        await s3.put_object(Bucket="relay", Key=key, Body=body)
-        got = await s3.get_object(Bucket="relay", Key=key)
-        async with got["Body"] as stream:
-            assert await stream.read() == body
+    await _round_trip(local_stack.endpoints, bytes(range(256)) * (12 * 4096))  # 12 MiB
     assert _spooled_files(pid) == before
 
 
