@@ -8,19 +8,36 @@ as they stand when a new tenant's first feed arrives."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
 
+from relay_cli.stack import StackEndpoints
 from relay_insights.adapters import changes
 from relay_insights.adapters.database import Connection
+from relay_shared.database import apply_migrations, create_pool
 
 pytestmark = pytest.mark.stack
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 CHANNELS = ("amazon", "ebay")
 CUTOFFS = (NOW - timedelta(days=30), NOW - timedelta(days=180))
 COUNT = "SELECT count(*) FROM products WHERE tenant_id = $1 {only}"
+
+
+@pytest.fixture
+async def own_schema(stack: StackEndpoints) -> AsyncIterator[asyncpg.Pool]:
+    """Insights' tables in a schema of this test's own, so the statistics of ``products`` are
+    those the test makes, whatever other tests left in the shared schema."""
+    schema = f"insights_plans_{uuid.uuid4().hex[:8]}"
+    pool = await create_pool(stack.database_url, schema, max_size=2)
+    try:
+        await apply_migrations(pool, schema, "relay_insights.migrations")
+        yield pool
+        await pool.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    finally:
+        await pool.close()
 
 
 def _tenant() -> str:
@@ -46,10 +63,10 @@ async def _loops_over_rows(conn: Connection, query: str, *args: object) -> int:
 
 
 async def test_a_new_tenants_first_feed_is_counted_and_evaluated_by_hash_joins(
-    pool: asyncpg.Pool,
+    own_schema: asyncpg.Pool,
 ) -> None:
     skus = [f"SKU-{n:06d}" for n in range(changes.STAGE_SKUS_FROM)]
-    async with pool.acquire() as conn:
+    async with own_schema.acquire() as conn:
         for known in (_tenant(), _tenant()):
             await _insert(conn, known, skus)
         await conn.execute("ANALYZE products")
@@ -60,7 +77,7 @@ async def test_a_new_tenants_first_feed_is_counted_and_evaluated_by_hash_joins(
             assert scope.table == "pg_temp.evaluated_skus"
             count = COUNT.format(only=scope.condition(2))
             differences, _ = changes._query(changes._DIFFERENCES, scope)
-            # what the planner picks on its own
+            # what the planner picks on its own (the two known tenants are all it knows of)
             assert await _loops_over_rows(conn, count, tenant) == 1
             assert await _loops_over_rows(conn, differences, tenant, *CUTOFFS) >= 1
             async with changes.bulk_plans(conn, scope):
