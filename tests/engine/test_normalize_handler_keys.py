@@ -1,7 +1,9 @@
 """Normalize's handler checks the keys it reads again (defence in depth): a feed key from
 ``feed.received`` or a SKU map key from the config that does not lie under the tenant's own
 prefix fails the feed permanently (``foreign_key``), without reading the object, in the same
-words whether or not it exists; the engine's bounds reach the handler from its settings."""
+words whether or not it exists; the engine's bounds reach the handler from its settings; the
+staged feed is scanned (hashed, its lines counted) once, by the handler, for both the
+``unchanged`` check and the engine."""
 
 from __future__ import annotations
 
@@ -13,8 +15,11 @@ from typing import Any, cast
 
 import pytest
 
+from relay_normalize import handlers as normalize_handlers
 from relay_normalize.adapters.sku_maps import SkuMaps
 from relay_normalize.domain import FeedLimits
+from relay_normalize.domain import feed as normalize_engine
+from relay_normalize.domain.read import csv_table, feed_source
 from relay_normalize.handlers import NormalizeHandlers
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.errors import NotFoundError, PermanentError
@@ -190,3 +195,21 @@ async def test_a_sku_map_above_its_limit_is_unavailable() -> None:
         "sku_map_unavailable",
         "the SKU map cannot be read: it is larger than 100 bytes",
     )
+
+
+async def test_the_staged_feed_is_scanned_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    scanned: list[feed_source.FeedSource] = []
+
+    def scan(source: feed_source.FeedSource) -> feed_source.FeedScan:
+        scanned.append(source)
+        return feed_source.scan_feed(source)
+
+    for module in (normalize_handlers, normalize_engine, csv_table):
+        monkeypatch.setattr(module, "scan_feed", scan)
+    store = Store({OWN_FEED: FEED})
+    await _handlers(store, _config()).on_feed_received(_event(OWN_FEED))
+    assert len(scanned) == 1
+    assert isinstance(scanned[0], Path)
+    report = store.written["tenants/t1/reports/r1/vendors/v1.json"]
+    assert b'"status": "ok"' in report
+    assert f'"sha256": "{feed_source.scan_feed(FEED).sha256}"'.encode() in report

@@ -48,7 +48,7 @@ from relay_normalize.domain import (
     write_offers_csv,
 )
 from relay_normalize.domain.clean.sku_map import SkuMap
-from relay_normalize.domain.read.feed_source import feed_digest
+from relay_normalize.domain.read.feed_source import FeedScan, scan_feed
 from relay_normalize.domain.unchanged import (
     LastNormalized,
     inputs_fingerprint,
@@ -81,12 +81,17 @@ from relay_shared.vendor_report import VendorReport
 
 @dataclass(frozen=True)
 class StagedFeed:
-    """A feed staged for normalizing: its file, its SKU map, and their fingerprints."""
+    """A feed staged for normalizing: its file, its SKU map, and their fingerprints (the
+    file's one scan, which the engine reuses: the feed is not read twice for them)."""
 
     path: Path
     sku_map: SkuMap | bytes | None
-    sha256: str
+    scan: FeedScan
     inputs: str
+
+    @property
+    def sha256(self) -> str:
+        return self.scan.sha256
 
     def remember(
         self,
@@ -302,8 +307,8 @@ class NormalizeHandlers:
         except NotFoundError as exc:
             raise PermanentError(f"inbound file {key} is gone", code="missing_feed") from exc
         sku_map = None if map_key is None else await self.sku_maps.fetch(map_key)
-        digest = await asyncio.to_thread(feed_digest, feed_path)
-        return StagedFeed(feed_path, sku_map, digest, inputs_fingerprint(config, vendor, sku_map))
+        scan = await asyncio.to_thread(scan_feed, feed_path)
+        return StagedFeed(feed_path, sku_map, scan, inputs_fingerprint(config, vendor, sku_map))
 
     async def _normalize(
         self, event: FeedReceived, staged: StagedFeed, config: TenantConfig, vendor: VendorConfig
@@ -320,6 +325,7 @@ class NormalizeHandlers:
             with_csv=False,
             limits=self.limits,
             with_source=True,
+            scan=staged.scan,
         )
 
 

@@ -51,6 +51,7 @@ def normalize_feed(
     with_csv: bool = True,
     limits: FeedLimits = DEFAULT_LIMITS,
     with_source: bool = False,
+    scan: FeedScan | None = None,
 ) -> NormalizedFeed:
     """Normalizes one vendor's feed: its bytes, or the path of the file holding them.
 
@@ -67,9 +68,13 @@ def normalize_feed(
     With ``with_source`` a feed that was cleaned (ok, or failed on its invalid rows) also
     keeps its rows as read for explain's index (``rows_as_read``, :mod:`.write.source_index`;
     the caller encodes and stores it).
+    ``scan`` is the caller's :func:`scan_feed` of ``source`` when it has one (a service
+    fingerprints the file it staged before it normalizes it): the file is then not scanned
+    again.
     """
     vendor = config.vendor(vendor_id)
-    scan = scan_feed(source)
+    if scan is None:
+        scan = scan_feed(source)
     try:
         cleaning = cleaning_config(config, vendor, as_of, sku_map)
         table = _read(source, vendor, limits, scan)
