@@ -101,6 +101,56 @@ async def test_a_multipart_file_goes_up_with_parts_in_flight_byte_for_byte(
     assert await object_store.get_bytes(key) == data
 
 
+def _record_operations(store: ObjectStore) -> list[str]:
+    """Records the name of each S3 operation ``store``'s client sends; returns that list."""
+    sent: list[str] = []
+
+    def capture(event_name: str, **_: Any) -> None:
+        sent.append(event_name.rsplit(".", 1)[-1])
+
+    store._s3.meta.events.register("before-send.s3", capture)
+    return sent
+
+
+@pytest.mark.parametrize("size", [0, 1000, PART])
+async def test_a_file_of_one_part_goes_up_in_one_put_byte_for_byte(
+    object_store: ObjectStore, tmp_path: Path, unique_id: str, small_parts: None, size: int
+) -> None:
+    data = _data(size)
+    source = tmp_path / "one.bin"
+    source.write_bytes(data)
+    key = f"tenants/{unique_id}/normalized/v1/run/normalized.parquet"
+    sent = _record_operations(object_store)
+
+    stored = await object_store.put_file(key, source, content_type="application/octet-stream")
+
+    assert sent == ["PutObject"]
+    assert (stored.key, stored.size) == (key, size)
+    assert stored.sha256 == hashlib.sha256(data).hexdigest()
+    assert await object_store.get_bytes(key) == data
+
+
+async def test_a_file_one_byte_past_a_part_goes_up_in_two_parts(
+    object_store: ObjectStore, tmp_path: Path, unique_id: str, small_parts: None
+) -> None:
+    data = _data(PART + 1)
+    source = tmp_path / "two.bin"
+    source.write_bytes(data)
+    key = f"tenants/{unique_id}/normalized/v1/run/normalized.csv"
+    sent = _record_operations(object_store)
+
+    stored = await object_store.put_file(key, source, content_type="text/csv")
+
+    assert sent == [
+        "CreateMultipartUpload",
+        "UploadPart",
+        "UploadPart",
+        "CompleteMultipartUpload",
+    ]
+    assert (stored.size, stored.sha256) == (len(data), hashlib.sha256(data).hexdigest())
+    assert await object_store.get_bytes(key) == data
+
+
 async def test_a_large_object_comes_down_in_concurrent_ranges_each_byte_once(
     object_store: ObjectStore,
     tmp_path: Path,

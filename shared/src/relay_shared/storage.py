@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import os
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
@@ -141,7 +142,16 @@ class ObjectStore:
 
     async def put_file(self, key: str, source: Path, content_type: str) -> StoredObject:
         """Uploads the file ``source`` read a part at a time (:meth:`put_stream`); the file is
-        closed however the upload ends."""
+        closed however the upload ends.
+
+        A file that fits in one part (:data:`MULTIPART_CHUNK`) goes up in one PUT, as boto3's
+        transfer manager does below its threshold: a multipart upload of a single part costs
+        two more requests, and the server copies the part once more to complete it."""
+        whole = await asyncio.to_thread(_small_file, source, MULTIPART_CHUNK)
+        if whole is not None:
+            data, digest = whole
+            await self.put_bytes(key, data, content_type)
+            return StoredObject(key=key, size=len(data), sha256=digest)
 
         async def chunks() -> AsyncGenerator[bytes, None]:
             with source.open("rb") as handle:
@@ -273,6 +283,18 @@ class UploadTooLargeError(ValueError):
     def __init__(self, max_bytes: int) -> None:
         super().__init__(f"upload exceeds {max_bytes} bytes")
         self.max_bytes = max_bytes
+
+
+def _small_file(source: Path, limit: int) -> tuple[bytes, str] | None:
+    """The file's bytes and SHA-256 when it holds at most ``limit`` bytes; None for a larger
+    one (nothing of it read: its size says so, or, had it grown since, ``limit + 1`` bytes)."""
+    with source.open("rb") as handle:
+        if os.fstat(handle.fileno()).st_size > limit:
+            return None
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        return None
+    return data, hashlib.sha256(data).hexdigest()
 
 
 def retention_lifecycle() -> dict[str, Any]:
