@@ -7,9 +7,11 @@ maps) and on seeded dirty feeds, with small buckets, blocks and parts."""
 
 from __future__ import annotations
 
+import random
 import shlex
 from pathlib import Path
 
+import polars as pl
 import pytest
 import yaml
 
@@ -18,8 +20,10 @@ from relay_cli.local_run_inputs import resolve_run
 from relay_normalize.domain import normalize_feed
 from relay_normalize.domain.source_rows import sku_rows
 from relay_shared.explain.source_format import (
+    PART_BYTES,
     Sizes,
     SourceHit,
+    SourceRows,
     encode_source,
     first_accepted,
     lookup,
@@ -148,3 +152,29 @@ def test_without_with_source_a_feed_keeps_no_rows_as_read() -> None:
         sku_map=None,
     )
     assert feed.rows_as_read is None
+
+
+def test_a_feed_sized_index_goes_in_parts_of_8_mib_and_is_read_across_them() -> None:
+    # each part is one PUT: 1 MiB parts took 20 PUTs for a 200k-row catalogue feed, 8 MiB take 3
+    rows = 50_000
+    noise = random.Random(16).randbytes(rows * 5 * 40).hex()  # hex cells: LZ4 cannot shrink them
+    cells = pl.DataFrame(
+        {
+            f"c{c}": [noise[(r * 5 + c) * 80 : (r * 5 + c + 1) * 80] for r in range(rows)]
+            for c in range(5)
+        }
+    )
+    skus = [f"SKU-{r:06d}" for r in range(rows)]
+    key_rows = pl.DataFrame(
+        {"sku": skus, "row": range(2, rows + 2), "error": [None] * rows, "pos": range(rows)},
+        schema={"sku": pl.String, "row": pl.Int64, "error": pl.String, "pos": pl.Int64},
+    )
+    headers = ["A", "B", "C", "D", "E"]
+    index = encode_source(SourceRows("t1", "v1", key_rows, cells, headers))
+
+    assert len(index.parts) == 3
+    assert all(len(part) >= PART_BYTES == 8 * 1024 * 1024 for part in index.parts[:-1])
+    for r in (0, rows // 2, rows - 1):  # the first part, the middle one, the last
+        [hit] = lookup(index, skus[r])
+        assert (hit.row, hit.error, hit.pos) == (r + 2, None, r)
+        assert hit.cells == dict(zip(headers, cells.row(r), strict=True))

@@ -1,5 +1,5 @@
 """Storing a run's explain index (:mod:`relay_shared.explain.index_format`) next to its
-reports: each data part (about 1 MiB) is uploaded while the next ones are encoded (a few
+reports: each data part (about 8 MiB) is uploaded while the next ones are encoded (a few
 uploads in flight), then the manifest (written last: a run whose manifest exists has its
 whole index). Every key is deterministic under the run, so a replay rewrites the same bytes.
 """
