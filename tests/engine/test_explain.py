@@ -3,6 +3,7 @@ the answer, checked against the run's own merged file and the scalar price refer
 
 from __future__ import annotations
 
+import io
 import random
 from typing import Any
 
@@ -14,6 +15,7 @@ from relay_cli.demo_explain import explain_lines
 from relay_pricing.domain import build_run_outputs
 from relay_pricing.domain.rounding import PriceRule, price_cents
 from relay_shared.explain.answer import ExplainOut, NotInRunOut, explain, not_in_run
+from relay_shared.explain.buckets import PartWriter, read_chunk
 from relay_shared.explain.index_format import (
     ExplainIndex,
     ExplainManifest,
@@ -325,3 +327,20 @@ def test_the_demo_shows_an_answer_in_short_lines() -> None:
         "  map_floor    2499 -> 2599",
         "  price 2599 cents",
     ]
+
+
+def test_a_bucket_is_an_ipc_stream_and_an_older_index_s_ipc_file_still_reads() -> None:
+    # a stream costs polars about half of a file to write (a file goes through its sink)
+    frame = pl.DataFrame({"sku": ["A", "B", "C"], "cents": [100, None, 7]})
+    parts: list[bytes] = []
+    writer = PartWriter(parts.append, 1 << 20, "lz4")
+    chunk = writer.add(frame)
+    writer.close()
+    body = parts[0][chunk.offset : chunk.offset + chunk.length]
+    written_before = io.BytesIO()
+    frame.write_ipc(written_before, compression="lz4")
+
+    assert body[:4] == b"\xff\xff\xff\xff"  # an IPC stream's first message (no file magic)
+    assert read_chunk(body).equals(frame)
+    assert written_before.getvalue()[:6] == b"ARROW1"
+    assert read_chunk(written_before.getvalue()).equals(frame)

@@ -9,7 +9,7 @@ step's output in cents (``s_raw``, ``s_floor``, ``s_clamped``, ``s_rounded``, ``
 
 Layout (:mod:`.buckets`, shared with normalize's index of the rows as read): the SKUs are
 spread over ``buckets`` (about :data:`SKUS_PER_BUCKET` SKUs each) by a hash of the SKU; each
-bucket's rows are one LZ4 Arrow IPC file, and the buckets are stored one after another in
+bucket's rows are one LZ4 Arrow IPC stream, and the buckets are stored one after another in
 data parts of about :data:`PART_BYTES` (8 MiB; ``explain/offers-NNNNN.arrow`` under the run's
 reports). ``explain/manifest.json`` holds the decision keys, the price rule and each bucket's
 part and byte range. A lookup reads the manifest and one bucket: one ranged GET, whatever the

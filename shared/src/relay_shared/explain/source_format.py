@@ -14,7 +14,7 @@ it cost more than the rest of the index together, measured):
   name), ``error`` (the code of the row's rejection, null for an accepted row) and ``pos``
   (the row's position among the cells). Bucketed by SKU (:mod:`.buckets`, pricing's hash).
 - the cells: the raw cells ``c0..cN`` in the feed's order, in blocks of ``block_rows`` rows,
-  each block one Arrow IPC file; the manifest lists their headers (a repeated header gets
+  each block one Arrow IPC stream; the manifest lists their headers (a repeated header gets
   ``#<position>`` after it) and each block's part and byte range.
 
 A lookup reads the SKU's key bucket, then the cells' block of the row it shows (one ranged
@@ -125,7 +125,7 @@ def source_data_key(data_folder: str, part: int) -> str:
 @dataclass(frozen=True, slots=True)
 class Sizes:
     """The layout's sizes (smaller ones in tests, to have many buckets, blocks and parts)
-    and its Arrow files' compression (the files say theirs: a reader needs not know)."""
+    and its Arrow streams' compression (the streams say theirs: a reader needs not know)."""
 
     keys_per_bucket: int = KEYS_PER_BUCKET
     block_rows: int = BLOCK_ROWS

@@ -32,7 +32,7 @@ from relay_shared.storage import ObjectStore
 
 _UPLOADS_IN_FLIGHT = 4
 _DONE = b""  # no part is empty: the end of the parts
-ARROW_TYPE = "application/vnd.apache.arrow.file"
+ARROW_TYPE = "application/vnd.apache.arrow.stream"
 log = structlog.get_logger(__name__)
 
 

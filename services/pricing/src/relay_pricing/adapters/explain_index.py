@@ -37,7 +37,7 @@ async def write_explain_index(
     async def upload(part: int, body: bytes) -> None:
         async with slots:
             key = data_key(tenant_id, run_id, part)
-            await store.put_bytes(key, body, content_type="application/vnd.apache.arrow.file")
+            await store.put_bytes(key, body, content_type="application/vnd.apache.arrow.stream")
 
     async with asyncio.TaskGroup() as group:
         encoding = group.create_task(asyncio.to_thread(encode, outputs.explain))
