@@ -20,6 +20,7 @@ Two replicas that both see a run complete produce identical artifacts; the first
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -93,8 +94,7 @@ class PricingHandlers:
                 await self.previews.merge_record(event, outputs, written)
             )
             return
-        outputs = await self.changes.amend(event, config, outputs)
-        written = await self._write(event, outputs)
+        outputs, written = await self._amend_and_write(event, config, outputs)
         succeeded = outputs.status == "succeeded"
         await self.assembly.record_merge(
             MergeRecord(
@@ -162,9 +162,31 @@ class PricingHandlers:
         await self.store.download(handoff.handoff_key, rows)
         return await asyncio.to_thread(vendor_feed, report, rows, columns, "parquet")
 
-    async def _write(self, event: RowsNormalized, outputs: RunOutputs) -> dict[str, str]:
-        """Store the run's files and its explain index, all uploads at once (every one is
-        written before the outcome is recorded); the key of each file by name."""
+    async def _amend_and_write(
+        self, event: RowsNormalized, config: TenantConfig, outputs: RunOutputs
+    ) -> tuple[RunOutputs, dict[str, str]]:
+        """The run's outputs with its change artifacts (:class:`RunChanges`), all stored; the
+        key of each file by name. The explain index is encoded and stored while the change
+        history is made (it adds files, never index rows): on a tenant's later runs the diff
+        against the previous feed and the encoding each take about half a second of a 1M-row
+        run. Every upload ends before this returns, so before the outcome is recorded."""
+        index = asyncio.create_task(
+            write_explain_index(self.store, event.tenant_id, event.scope_id, outputs)
+        )
+        try:
+            outputs = await self.changes.amend(event, config, outputs)
+            written = await self._write(event, outputs, explain=False)
+            await index
+        finally:
+            await _settled(index)
+        return outputs, written
+
+    async def _write(
+        self, event: RowsNormalized, outputs: RunOutputs, *, explain: bool = True
+    ) -> dict[str, str]:
+        """Store the run's files and (unless ``explain`` is False) its explain index, all
+        uploads at once (every one is written before the outcome is recorded); the key of
+        each file by name."""
         written = {
             name: keys.output_key(event.tenant_id, event.scope_id, name)
             if name in OUTPUT_FILES
@@ -172,9 +194,10 @@ class PricingHandlers:
             for name in sorted(outputs.files)
         }
         async with asyncio.TaskGroup() as uploads:
-            uploads.create_task(
-                write_explain_index(self.store, event.tenant_id, event.scope_id, outputs)
-            )
+            if explain:
+                uploads.create_task(
+                    write_explain_index(self.store, event.tenant_id, event.scope_id, outputs)
+                )
             for name, key in written.items():
                 content_type = "text/csv" if name.endswith(".csv") else "application/json"
                 uploads.create_task(
@@ -194,6 +217,14 @@ class PricingHandlers:
             error=error,
             vendor_id=event.vendor_id,
         )
+
+
+async def _settled(task: asyncio.Task[None]) -> None:
+    """``task`` cancelled unless it is done, and waited for: nothing of it outlives the
+    handler (its outcome counts only where it was awaited)."""
+    task.cancel()
+    with contextlib.suppress(Exception, asyncio.CancelledError):
+        await task
 
 
 def _ms(seconds: float) -> int:
