@@ -58,11 +58,6 @@ def scan_feed(source: FeedSource) -> FeedScan:
     return FeedScan(digest.hexdigest(), size, newlines)
 
 
-def feed_digest(source: FeedSource) -> str:
-    """The SHA-256 of the feed's bytes (a file is hashed chunk by chunk)."""
-    return scan_feed(source).sha256
-
-
 def is_text_codec(encoding: str) -> bool:
     """True when ``encoding`` names a codec that decodes bytes to text (not ``bz2_codec``,
     ``zlib_codec``, ``base64_codec``, ``hex_codec``, ``uu_codec``, ``quopri_codec`` or
