@@ -28,6 +28,8 @@ from pydantic import BaseModel, ConfigDict
 
 _SEEDS = (0x5EED, 0x0BAD, 0xCAFE, 0xF00D)
 _IPC_FILE_MAGIC = b"ARROW1"
+#: The content type a data part is stored under (its buckets are Arrow IPC streams).
+PART_CONTENT_TYPE = "application/vnd.apache.arrow.stream"
 _PROBES = 8
 _BUCKET = "__bucket"
 

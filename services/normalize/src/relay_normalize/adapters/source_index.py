@@ -16,6 +16,7 @@ import structlog
 
 from relay_shared import keys
 from relay_shared.errors import NotFoundError
+from relay_shared.explain.buckets import PART_CONTENT_TYPE
 from relay_shared.explain.source_format import (
     DEFAULT_SIZES,
     MANIFEST_NAME,
@@ -32,7 +33,6 @@ from relay_shared.storage import ObjectStore
 
 _UPLOADS_IN_FLIGHT = 4
 _DONE = b""  # no part is empty: the end of the parts
-ARROW_TYPE = "application/vnd.apache.arrow.stream"
 log = structlog.get_logger(__name__)
 
 
@@ -55,7 +55,9 @@ async def write_source_index(
 
     async def upload(part: int, body: bytes) -> None:
         async with slots:
-            await store.put_bytes(source_data_key(folder, part), body, content_type=ARROW_TYPE)
+            await store.put_bytes(
+                source_data_key(folder, part), body, content_type=PART_CONTENT_TYPE
+            )
 
     async with asyncio.TaskGroup() as group:
         encoding = group.create_task(asyncio.to_thread(encode))

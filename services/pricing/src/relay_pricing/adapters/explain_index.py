@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 
 from relay_pricing.domain.run import RunOutputs
+from relay_shared.explain.buckets import PART_CONTENT_TYPE
 from relay_shared.explain.index_format import ExplainIndex, data_key, encode_parts, manifest_key
 from relay_shared.storage import ObjectStore
 
@@ -37,7 +38,7 @@ async def write_explain_index(
     async def upload(part: int, body: bytes) -> None:
         async with slots:
             key = data_key(tenant_id, run_id, part)
-            await store.put_bytes(key, body, content_type="application/vnd.apache.arrow.stream")
+            await store.put_bytes(key, body, content_type=PART_CONTENT_TYPE)
 
     async with asyncio.TaskGroup() as group:
         encoding = group.create_task(asyncio.to_thread(encode, outputs.explain))
