@@ -160,6 +160,104 @@ async def test_two_drainers_publish_every_event_once_in_order(
     assert [body["event_id"] for _, body in seen] == ids
 
 
+async def test_drains_called_during_a_pass_share_the_next_pass(
+    rig: Rig, pool: asyncpg.Pool, unique_id: str
+) -> None:
+    """Nineteen handlers drain while a pass is publishing: they wait for one more pass, which
+    publishes what they committed, and each is answered that pass's count (queued one by one
+    on the lock, the first would publish the 5 and the other 18 would publish nothing)."""
+    first_batch = [_requested(f"t-{unique_id}", n) for n in range(3)]
+    second_batch = [_requested(f"t-{unique_id}", n) for n in range(3, 8)]
+    durable = await _consumer(rig, f"share-{unique_id}")
+    outbox = Outbox(pool)
+    publishing, release = asyncio.Event(), asyncio.Event()
+    calls: list[str] = []
+
+    async def publish(event: Event) -> bool:
+        calls.append(event.event_id)
+        if len(calls) == 1:
+            publishing.set()
+            await release.wait()
+        return await rig.bus.publish(event)
+
+    await _commit(pool, first_batch)
+    running = asyncio.create_task(outbox.drain(publish))
+    await publishing.wait()  # the first pass holds its batch and the lock
+    await _commit(pool, second_batch)
+    joined = [asyncio.create_task(outbox.drain(publish)) for _ in range(19)]
+    await asyncio.sleep(0)  # one loop step: each joining call has run up to its wait
+    release.set()
+    counts = [await running, *await asyncio.gather(*joined)]
+
+    ids = [e.event_id for e in first_batch + second_batch]
+    assert counts == [3] + [5] * 19
+    assert calls == ids
+    assert await outbox.pending() == 0
+    assert [msg_id for msg_id, _ in await _seen(rig, durable)] == ids
+
+
+async def test_tenants_are_published_side_by_side_each_in_the_order_written(
+    rig: Rig, pool: asyncpg.Pool, unique_id: str
+) -> None:
+    """Three tenants' events, written interleaved: each tenant's first publish waits until
+    all three tenants have one in flight (one after another, the first would wait alone for
+    10 s and fail), and each tenant's events reach the stream in the order written."""
+    tenants = [f"t{n}-{unique_id}" for n in range(3)]
+    events = [_requested(tenants[n % 3], n) for n in range(12)]
+    durable = await _consumer(rig, f"side-{unique_id}")
+    await _commit(pool, events)
+    in_flight: set[str] = set()
+    all_in_flight = asyncio.Event()
+
+    async def publish(event: Event) -> bool:
+        in_flight.add(event.tenant_id)
+        if len(in_flight) == len(tenants):
+            all_in_flight.set()
+        await asyncio.wait_for(all_in_flight.wait(), 10)
+        return await rig.bus.publish(event)
+
+    assert await Outbox(pool).drain(publish) == 12
+
+    seen = [msg_id for msg_id, _ in await _seen(rig, durable)]
+    assert sorted(seen) == sorted(e.event_id for e in events)
+    for tenant in tenants:
+        written = [e.event_id for e in events if e.tenant_id == tenant]
+        assert [msg_id for msg_id in seen if msg_id in written] == written
+
+
+async def test_a_tenant_whose_publish_fails_sends_nothing_after_it(
+    rig: Rig, pool: asyncpg.Pool, unique_id: str
+) -> None:
+    """Tenant a's second event fails: a's third is never sent, the batch stays pending, and
+    the next drain publishes it whole (b's stored events dropped as repeats), a's in order."""
+    a, b = f"a-{unique_id}", f"b-{unique_id}"
+    events = [_requested(a, 0), _requested(b, 1), _requested(a, 2), _requested(a, 3)]
+    durable = await _consumer(rig, f"fail-{unique_id}")
+    await _commit(pool, events)
+    outbox = Outbox(pool)
+    sent: list[str] = []
+
+    async def fail_on_a_second(event: Event) -> bool:
+        if event.event_id == events[2].event_id:
+            raise ConnectionResetError("the bus refused a's second event")
+        sent.append(event.event_id)
+        return await rig.bus.publish(event)
+
+    with pytest.raises(ConnectionResetError):
+        await outbox.drain(fail_on_a_second)
+    assert events[3].event_id not in sent
+    assert await outbox.pending() == 4
+
+    assert await outbox.drain(rig.bus.publish) == 4
+    seen = [msg_id for msg_id, _ in await _seen(rig, durable)]
+    assert sorted(seen) == sorted(e.event_id for e in events)
+    assert [m for m in seen if m.startswith(f"{subjects.RUN_REQUESTED}:run-{a}")] == [
+        events[0].event_id,
+        events[2].event_id,
+        events[3].event_id,
+    ]
+
+
 async def test_a_crash_between_commit_and_publish_is_published_by_the_periodic_drain(
     rig: Rig, pool: asyncpg.Pool, unique_id: str
 ) -> None:

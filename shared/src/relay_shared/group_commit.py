@@ -1,5 +1,5 @@
 """Group commit: concurrent callers' work runs together, one round trip per batch (the
-gateway's receipts, insights' orders of one tenant).
+gateway's receipts, insights' orders of one tenant, the outbox's drains).
 
 Whoever submits while no commit is in flight starts one; whoever submits while one is in
 flight joins the next, which starts as soon as the current one ends. So a lone request waits

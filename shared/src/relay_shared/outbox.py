@@ -10,10 +10,16 @@ drain is published by the periodic drain (:meth:`Outbox.draining`, started where
 starts, every ``outbox_interval_s`` of :class:`~relay_shared.settings.CommonSettings`), or by
 the next handler's drain.
 
-Draining publishes the pending rows in ``id`` order (the order they were written), marking each
-published in the batch's transaction right after the bus stored it. Drainers of one schema
+Draining publishes the pending rows of each tenant in ``id`` order (the order they were
+written; different tenants' side by side, see :func:`_publish_each_tenant_in_order`), marking
+a batch published in its transaction right after the bus stored all of it. Drainers of one schema
 (replicas, the periodic drain, handlers) take turns under a transaction-scoped advisory lock,
-so each row is published by one of them, in order. When a publish or the commit fails, the
+so each row is published by one of them, in order. Inside one process the calls share passes
+(:class:`~relay_shared.group_commit.GroupCommit`): a call made while a pass runs waits for the
+next pass, which starts when the running one ends and so publishes everything committed before
+the call. Concurrent handlers then cost one drain between them, not one each queued on the lock
+holding a pool connection (insights at 400 orders/s had four or five connections waiting on it
+at any moment). When a publish or the commit fails, the
 batch's rows stay pending and are published again later with the same ``Nats-Msg-Id`` (the
 event id, deterministic): the server drops the repeats inside its duplicate window, and the
 consumers are idempotent beyond it. The rows stay after publishing, so an event written again
@@ -32,9 +38,12 @@ applied migrations keep their checksums).
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Protocol
 
 import asyncpg
@@ -44,6 +53,7 @@ from asyncpg.pool import PoolConnectionProxy
 from relay_shared.background import running
 from relay_shared.bus.failures import is_transient
 from relay_shared.events import EVENT_TYPES, Event
+from relay_shared.group_commit import GroupCommit
 from relay_shared.tracing import annotate_span, continued_from, current_traceparent
 
 PublishFn = Callable[[Event], Awaitable[bool]]
@@ -101,12 +111,53 @@ async def upgrade_table(
             await conn.execute(f'ALTER TABLE "{schema}".outbox ADD COLUMN {column} {sql_type}')
 
 
+@dataclass(frozen=True)
+class _Pending:
+    """A pending row's event, and the trace it continues."""
+
+    event: Event
+    traceparent: str | None
+
+
+async def _publish_each_tenant_in_order(publish: PublishFn, pending: list[_Pending]) -> None:
+    """Each tenant's events one after another in the order written (the next is sent once
+    the bus stored the previous; after a failure the tenant's later ones are not sent), and
+    the tenants side by side: a batch costs about one round trip per event of its busiest
+    tenant, not one per event. A failure cancels the other tenants' publishing and is raised
+    (the whole batch stays pending; what was stored is dropped as a repeat next time)."""
+    by_tenant: dict[str, list[_Pending]] = {}
+    for item in pending:
+        by_tenant.setdefault(item.event.tenant_id, []).append(item)
+    if len(by_tenant) <= 1:
+        for items in by_tenant.values():
+            await _publish_in_order(publish, items)
+        return
+    tasks = [asyncio.create_task(_publish_in_order(publish, items)) for items in by_tenant.values()]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    for failure in [task.exception() for task in tasks if not task.cancelled()]:
+        if failure is not None:
+            raise failure
+
+
+async def _publish_in_order(publish: PublishFn, items: list[_Pending]) -> None:
+    for item in items:
+        with continued_from(item.traceparent):
+            await publish(item.event)
+
+
 class Outbox:
     """The ``outbox`` table of the schema ``pool`` is bound to."""
 
     def __init__(self, pool: asyncpg.Pool, *, batch_size: int = BATCH_SIZE) -> None:
         self._pool = pool
         self._batch_size = batch_size
+        # The passes of each publish function (a service has one: its bus's publish).
+        self._passes: dict[PublishFn, GroupCommit[None, int]] = {}
 
     @staticmethod
     async def add(
@@ -132,7 +183,21 @@ class Outbox:
         )
 
     async def drain(self, publish: PublishFn) -> int:
-        """Publish every pending event in the order written; how many were published."""
+        """Publish every pending event in the order written; how many the pass published.
+        A call made while another call's pass runs joins the next pass (one for all who
+        joined), which publishes what was committed before the call; a pass that fails raises
+        in every call that joined it."""
+        passes = self._passes.get(publish)
+        if passes is None:
+            passes = GroupCommit(partial(self._drain_pass, publish), max_batch=sys.maxsize)
+            self._passes[publish] = passes
+        return await passes.submit(None)
+
+    async def _drain_pass(self, publish: PublishFn, calls: list[None]) -> list[int]:
+        total = await self._drain_all(publish)
+        return [total] * len(calls)
+
+    async def _drain_all(self, publish: PublishFn) -> int:
         total = 0
         while True:
             published = await self._drain_batch(publish)
@@ -148,10 +213,14 @@ class Outbox:
                 " WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE",
                 self._batch_size,
             )
-            for row in rows:
-                event = EVENT_TYPES[row["subject"]].model_validate_json(row["payload"])
-                with continued_from(row["traceparent"]):
-                    await publish(event)
+            pending = [
+                _Pending(
+                    EVENT_TYPES[row["subject"]].model_validate_json(row["payload"]),
+                    row["traceparent"],
+                )
+                for row in rows
+            ]
+            await _publish_each_tenant_in_order(publish, pending)
             # One statement for the batch: a failed publish rolls all of it back anyway (the
             # rows published before it are published again, and dropped as repeats).
             if rows:
