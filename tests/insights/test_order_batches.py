@@ -22,6 +22,7 @@ from relay_shared.events import (
     OrderShipped,
 )
 from relay_shared.outbox import Outbox
+from tests.support.polling import wait_until
 
 SHIPPED = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 LISTED = datetime(2026, 10, 1, tzinfo=UTC)
@@ -204,3 +205,45 @@ async def test_each_order_of_a_batch_logs_with_its_own_message_ids(
         for entry in logs
         if entry["event"] == "order.unknown_sku"
     ] == [(f"O-{n}", sku, f"message-{n}") for n in range(1, 4) for sku in ("SKU-A", "SKU-Z")]
+
+
+class HeldBus(Published):
+    """A bus whose first publish waits until the test releases it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.publishing = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def publish(self, event: Event) -> bool:
+        if not self.publishing.is_set():
+            self.publishing.set()
+            await self.release.wait()
+        return await super().publish(event)
+
+
+async def test_the_next_batch_is_recorded_while_the_last_one_is_published(
+    pool: asyncpg.Pool, unique_id: str
+) -> None:
+    """The batch's events are published after it, outside it: order 2 of the same tenant is
+    recorded while order 1's order.recorded is still being published (inside the batch, it
+    would wait for that publish and this would time out)."""
+    tenant = f"batch-{unique_id}"
+    bus = HeldBus()
+    handlers = handlers_on(pool, bus, order_batch_size=100)
+    first = asyncio.create_task(handlers.on_order_shipped(order(tenant, 1)))
+    await asyncio.wait_for(bus.publishing.wait(), 10)
+
+    second = asyncio.create_task(handlers.on_order_shipped(order(tenant, 2)))
+
+    async def second_recorded() -> bool:
+        return await lines_by_transaction(pool, tenant) == [["O-1"], ["O-2"]]
+
+    await wait_until(second_recorded, 10.0, "order 2 recorded while order 1 is published")
+    assert not first.done()
+    bus.release.set()
+    await asyncio.gather(first, second)
+    assert bus.recorded(tenant) == {
+        "O-1": [("SKU-A", 1), ("SKU-Z", 1)],
+        "O-2": [("SKU-A", 1), ("SKU-Z", 1)],
+    }

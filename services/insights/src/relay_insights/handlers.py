@@ -127,8 +127,10 @@ class InsightsHandlers:
         """Record the order's new lines (announced with order.recorded), take them off the
         channel's stock, evaluate: in one transaction with the tenant's other orders handled
         at the same time (:class:`relay_shared.group_commit.GroupCommit`), so a burst of orders
-        costs one transaction, one rules lookup and one outbox drain per batch. An order whose
-        batch fails is then recorded alone: it fails alone, the others are not held back."""
+        costs one transaction and one rules lookup per batch. An order whose batch fails is then
+        recorded alone: it fails alone, the others are not held back. The events are published
+        after the batch, outside it (the outbox's drains of concurrent handlers share passes),
+        so the tenant's next batch is recorded while this one's are published."""
         batch = self._order_batches.get(event.tenant_id)
         if batch is None:
             record = partial(self._record_orders, event.tenant_id)
@@ -138,14 +140,11 @@ class InsightsHandlers:
         failure = await batch.submit(_Order(event, contextvars.copy_context()))
         if failure is not None:
             raise failure
+        await self.publish_pending()
 
     async def _record_orders(self, tenant_id: str, orders: list[_Order]) -> list[Exception | None]:
         """Each order's outcome: the batch in one transaction, else each order in its own."""
-        return await each_alone_on_failure(orders, partial(self._record_and_publish, tenant_id))
-
-    async def _record_and_publish(self, tenant_id: str, orders: list[_Order]) -> None:
-        await self._record_in_one_unit(tenant_id, orders)
-        await self.publish_pending()
+        return await each_alone_on_failure(orders, partial(self._record_in_one_unit, tenant_id))
 
     async def _record_in_one_unit(self, tenant_id: str, orders: list[_Order]) -> None:
         rules = await self.rules(tenant_id)
