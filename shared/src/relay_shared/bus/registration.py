@@ -22,10 +22,12 @@ from relay_shared.subjects import durable_name
 E = TypeVar("E", bound=Event)
 log = structlog.get_logger(__name__)
 
-#: Messages one pull fetches at most for a consumer with several workers: few enough that
-#: those waiting for a free worker (not yet kept with in-progress acks) wait far less than
-#: ``ack_wait``.
-MAX_FETCH = 32
+#: Messages one pull fetches at most for a consumer with several workers (never more than its
+#: workers): each pull is a round trip, and at 32 a pull insights' 256 workers sat mostly idle
+#: under 400 orders/s (``tests/bench/bench_webhook.py``). Few enough that those waiting for a
+#: free worker (not yet kept with in-progress acks) wait for one round of handlers, far less
+#: than ``ack_wait``.
+MAX_FETCH = 256
 
 
 def warn_if_replays_outlive_duplicates(policy: DeliveryPolicy, streams: StreamSettings) -> None:
