@@ -6,8 +6,10 @@ Writes are coalesced per workbook (see ``adapters.coalescing_writer``): a save w
 when ``APP_WRITE_MAX_BATCH`` wait). ``APP_CONSUMER_WORKERS`` messages of ``order.shipped`` and
 ``insight.generated`` are handled at once, so up to that many share one save: it must cover
 the message rate × (``APP_WRITE_MIN_INTERVAL_S`` + the time one save of the largest workbook
-takes), or sheets falls behind. The default, 2048, keeps up with 400 orders/s over 10 tenants
-here (256 held about 200/s: ``tests/bench/bench_webhook.py``).
+takes), or sheets falls behind. With the default, 2048, sheets kept up with 400 orders/s over
+10 tenants here on an earlier day (256 held about 200/s: ``tests/bench/bench_webhook.py``); on
+2026-12-07 it fell 750-3,300 orders behind at 400/s with only the gateway beside it (about
+0.73 cores, a third of it saving workbooks) and caught up 3-15 s after the load.
 
 The Google backend (a tenant with ``sheets.backend: google``) authenticates with the service
 account in ``APP_SERVICE_ACCOUNT_FILE`` and coalesces writes per spreadsheet with its own
