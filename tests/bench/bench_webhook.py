@@ -13,10 +13,11 @@ Prints accepted, rejected (by status), latency p50/p99/max measured from each re
 scheduled time (so a sender held up by a slow answer counts against the gateway) and from
 when it left, the throughput, the gateway's CPU time per accepted webhook (read from
 ``/proc/<pid>/stat`` over the load, its idle rate measured before and subtracted), each
-service's CPU over the load, insights' and sheets' ``order.shipped`` backlog (pending and
-ack pending: largest during the load, at its end) and how long they took to catch up; then
-reads ``order.shipped`` back from JetStream and checks every accepted event is there exactly
-once. Targets: none lost or doubled, p99 < 50 ms, <= 0.5 ms of gateway CPU per webhook.
+service's CPU over the load, the machine's busy cores (the senders' own, and what NATS,
+Postgres and the rest took: whether the machine was saturated), insights' and sheets'
+``order.shipped`` backlog (pending and ack pending: largest during the load, at its end) and
+how long they took to catch up; then reads ``order.shipped`` back from JetStream and checks
+every accepted event is there exactly once. Targets: none lost or doubled, p99 < 50 ms, <= 0.5 ms of gateway CPU per webhook.
 Exit 1 when an event is lost or duplicated (slow figures are reported).
 """
 
@@ -40,7 +41,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
-from webhook_probes import Backlog, Drain, LagWatch, cpu_seconds, cpu_times
+from webhook_probes import (
+    Backlog,
+    Drain,
+    LagWatch,
+    cpu_seconds,
+    cpu_times,
+    machine_busy_seconds,
+)
 
 from relay_cli.bus_watch import collect, nats_client
 from relay_cli.gateway_client import GatewayClient, GatewayError
@@ -88,6 +96,9 @@ class Cpu:
     used_s: dict[str, float] = field(default_factory=dict)
     gateway_system_s: float = 0.0
     gateway_idle_per_s: float = 0.0
+    #: every core's busy seconds, and this process's own (the senders), over the load
+    machine_s: float = 0.0
+    bench_s: float = 0.0
 
 
 def _payload(tenant_id: str, event_id: str) -> bytes:
@@ -210,6 +221,12 @@ def _report_load(bench: Bench, out: Results, cpu: Cpu) -> tuple[float, float]:
         f"{name} {used / out.wall_s:.2f}" for name, used in cpu.used_s.items() if name != "gateway"
     )
     print(f"CPU cores   {others}")
+    rest_s = cpu.machine_s - cpu.bench_s - sum(cpu.used_s.values())
+    print(
+        f"machine     {cpu.machine_s / out.wall_s:.2f} of {os.cpu_count()} cores busy over the "
+        f"load: the senders (this process) {cpu.bench_s / out.wall_s:.2f}, the services above, "
+        f"NATS, Postgres and the rest {rest_s / out.wall_s:.2f}"
+    )
     return _percentile(out.scheduled_ms, 99), per_ms
 
 
@@ -266,6 +283,7 @@ async def _measured_load(bench: Bench, tenants: list[str]) -> tuple[Results, Cpu
     cpu.gateway_idle_per_s = (cpu_seconds(bench.pids["gateway"]) - idle_from) / IDLE_SAMPLE_S
     before = {name: cpu_seconds(pid) for name, pid in bench.pids.items()}
     system_before = cpu_times(bench.pids["gateway"])[1]
+    machine_before, bench_before = machine_busy_seconds(), time.process_time()
     connector = aiohttp.TCPConnector(limit=bench.senders)
     async with aiohttp.ClientSession(connector=connector) as session:
         out = await _load(
@@ -273,6 +291,8 @@ async def _measured_load(bench: Bench, tenants: list[str]) -> tuple[Results, Cpu
         )
     cpu.used_s = {name: cpu_seconds(pid) - before[name] for name, pid in bench.pids.items()}
     cpu.gateway_system_s = cpu_times(bench.pids["gateway"])[1] - system_before
+    cpu.machine_s = machine_busy_seconds() - machine_before
+    cpu.bench_s = time.process_time() - bench_before
     return out, cpu
 
 

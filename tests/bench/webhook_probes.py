@@ -1,5 +1,6 @@
 """What ``bench_webhook.py`` reads besides the answers: a process's CPU time from
-``/proc/<pid>/stat`` and a durable consumer's backlog from JetStream."""
+``/proc/<pid>/stat``, the whole machine's from ``/proc/stat``, and a durable consumer's
+backlog from JetStream."""
 
 from __future__ import annotations
 
@@ -26,6 +27,14 @@ def cpu_times(pid: int) -> tuple[float, float]:
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of process ``pid`` so far."""
     return sum(cpu_times(pid))
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds every core of the machine spent busy so far: the first line of
+    ``/proc/stat`` (user, nice, system, idle, iowait, irq, softirq, steal, in ticks) less
+    idle and iowait."""
+    ticks = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / _TICKS_PER_S
 
 
 @dataclass(frozen=True)
