@@ -4,10 +4,13 @@
         [--senders 32] [--services all]
 
 Starts a throwaway embedded stack (NATS, Postgres, S3) and the services as processes (like
-``relay up``), creates ``--tenants`` tenants, then sends ``--rate`` signed ``order.shipped``
-payloads per second in all (round robin over the tenants) for ``--seconds`` seconds to the
-gateway on the loopback, from ``--senders`` concurrent senders (open loop: each request is
-due at its scheduled time, whatever the previous ones do), every one with its own event id.
+``relay up``), creates ``--tenants`` tenants, each with its amazon listings
+(``webhook_catalogue``: the orders sell listed products, some sell out and open insights, a
+few name an unlisted sku), waits until insights has imported them, then sends ``--rate``
+signed ``order.shipped`` payloads per second in all (round robin over the tenants) for
+``--seconds`` seconds to the gateway on the loopback, from ``--senders`` concurrent senders
+(open loop: each request is due at its scheduled time, whatever the previous ones do), every
+one with its own event id.
 
 Prints accepted, rejected (by status), latency p50/p99/max measured from each request's
 scheduled time (so a sender held up by a slow answer counts against the gateway) and from
@@ -17,8 +20,9 @@ service's CPU over the load, the machine's busy cores (the senders' own, and wha
 Postgres and the rest took: whether the machine was saturated), insights' and sheets'
 ``order.shipped`` backlog (pending and ack pending: largest during the load, at its end) and
 how long they took to catch up; then reads ``order.shipped`` back from JetStream and checks
-every accepted event is there exactly once. Targets: none lost or doubled, p99 < 50 ms, <= 0.5 ms of gateway CPU per webhook.
-Exit 1 when an event is lost or duplicated (slow figures are reported).
+every accepted event is there exactly once. Targets: none lost or doubled, p99 < 50 ms,
+<= 0.5 ms of gateway CPU per webhook. Exit 1 when an event is lost or duplicated (slow
+figures are reported).
 """
 
 from __future__ import annotations
@@ -41,10 +45,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
+from nats.aio.client import Client
+from webhook_catalogue import LISTED, listings_csv, order_items
 from webhook_probes import (
     Backlog,
     Drain,
     LagWatch,
+    backlog,
     cpu_seconds,
     cpu_times,
     machine_busy_seconds,
@@ -74,6 +81,7 @@ class Results:
     accepted: list[str] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
     wall_s: float = 0.0
+    run: str = ""
 
 
 @dataclass(frozen=True)
@@ -101,14 +109,14 @@ class Cpu:
     bench_s: float = 0.0
 
 
-def _payload(tenant_id: str, event_id: str) -> bytes:
+def _payload(tenant_id: str, event_id: str, index: int) -> bytes:
     order = {
         "order_id": event_id,
         "channel": "amazon",
         "status": "shipped",
         "ordered_at": "2026-11-20T09:00:00Z",
         "shipped_at": "2026-11-22T09:55:00Z",
-        "items": [{"sku": "SKU-1", "quantity": 1}],
+        "items": order_items(index),
     }
     body = {
         "event_id": event_id,
@@ -121,9 +129,10 @@ def _payload(tenant_id: str, event_id: str) -> bytes:
 
 
 async def _send(
-    client: GatewayClient, bench: Bench, tenant_id: str, event_id: str, due: float, out: Results
+    client: GatewayClient, bench: Bench, tenant_id: str, index: int, due: float, out: Results
 ) -> None:
-    body = _payload(tenant_id, event_id)
+    event_id = f"bench-{out.run}-{index:07d}"
+    body = _payload(tenant_id, event_id, index)
     started = time.perf_counter()
     try:
         answer = await client.post_shipstation(body, bench.webhook_secret, expect=(202,))
@@ -144,9 +153,8 @@ async def _send(
 async def _load(client: GatewayClient, bench: Bench, tenants: list[str]) -> Results:
     """``rate × seconds`` requests, each due at its scheduled time, taken in order by
     ``senders`` concurrent senders."""
-    out = Results()
+    out = Results(run=secrets.token_hex(3))
     total, interval = bench.rate * bench.seconds, 1.0 / bench.rate
-    run = secrets.token_hex(3)
     indices = itertools.count()
     start = time.perf_counter() + 0.2
 
@@ -156,7 +164,7 @@ async def _load(client: GatewayClient, bench: Bench, tenants: list[str]) -> Resu
             if (delay := due - time.perf_counter()) > 0:
                 await asyncio.sleep(delay)
             tenant_id = tenants[index % len(tenants)]
-            await _send(client, bench, tenant_id, f"bench-{run}-{index:07d}", due, out)
+            await _send(client, bench, tenant_id, index, due, out)
 
     await asyncio.gather(*(sender() for _ in range(bench.senders)))
     out.wall_s = time.perf_counter() - start
@@ -268,11 +276,33 @@ def _report_delivery(
 
 
 async def _create_tenants(admin: GatewayClient, count: int) -> list[str]:
+    """``count`` tenants selling on amazon, each with its listings (``webhook_catalogue``)."""
     run = secrets.token_hex(3)
     tenants = [f"bench-{run}-{n:02d}" for n in range(count)]
+    listings = listings_csv()
     for tenant_id in tenants:
-        await admin.create_tenant(tenant_id, "Webhook bench", ["amazon"])
+        owner = admin.as_key(await admin.create_tenant(tenant_id, "Webhook bench", ["amazon"]))
+        await owner.request(
+            "PUT",
+            f"/v1/tenants/{tenant_id}/channels/amazon/listings",
+            data=listings,
+            headers={"Content-Type": "text/csv"},
+            expect=(202,),
+        )
     return tenants
+
+
+async def _listings_imported(bench: Bench, client: Client) -> None:
+    """Wait until insights has imported every tenant's listings (its ``listings.imported``
+    consumer has nothing left), so the load sells listed products."""
+    if "insights" not in bench.pids:
+        return
+    durable = durable_name("insights", "listings.imported")
+    deadline = time.monotonic() + DRAIN_TIMEOUT_S
+    while (await backlog(client, STREAM, durable)).total:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"insights did not import the listings in {DRAIN_TIMEOUT_S:.0f} s")
+        await asyncio.sleep(0.05)
 
 
 async def _measured_load(bench: Bench, tenants: list[str]) -> tuple[Results, Cpu]:
@@ -300,9 +330,10 @@ async def drive(bench: Bench) -> int:
     async with aiohttp.ClientSession() as session:
         admin = GatewayClient(session, bench.gateway_url, bench.admin_key)
         tenants = await _create_tenants(admin, bench.tenants)
-    print(f"{len(tenants)} tenants; sending…", flush=True)
     durables = [durable_name(name, SUBJECT) for name in LAGGING if name in bench.pids]
     async with nats_client(bench.nats_url) as client:
+        await _listings_imported(bench, client)
+        print(f"{len(tenants)} tenants, {LISTED} listings each; sending…", flush=True)
         lag = LagWatch(client, STREAM, durables)
         watcher = asyncio.create_task(lag.watch())
         try:
