@@ -4,16 +4,20 @@ each is recorded and sold exactly as alone, and one that fails fails alone."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, cast
 
 import asyncpg
 import structlog
 import structlog.testing
+from asyncpg.connection import LoggedQuery
 
 from relay_insights.adapters.database import InsightsDatabase
 from relay_insights.domain.products import Product
+from relay_insights.evaluation import Evaluation, evaluate
 from relay_insights.handlers import InsightsHandlers
+from relay_shared.channel_config import InsightsConfig
 from relay_shared.events import (
     Event,
     InsightGenerated,
@@ -247,3 +251,36 @@ async def test_the_next_batch_is_recorded_while_the_last_one_is_published(
         "O-1": [("SKU-A", 1), ("SKU-Z", 1)],
         "O-2": [("SKU-A", 1), ("SKU-Z", 1)],
     }
+
+
+async def test_an_orders_evaluation_runs_no_count_and_no_work_mem_statement(
+    pool: asyncpg.Pool, unique_id: str
+) -> None:
+    """An order's evaluation (a few skus) opens what the rules say without counting products
+    or raising work_mem (two round trips per order it does not need); the daily evaluation
+    still counts every product of the tenant, exactly."""
+    tenant = f"statements-{unique_id}"
+    await list_sku_a(pool, tenant, 0)
+    rules = InsightsConfig()
+    order_queries: list[str] = []
+    daily_queries: list[str] = []
+
+    def into(queries: list[str]) -> Callable[[LoggedQuery], None]:
+        return lambda record: queries.append(record.query)
+
+    async with InsightsDatabase(pool).tenant(tenant) as unit:
+        logger = into(order_queries)
+        unit.conn.add_query_logger(logger)
+        order = await evaluate(unit, Evaluation("order.shipped:s", "c", SHIPPED, rules), ["SKU-A"])
+        unit.conn.remove_query_logger(logger)
+        logger = into(daily_queries)
+        unit.conn.add_query_logger(logger)
+        daily_evaluation = Evaluation("daily:s", "c", SHIPPED, rules)
+        daily = await evaluate(unit, daily_evaluation, None, count_products=True)
+        unit.conn.remove_query_logger(logger)
+
+    assert (order.products, order.opened, order.resolved) == (0, 1, 0)
+    assert [q for q in order_queries if "count(*)" in q or "work_mem" in q] == []
+    assert (daily.products, daily.opened, daily.resolved) == (1, 0, 0)
+    assert len([q for q in daily_queries if "SELECT count(*) FROM products" in q]) == 1
+    assert len([q for q in daily_queries if "SET LOCAL work_mem" in q]) == 1

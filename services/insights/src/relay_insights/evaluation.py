@@ -68,10 +68,14 @@ async def evaluate(
     evaluation: Evaluation,
     skus: Collection[str] | changes.SkuScope | None,
     batch_size: int = DEFAULT_BATCH,
+    *,
+    count_products: bool = False,
 ) -> EvaluationOutcome:
     """Evaluate the products of ``skus`` (a scope, as :mod:`~relay_insights.adapters.changes`
     filters them; None: every product of the tenant) on every
-    channel; store the transitions and their events (outbox) in the unit's transaction."""
+    channel; store the transitions and their events (outbox) in the unit's transaction.
+    ``count_products``: also count the products evaluated (the daily evaluation reports it;
+    an order's evaluation does not, and saves the statement)."""
     outcome = EvaluationOutcome()
     if isinstance(skus, Collection) and not skus:
         return outcome
@@ -85,7 +89,8 @@ async def evaluate(
         evaluation.as_of - timedelta(days=config.aged_after_days),
     )
     scope = await changes.sku_scope(unit.conn, skus)
-    outcome.products = await changes.product_count(unit.conn, unit.tenant_id, scope)
+    if count_products:
+        outcome.products = await changes.product_count(unit.conn, unit.tenant_id, scope)
     batches = changes.differences(unit.conn, unit.tenant_id, cutoffs, scope, batch_size)
     async for differences in batches:
         transitions = _transitions(unit.tenant_id, differences, evaluation, cap)

@@ -66,7 +66,9 @@ class DailyScheduler:
             if not await schedules.claim_day(unit.conn, unit.tenant_id, day, now):
                 log.info("daily.already_claimed", tenant_id=schedule.tenant_id, day=str(day))
                 return False
-            outcome = await evaluate(unit, evaluation, None, handlers.batch_size)
+            outcome = await evaluate(
+                unit, evaluation, None, handlers.batch_size, count_products=True
+            )
             purge_before = now - timedelta(days=rules.config.purge_resolved_after_days)
             counts = {**outcome.as_counts(), "purged": await unit.purge_resolved(purge_before)}
             await schedules.finish_day(unit.conn, unit.tenant_id, day, now, counts)
