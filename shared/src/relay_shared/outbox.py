@@ -12,14 +12,14 @@ the next handler's drain.
 
 Draining publishes the pending rows of each tenant in ``id`` order (the order they were
 written; different tenants' side by side, see :func:`_publish_each_tenant_in_order`), marking
-a batch published in its transaction right after the bus stored all of it. Drainers of one schema
-(replicas, the periodic drain, handlers) take turns under a transaction-scoped advisory lock,
-so each row is published by one of them, in order. Inside one process the calls share passes
-(:class:`~relay_shared.group_commit.GroupCommit`): a call made while a pass runs waits for the
-next pass, which starts when the running one ends and so publishes everything committed before
-the call. Concurrent handlers then cost one drain between them, not one each queued on the lock
-holding a pool connection (insights at 400 orders/s had four or five connections waiting on it
-at any moment). When a publish or the commit fails, the
+a batch published in its transaction right after the bus stored all of it. Drainers of one
+schema (replicas, the periodic drain, handlers) take turns under a transaction-scoped advisory
+lock, so each row is published by one of them, in order. Inside one process the calls share
+passes (:class:`~relay_shared.group_commit.GroupCommit`): a call made while a pass runs waits
+for the next pass, which starts when the running one ends and so publishes everything
+committed before the call. Concurrent handlers then cost one drain between them, not one each
+queued on the lock holding a pool connection (insights at 400 orders/s had four or five
+connections waiting on it at any moment). When a publish or the commit fails, the
 batch's rows stay pending and are published again later with the same ``Nats-Msg-Id`` (the
 event id, deterministic): the server drops the repeats inside its duplicate window, and the
 consumers are idempotent beyond it. The rows stay after publishing, so an event written again
