@@ -151,21 +151,34 @@ def _order(t: Transition) -> tuple[str, str, str]:
     return (t.sku, t.channel, t.kind)
 
 
-@pytest.mark.parametrize("stage_from", [1, changes.STAGE_SKUS_FROM])
+@pytest.mark.parametrize(
+    ("stage_from", "few", "plans"),
+    [
+        (1, changes.FEW_SKUS, "auto"),  # staged in a temporary table
+        (changes.STAGE_SKUS_FROM, changes.FEW_SKUS, "auto"),  # an array, fetched at once
+        (changes.STAGE_SKUS_FROM, 10, "auto"),  # an array, through a cursor
+        (changes.STAGE_SKUS_FROM, changes.FEW_SKUS, "force_generic_plan"),  # as an order's
+    ],
+)
 async def test_some_skus_have_the_transitions_of_every_sku_limited_to_them(
-    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch, stage_from: int
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch, stage_from: int, few: int, plans: str
 ) -> None:
-    """Some skus, as an array or staged in a temporary table, give exactly the transitions
-    of every product of the tenant that are theirs (a sku's rules look only at its own
-    products)."""
+    """Some skus, as an array (few of them fetched at once, more through a cursor) or staged
+    in a temporary table, with the plans Postgres picks or the generic plans an order's unit
+    runs, give exactly the transitions of every product of the tenant that are theirs (a
+    sku's rules look only at its own products), in batches of at most the size asked."""
     monkeypatch.setattr(changes, "STAGE_SKUS_FROM", stage_from)
+    monkeypatch.setattr(changes, "FEW_SKUS", few)
     tenant = f"t-{uuid.uuid4().hex[:12]}"
     now = datetime(2027, 3, 1, 6, 0, tzinfo=UTC)
     some = {f"S{index:04d}" for index in range(0, 500, 3)} | {"S9999"}
+    cutoffs = (now - timedelta(days=30), now - timedelta(days=180))
     async with pool.acquire() as conn, conn.transaction():
         products, _ = await _seed(conn, tenant, now)
         everything = await _found(conn, tenant, now, changes.EVERY_SKU, 50)
+        await conn.execute(f"SET LOCAL plan_cache_mode = {plans}")
         scope = await changes.sku_scope(conn, some)
+        sizes = [len(b) async for b in changes.differences(conn, tenant, cutoffs, scope, 50)]
         found = await _found(conn, tenant, now, scope, 50)
         count = await changes.product_count(conn, tenant, scope)
 
@@ -173,4 +186,6 @@ async def test_some_skus_have_the_transitions_of_every_sku_limited_to_them(
     expected = [_shape(t) for t in everything if t.sku in some]
     assert len(expected) > 50
     assert [_shape(t) for t in found] == expected
+    whole, rest = divmod(len(expected), 50)
+    assert sizes == [50] * whole + ([rest] if rest else [])
     assert count == sum(1 for p in products if p.sku in some)

@@ -4,7 +4,8 @@ each is recorded and sold exactly as alone, and one that fails fails alone."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -13,7 +14,7 @@ import structlog
 import structlog.testing
 from asyncpg.connection import LoggedQuery
 
-from relay_insights.adapters.database import InsightsDatabase
+from relay_insights.adapters.database import InsightsDatabase, TenantUnit
 from relay_insights.domain.products import Product
 from relay_insights.evaluation import Evaluation, evaluate
 from relay_insights.handlers import InsightsHandlers
@@ -284,3 +285,42 @@ async def test_an_orders_evaluation_runs_no_count_and_no_work_mem_statement(
     assert (daily.products, daily.opened, daily.resolved) == (1, 0, 0)
     assert len([q for q in daily_queries if "SELECT count(*) FROM products" in q]) == 1
     assert len([q for q in daily_queries if "SET LOCAL work_mem" in q]) == 1
+
+
+class PlansSeen(InsightsDatabase):
+    """The database, noting the plan cache mode each tenant unit runs its statements in."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        super().__init__(pool)
+        self.modes: list[str] = []
+
+    @asynccontextmanager
+    async def tenant(
+        self, tenant_id: str, *, generic_plans: bool = False
+    ) -> AsyncIterator[TenantUnit]:
+        async with super().tenant(tenant_id, generic_plans=generic_plans) as unit:
+            self.modes.append(await unit.conn.fetchval("SELECT current_setting('plan_cache_mode')"))
+            yield unit
+
+
+async def test_orders_run_generic_plans_and_other_units_the_planners_choice(
+    pool: asyncpg.Pool, unique_id: str
+) -> None:
+    """An order's unit runs its statements' generic plans (planned once per connection: the
+    evaluation query of a few skus took longer to plan than to run), and evaluates as the
+    rules say; a unit asked without them (a feed's, a listings file's: many skus) plans as
+    Postgres chooses, and the setting ends with the order's transaction."""
+    tenant = f"plans-{unique_id}"
+    await list_sku_a(pool, tenant, 1)
+    database = PlansSeen(pool)
+    bus = Published()
+    handlers = handlers_on(pool, bus, order_batch_size=100)
+    handlers.database = database
+
+    await handlers.on_order_shipped(order(tenant, 1))
+    async with database.tenant(tenant):
+        pass
+
+    assert database.modes == ["force_generic_plan", "auto"]
+    opened = [e for e in bus.events if isinstance(e, InsightGenerated) and e.tenant_id == tenant]
+    assert [(e.kind, e.sku, e.channel) for e in opened] == [("out_of_stock", "SKU-A", "ebay")]

@@ -148,7 +148,7 @@ class InsightsHandlers:
 
     async def _record_in_one_unit(self, tenant_id: str, orders: list[_Order]) -> None:
         rules = await self.rules(tenant_id)
-        async with self.database.tenant(tenant_id) as unit:
+        async with self.database.tenant(tenant_id, generic_plans=True) as unit:
             for order in orders:
                 recording = self._record_order(unit, rules, order.event)
                 await asyncio.create_task(recording, context=order.context)

@@ -67,7 +67,8 @@ WITH p AS MATERIALIZED (
 #: 300,000 products and as many open insights would spill to disk with the default 4MB
 WORK_MEM = "64MB"
 #: an evaluation of at most this many skus (an order's, an action's) keeps the default
-#: work_mem: its rows fit, and it saves the statement (one more round trip per order)
+#: work_mem (its rows fit: it saves the statement, one more round trip per order) and fetches
+#: its few transitions at once (a cursor takes two round trips: bind, then fetch)
 FEW_SKUS = 1_000
 #: from this many skus on, an evaluation's skus are staged in a temporary table: the planner
 #: guesses 200 rows for an array's ``unnest`` and loops over an index for each of a million
@@ -182,10 +183,15 @@ async def differences(
     size: int,
 ) -> AsyncIterator[list[Ending | Opening]]:
     """What changes among the tenant's products in ``scope`` as of the cutoffs (slow, aged):
-    in batches of at most ``size``, in the order of ``_DIFFERENCES``."""
+    in batches of at most ``size``, in the order of ``_DIFFERENCES``; fetched at once for
+    :data:`FEW_SKUS` or fewer, else through a cursor (memory stays bounded)."""
     query, more = _query(_DIFFERENCES, scope)
-    if scope.skus is None or len(scope.skus) > FEW_SKUS:  # the joins' hashes fit in memory
-        await conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+    if scope.skus is not None and len(scope.skus) <= FEW_SKUS:
+        rows = await conn.fetch(query, tenant_id, *cutoffs, *more)
+        for start in range(0, len(rows), size):
+            yield [_difference(row) for row in rows[start : start + size]]
+        return
+    await conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")  # the joins' hashes fit in memory
     async with bulk_plans(conn, scope):
         cursor = await conn.cursor(query, tenant_id, *cutoffs, *more)
     while True:
