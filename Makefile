@@ -45,6 +45,7 @@ bench: setup
 	$(UV) run --frozen python tests/bench/bench_engine.py --scale 1
 	$(UV) run --frozen python tests/bench/bench_engine.py --scale 5
 	$(UV) run --frozen python tests/bench/bench_webhook.py --seconds 30
+	$(UV) run --frozen python tests/bench/bench_http_floor.py --seconds 20
 	$(UV) run --frozen python tests/bench/bench_telemetry.py --rows 200000 --repeat 2
 	$(UV) run --frozen python -m tests.bench.bench_sheets_google --orders 5000 --rate 100
 	$(UV) run --frozen python tests/bench/bench_channels.py --insights 1000
