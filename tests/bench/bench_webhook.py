@@ -356,7 +356,9 @@ def _report_log(path: Path) -> None:
         except ValueError:
             continue
         if isinstance(entry, dict) and entry.get("level") in ("warning", "error", "critical"):
-            found[f"{entry.get('event')} {str(entry.get('error', ''))[:120]}"] += 1
+            trace = str(entry.get("exception", "")).strip().splitlines()
+            cause = str(entry.get("error", "")) or (trace[-1] if trace else "")
+            found[f"{entry.get('event')} {cause[:160]}"] += 1
     print(f"gateway log {found.total()} warnings/errors {dict(found.most_common(3))}")
 
 
