@@ -6,7 +6,8 @@ serialized by an asyncio lock per file (this process) and an ``flock`` on a lock
 it (other processes); openpyxl runs in a worker thread. :meth:`XlsxBackend.apply_edits` serves
 many edits with one load and one save (see ``xlsx_session``); a workbook nothing changed is not
 rewritten. A workbook stays loaded between flushes (``workbook_cache``: reused only while the
-file on disk is the one last saved), so a flush parses it only the first time.
+file on disk is the one last saved), so a flush parses it only the first time, and its save
+writes again the XML of the rows no edit changed since the last one (``xlsx_writer``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from openpyxl import Workbook, load_workbook
 from relay_sheets.adapters.backend import EditBatch, SheetEdit, UpsertingBackend
 from relay_sheets.adapters.workbook_cache import WorkbookCache
 from relay_sheets.adapters.xlsx_session import WorkbookSession, data_rows
+from relay_sheets.adapters.xlsx_writer import RowXml, save_workbook
 from relay_sheets.domain.grid import Cell, WorksheetUpsert
 from relay_sheets.domain.layout import SpreadsheetRef, UnsafeNameError, WorksheetLayout
 
@@ -87,7 +89,7 @@ def _apply_edits(path: Path, edits: list[SheetEdit], cache: WorkbookCache) -> Ed
         session = cache.take(path) or _open(path)
         outcomes = [session.apply(edit) for edit in edits]
         if session.changed:
-            _save_atomically(session.workbook, path)
+            _save_atomically(session.workbook, path, session.rows)
         cache.keep(path, session)
         return EditBatch(outcomes, saved=session.changed)
 
@@ -102,11 +104,11 @@ def _new_workbook() -> Workbook:
     return workbook
 
 
-def _save_atomically(workbook: Workbook, path: Path) -> None:
+def _save_atomically(workbook: Workbook, path: Path, rows: RowXml) -> None:
     handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".xlsx", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as stream:
-            workbook.save(stream)
+            save_workbook(workbook, stream, rows)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)

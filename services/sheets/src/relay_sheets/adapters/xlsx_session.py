@@ -18,6 +18,7 @@ from openpyxl.utils.exceptions import IllegalCharacterError
 from relay_shared.errors import PermanentError
 from relay_sheets.adapters.backend import EditOutcome, SheetEdit
 from relay_sheets.adapters.xlsx_cells import CellState, cell_state, holds, restore_cell, write_cell
+from relay_sheets.adapters.xlsx_writer import RowXml
 from relay_sheets.domain.grid import Cell, Planned, WorksheetGrid, plan_edit
 from relay_sheets.domain.layout import WorksheetLayout
 
@@ -25,15 +26,22 @@ from relay_sheets.domain.layout import WorksheetLayout
 class WorkbookSession:
     """An open workbook; :attr:`changed` tells whether any edit changed a cell."""
 
-    def __init__(self, workbook: Workbook, grids: dict[str, WorksheetGrid] | None = None) -> None:
+    def __init__(
+        self,
+        workbook: Workbook,
+        grids: dict[str, WorksheetGrid] | None = None,
+        rows: RowXml | None = None,
+    ) -> None:
         self.workbook = workbook
         self.changed = False
+        #: the XML of the workbook's rows as last saved (``xlsx_writer``)
+        self.rows = RowXml() if rows is None else rows
         self._grids: dict[str, WorksheetGrid] = {} if grids is None else grids
 
     def next_batch(self) -> WorkbookSession:
-        """The same workbook and grids (as the edits so far left them), for another batch:
-        :attr:`changed` starts False again (``workbook_cache``)."""
-        return WorkbookSession(self.workbook, self._grids)
+        """The same workbook, grids and saved rows (as the edits so far left them), for another
+        batch: :attr:`changed` starts False again (``workbook_cache``)."""
+        return WorkbookSession(self.workbook, self._grids, self.rows)
 
     def find(self, layout: WorksheetLayout, key: tuple[str, ...]) -> Mapping[str, Cell] | None:
         return self._grid(layout).find(key)
