@@ -8,7 +8,8 @@ from ``--senders`` concurrent senders, the same payloads): a server process on t
 gateway runs on (aiohttp on uvloop, as ``relay serve`` starts it), in three steps:
 
 - ``bare``: reads the body and answers 202 with a small JSON body;
-- ``parsed``: also checks the payload's HMAC signature and parses its JSON;
+- ``parsed``: also checks the payload's signature (the gateway's ``signature_matches``) and
+  parses its JSON;
 - ``published``: also publishes the event to JetStream (an embedded NATS, the gateway's
   client library) and waits for the acknowledgement before answering.
 
@@ -21,8 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
-import hmac
 import itertools
 import json
 import os
@@ -30,7 +29,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from base64 import b64encode
 from pathlib import Path
 
 import aiohttp
@@ -39,14 +37,11 @@ from webhook_probes import cpu_seconds
 
 from relay_cli.stack import free_port, wait_for_http_ok
 from relay_cli.stack.nats import NatsServer
+from relay_gateway.domain.signatures import sign, signature_matches
 
 STEPS = ("bare", "parsed", "published")
-SECRET = b"floor-secret"
+SECRET = "floor-secret"
 SUBJECT = "floor.shipped"
-
-
-def _signature(body: bytes) -> str:
-    return b64encode(hmac.new(SECRET, body, hashlib.sha256).digest()).decode()
 
 
 def _payload(index: int) -> bytes:
@@ -70,8 +65,8 @@ async def serve(step: str, port: int, nats_url: str) -> None:
     async def webhook(request: web.Request) -> web.Response:
         raw = await request.read()
         if step != "bare":
-            given = request.headers.get("X-ShipStation-Signature", "")
-            if not hmac.compare_digest(given, _signature(raw)):
+            given = request.headers.get("X-ShipStation-Signature")
+            if not signature_matches(given, raw, [SECRET]):
                 return web.json_response({"error": "signature"}, status=401)
             event_id = json.loads(raw)["event_id"]
             if js is not None:
@@ -107,7 +102,7 @@ async def load(url: str, seconds: int, rate: int, senders: int) -> tuple[int, fl
                 body = _payload(index)
                 headers = {
                     "Content-Type": "application/json",
-                    "X-ShipStation-Signature": _signature(body),
+                    "X-ShipStation-Signature": sign(SECRET, body),
                 }
                 async with session.post(url, data=body, headers=headers) as response:
                     await response.read()
