@@ -12,9 +12,9 @@ the same; any other row is written by openpyxl, its output kept for the next sav
 
 A row is always written by openpyxl when one of its cells has a comment or a hyperlink (the
 writer also collects those elsewhere in the file) or a value of a type other than the plain
-ones of :data:`_PLAIN`, and the key holds the workbook's date settings. The kept XML is that
-of the same writer for the same row, so the saved file is byte for byte openpyxl's
-(``tests/sheets/test_xlsx_writer.py`` compares them).
+ones of :data:`_PLAIN`; every kept row is dropped when the workbook's date settings change.
+The kept XML is that of the same writer for the same row, so the saved file is byte for byte
+openpyxl's (``tests/sheets/test_xlsx_writer.py`` compares them).
 """
 
 from __future__ import annotations
@@ -37,12 +37,22 @@ KeptRows = dict[int, tuple[RowKey, str]]
 
 
 class RowXml:
-    """Each worksheet's rows' XML as last saved, by row number (with the row's key)."""
+    """Each worksheet's rows' XML as last saved, by row number (with the row's key), for the
+    workbook's date settings of that save."""
 
     def __init__(self) -> None:
         self._sheets: dict[Worksheet, KeptRows] = {}
+        self._dates: tuple[object, object] | None = None
         self.reused = 0
         self.written = 0
+
+    def saving(self, workbook: Workbook) -> None:
+        """Drop every row kept when the workbook's date settings changed since the last save
+        (a date's XML depends on them)."""
+        dates = (workbook.iso_dates, workbook.epoch)
+        if dates != self._dates:
+            self._sheets.clear()
+            self._dates = dates
 
     def of(self, worksheet: Worksheet) -> KeptRows:
         return self._sheets.setdefault(worksheet, {})
@@ -53,6 +63,7 @@ def save_workbook(workbook: Workbook, stream: IO[bytes], rows: RowXml) -> None:
     them (openpyxl's ``save_workbook``, with this module's worksheet writer)."""
     archive = ZipFile(stream, "w", ZIP_DEFLATED, allowZip64=True)
     workbook.properties.modified = datetime.now(tz=UTC).replace(tzinfo=None)
+    rows.saving(workbook)
     _RowKeepingExcelWriter(workbook, archive, rows).save()
 
 
@@ -109,11 +120,8 @@ class _RowKeepingWriter(WorksheetWriter):  # type: ignore[misc]  # openpyxl is u
 
 def row_key(ws: Worksheet, cells: list[Any], row_idx: int) -> RowKey | None:
     """What the XML of row ``row_idx`` (``cells``) is made of; None when it cannot be kept."""
-    workbook = ws.parent
     parts: list[object] = [
         row_idx,
-        workbook.iso_dates,
-        workbook.epoch,
         tuple(ws.row_dimensions[row_idx]) if row_idx in ws.row_dimensions else (),
     ]
     for cell in cells:
