@@ -166,8 +166,10 @@ class Outbox:
         """Write ``events`` on ``conn``, inside the caller's transaction, with the current
         span's ``traceparent`` (the span is tagged with the first event's tenant, run and
         correlation ids); an event already written (same event id) is left as it is."""
+        if not events:
+            return  # not even a round trip
         traceparent = current_traceparent()
-        if traceparent is not None and events:
+        if traceparent is not None:
             first = events[0]
             annotate_span(
                 {

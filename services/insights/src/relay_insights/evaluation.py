@@ -80,7 +80,7 @@ async def evaluate(
     if isinstance(skus, Collection) and not skus:
         return outcome
     day = evaluation.cap_day
-    stored = await schedules.announced_counts(unit.conn, unit.tenant_id, day)
+    stored = await _announced_counts(unit, day)
     sent, held = counts_of(stored)
     cap = DailyCap(day, evaluation.config.max_new_per_channel_per_day, sent, held)
     config = evaluation.config
@@ -101,7 +101,21 @@ async def evaluate(
     await Outbox.add(unit.conn, *summaries)
     if counts_of(stored) != (cap.sent, cap.held):
         await schedules.save_announced_counts(unit.conn, unit.tenant_id, day, cap.sent, cap.held)
+        unit.announced[day] = {
+            channel: (cap.sent.get(channel, 0), cap.held.get(channel, 0))
+            for channel in set(cap.sent) | set(cap.held)
+        }
     return outcome
+
+
+async def _announced_counts(unit: TenantUnit, day: date) -> dict[str, tuple[int, int]]:
+    """The day's stored counts: read once per unit (its later evaluations, the other orders of
+    a batch, take them as the unit last saved them: it holds the tenant's lock)."""
+    stored = unit.announced.get(day)
+    if stored is None:
+        stored = await schedules.announced_counts(unit.conn, unit.tenant_id, day)
+        unit.announced[day] = stored
+    return stored
 
 
 def _transitions(

@@ -24,6 +24,7 @@ from relay_insights.adapters.database import InsightsDatabase, LatestMergedRun, 
 from relay_insights.domain.allocation import channel_quantities
 from relay_insights.domain.merged_feed import MergedOffers, read_merged_offers
 from relay_insights.domain.orders import OrderLine, apply_sales, order_lines
+from relay_insights.domain.products import Product
 from relay_insights.domain.reallocation import changed_event, push_entry
 from relay_insights.evaluation import DEFAULT_BATCH, Evaluation, evaluate
 from relay_shared import keys, subjects
@@ -127,10 +128,11 @@ class InsightsHandlers:
         """Record the order's new lines (announced with order.recorded), take them off the
         channel's stock, evaluate: in one transaction with the tenant's other orders handled
         at the same time (:class:`relay_shared.group_commit.GroupCommit`), so a burst of orders
-        costs one transaction and one rules lookup per batch. An order whose batch fails is then
-        recorded alone: it fails alone, the others are not held back. The events are published
-        after the batch, outside it (the outbox's drains of concurrent handlers share passes),
-        so the tenant's next batch is recorded while this one's are published."""
+        costs one transaction, one rules lookup and one read of its listings per batch. An
+        order whose batch fails is then recorded alone: it fails alone, the others are not held
+        back. The events are published after the batch, outside it (the outbox's drains of
+        concurrent handlers share passes), so the tenant's next batch is recorded while this
+        one's are published."""
         batch = self._order_batches.get(event.tenant_id)
         if batch is None:
             record = partial(self._record_orders, event.tenant_id)
@@ -147,22 +149,31 @@ class InsightsHandlers:
         return await each_alone_on_failure(orders, partial(self._record_in_one_unit, tenant_id))
 
     async def _record_in_one_unit(self, tenant_id: str, orders: list[_Order]) -> None:
+        """The batch's orders in turn, each on the products its predecessors left: their
+        listings are read once, up front (nothing else writes products in an order's unit),
+        and each order's sales are kept as it saves them."""
         rules = await self.rules(tenant_id)
         async with self.database.tenant(tenant_id, generic_plans=True) as unit:
+            skus = {item.sku for order in orders for item in order.event.items}
+            listed = {p.key: p for p in await unit.products(skus)}
             for order in orders:
-                recording = self._record_order(unit, rules, order.event)
+                recording = self._record_order(unit, rules, order.event, listed)
                 await asyncio.create_task(recording, context=order.context)
 
     async def _record_order(
-        self, unit: TenantUnit, rules: TenantRules, event: OrderShipped
+        self,
+        unit: TenantUnit,
+        rules: TenantRules,
+        event: OrderShipped,
+        listed: dict[tuple[str, str], Product],
     ) -> None:
+        """Record the order's new lines, sell them off ``listed`` (the unit's products, kept
+        up to date with the sales), evaluate."""
         items = [(item.sku, item.quantity) for item in event.items]
-        listed = {
-            p.sku: p
-            for p in await unit.products([sku for sku, _ in items])
-            if p.channel == event.channel
+        on_channel = {
+            sku: listed[(event.channel, sku)] for sku, _ in items if (event.channel, sku) in listed
         }
-        lines = order_lines(event.order_id, event.channel, items, event.shipped_at, listed)
+        lines = order_lines(event.order_id, event.channel, items, event.shipped_at, on_channel)
         recorded = await unit.insert_order_lines(lines, event.event_id)
         if recorded:
             await Outbox.add(unit.conn, order_recorded(event, recorded))
@@ -175,8 +186,10 @@ class InsightsHandlers:
                     channel=line.channel,
                     code=line.problem,
                 )
-        sold = apply_sales(recorded, listed)
-        await unit.upsert_products(sold, event.occurred_at)
+        sold = apply_sales(recorded, on_channel)
+        if sold:
+            await unit.upsert_products(sold, event.occurred_at)
+            listed.update((p.key, p) for p in sold)
         skus = sorted({p.sku for p in sold})
         await evaluate(unit, rules.evaluation(event), skus, self.batch_size)
 

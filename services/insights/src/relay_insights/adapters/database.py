@@ -13,7 +13,7 @@ import json
 from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -111,6 +111,9 @@ class TenantUnit:
         self.tenant_id = tenant_id
         #: products this unit inserted from merged feeds
         self.inserted = 0
+        #: the announced and held counts by local day (channel → (sent, held)) as this unit
+        #: read or last saved them: it holds the tenant's lock, nobody else writes them meanwhile
+        self.announced: dict[date, dict[str, tuple[int, int]]] = {}
 
     @property
     def conn(self) -> Connection:
@@ -198,25 +201,26 @@ class TenantUnit:
     async def insert_order_lines(
         self, lines: Sequence[OrderLine], event_id: str
     ) -> list[OrderLine]:
-        """Insert the lines not yet recorded; returns those (a re-sent order: none)."""
-        inserted: list[OrderLine] = []
-        for line in lines:
-            created = await self._conn.fetchval(
-                "INSERT INTO order_lines (tenant_id, order_id, sku, channel, quantity,"
-                " shipped_at, problem, event_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-                " ON CONFLICT (tenant_id, order_id, sku) DO NOTHING RETURNING true",
-                self.tenant_id,
-                line.order_id,
-                line.sku,
-                line.channel,
-                line.quantity,
-                line.shipped_at,
-                line.problem,
-                event_id,
-            )
-            if created:
-                inserted.append(line)
-        return inserted
+        """Insert the lines not yet recorded, in one statement; returns those (a re-sent
+        order: none). The lines are an order's, one per sku (:func:`order_lines`)."""
+        if not lines:
+            return []
+        rows = await self._conn.fetch(
+            "INSERT INTO order_lines (tenant_id, order_id, sku, channel, quantity, shipped_at,"
+            " problem, event_id) SELECT $1, u.*, $2 FROM unnest($3::text[], $4::text[],"
+            " $5::text[], $6::int[], $7::timestamptz[], $8::text[]) AS u"
+            " ON CONFLICT (tenant_id, order_id, sku) DO NOTHING RETURNING order_id, sku",
+            self.tenant_id,
+            event_id,
+            [line.order_id for line in lines],
+            [line.sku for line in lines],
+            [line.channel for line in lines],
+            [line.quantity for line in lines],
+            [line.shipped_at for line in lines],
+            [line.problem for line in lines],
+        )
+        created = {(row["order_id"], row["sku"]) for row in rows}
+        return [line for line in lines if (line.order_id, line.sku) in created]
 
     async def record_transitions(
         self, transitions: Sequence[Transition], events: Sequence[Event]
