@@ -111,3 +111,22 @@ def test_python_dash_m_entry_point(clean_env: dict[str, str]) -> None:
     assert result.returncode == 0
     assert "--state-dir" in result.stdout
     assert "--port" in result.stdout
+
+
+LEAN_SERVE = (
+    "import sys; from relay_cli.main import build_parser; "
+    "parser = build_parser('serve'); "
+    "args = parser.parse_args(['serve', 'insights']); "
+    "others = ('relay_cli.demo', 'relay_cli.up', 'relay_cli.asyncapi_command', 'relay_cli.dlq',"
+    " 'relay_cli.operator.commands', 'relay_cli.stack.embedded', 'openpyxl'); "
+    "print(args.command, args.service, [m for m in others if m in sys.modules])"
+)
+
+
+def test_serve_builds_its_parser_without_the_other_commands(clean_env: dict[str, str]) -> None:
+    """A service process (one per service in `relay up`, one per pod) imports only `serve`
+    and its own app: not the demo, the embedded stack or the other commands."""
+    out = subprocess.run(
+        [sys.executable, "-c", LEAN_SERVE], env=clean_env, capture_output=True, text=True
+    )
+    assert (out.returncode, out.stdout, out.stderr) == (0, "serve insights []\n", "")

@@ -7,13 +7,23 @@ its parser and sets ``handler`` (``Namespace -> int``).
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 
 LOCAL_RUN = "local-run"
-# The operator commands talk only to a gateway: their parser is built without the servers'
-# imports (about 3 s of a 4.5 s start on this machine).
-OPERATOR_COMMANDS = frozenset({"runs", "feeds", "config"})
+#: Commands whose parser is built alone, without the other commands' imports: the operator
+#: commands talk only to a gateway (about 3 s of a 4.5 s start on this machine), and a
+#: service started by `relay serve` (or `relay up`, one per service) imports only its own app.
+LEAN_COMMANDS: Mapping[str, str] = MappingProxyType(
+    {
+        "runs": "relay_cli.operator.commands",
+        "feeds": "relay_cli.operator.commands",
+        "config": "relay_cli.operator.commands",
+        "serve": "relay_cli.serve",
+    }
+)
 
 
 def _run_local(argv: list[str]) -> int:
@@ -24,17 +34,17 @@ def _run_local(argv: list[str]) -> int:
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """Every command's parser, or only the operator commands' when ``command`` is one."""
-    from relay_cli.operator import commands as operator_commands
-
+    """Every command's parser, or only ``command``'s when it is one of :data:`LEAN_COMMANDS`."""
     parser = argparse.ArgumentParser(prog="relay", description="Relay command line")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    if command in OPERATOR_COMMANDS:
-        operator_commands.register(subparsers)
+    lean = LEAN_COMMANDS.get(command or "")
+    if lean is not None:
+        importlib.import_module(lean).register(subparsers)
         return parser
     # Imported when the parser is built, not at start: `relay local-run` must not pay for the
     # servers', demo's and sheets' imports (about 1.5 s of a 2 s run on this machine).
     from relay_cli import asyncapi_command, demo, dlq, serve, up
+    from relay_cli.operator import commands as operator_commands
 
     for module in (up, serve, asyncapi_command, dlq, demo, operator_commands):
         module.register(subparsers)
