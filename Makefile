@@ -4,6 +4,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 UV := $(PYTHON) -m uv
 export UV_PYTHON_DOWNLOADS := never
+# The suite's pytest workers (pytest-xdist, each with its own embedded stack; a test file's
+# tests stay on one worker, so a module's live system starts once): one per core by default.
+TEST_WORKERS ?= auto
 PACKAGES := -p relay_shared -p relay_gateway -p relay_ingest -p relay_normalize -p relay_pricing -p relay_insights -p relay_sheets -p relay_channels -p relay_cli
 
 .PHONY: help setup demo up test lint format asyncapi bench clean
@@ -32,7 +35,7 @@ lint: setup
 	$(UV) run --frozen relay asyncapi --check
 
 test: lint
-	$(UV) run --frozen pytest
+	$(UV) run --frozen pytest -n $(TEST_WORKERS) --dist loadfile
 
 format: setup
 	$(UV) run --frozen ruff check --fix .

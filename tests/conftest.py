@@ -1,8 +1,9 @@
 """Fixtures shared by the whole suite.
 
 The stack is the same embedded NATS (JetStream), Postgres and S3 (moto) that ``relay up``
-starts, once per test session; when ``APP_NATS_URL`` / ``APP_DATABASE_URL`` /
-``APP_S3_ENDPOINT_URL`` are set, those servers are used instead. With
+starts, once per test session (once per pytest-xdist worker: ``make test`` runs one a core);
+when ``APP_NATS_URL`` / ``APP_DATABASE_URL`` / ``APP_S3_ENDPOINT_URL`` are set, those
+servers are used instead. With
 ``RELAY_TEST_STACK=containers`` and a reachable Docker engine, NATS, Postgres and MinIO
 containers (testcontainers) are the stack instead; with no engine, the embedded stack is used
 and the tests that need the containers are skipped with that reason (tests/support/
