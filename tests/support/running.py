@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
@@ -15,6 +14,7 @@ from relay_normalize.app import NormalizeApp
 from relay_normalize.settings import NormalizeSettings
 from relay_pricing.app import PricingApp
 from relay_pricing.settings import PricingSettings
+from relay_shared.background import stop
 from relay_shared.runtime import run_worker
 from tests.support.jetstream import nats_client, wait_for_stream
 from tests.support.pipeline_runs import wait_for_consumers
@@ -29,7 +29,8 @@ class WorkerApp(Protocol):
 
 @asynccontextmanager
 async def running(apps: Sequence[WorkerApp]) -> AsyncIterator[None]:
-    """Run each app's worker loop in a task; cancel them (clean stop) on exit."""
+    """Run each app's worker loop in a task; cancel them (clean stop) on exit, again until
+    each has ended (:func:`relay_shared.background.stop`)."""
     tasks = [asyncio.create_task(run_worker(app.broker, app.settings, app.wired())) for app in apps]
     try:
         yield
@@ -37,8 +38,7 @@ async def running(apps: Sequence[WorkerApp]) -> AsyncIterator[None]:
         for task in tasks:
             task.cancel()
         for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop(task)
 
 
 @asynccontextmanager

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -22,6 +20,7 @@ from relay_channels.adapters.rate_limit import SharedBuckets
 from relay_channels.handlers import ChannelsHandlers
 from relay_channels.settings import ChannelsSettings
 from relay_channels.sweep import DeferredSweep
+from relay_shared.background import running
 from relay_shared.clock import clock_from_setting
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.events import (
@@ -93,14 +92,9 @@ class ChannelsApp(WorkerApp[ChannelsSettings, ChannelsHandlers]):
                 clock=clock_from_setting(settings.clock_offset_file),
             )
             sweep = DeferredSweep(handlers, settings.channels_sweep_interval_s)
-            async with handlers.outbox.draining(self.bus.publish, settings.outbox_interval_s):
-                sweeping = asyncio.create_task(sweep.run_forever())
-                try:
-                    yield handlers
-                finally:
-                    sweeping.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await sweeping
+            draining = handlers.outbox.draining(self.bus.publish, settings.outbox_interval_s)
+            async with draining, running(sweep.run_forever()):
+                yield handlers
 
     def _marketplaces(
         self, session: aiohttp.ClientSession, store: ObjectStore, pool: asyncpg.Pool

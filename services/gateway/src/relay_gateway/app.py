@@ -5,7 +5,6 @@ one process. Built from settings with no I/O; resources open at startup."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -46,6 +45,7 @@ from relay_gateway.http.openapi import openapi_document
 from relay_gateway.http.pulls import TENANT_PULLS
 from relay_gateway.http.sheets import TENANT_SHEETS
 from relay_gateway.settings import GatewaySettings
+from relay_shared.background import stop
 from relay_shared.bus import EventBus, ensure_streams, register_consumer
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.events import (
@@ -214,8 +214,7 @@ class GatewayApp:
                 for sweeper in sweepers:
                     sweeper.cancel()
                 for sweeper in sweepers:
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await sweeper
+                    await stop(sweeper)
                 self.holder.context = None
                 await self.broker.stop()
                 await context.receipts.close()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,6 +9,7 @@ from relay_insights.adapters.database import InsightsDatabase
 from relay_insights.handlers import InsightsHandlers
 from relay_insights.scheduler import DailyScheduler
 from relay_insights.settings import InsightsSettings
+from relay_shared.background import running
 from relay_shared.clock import clock_from_setting
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.events import (
@@ -72,14 +71,9 @@ class InsightsApp(WorkerApp[InsightsSettings, InsightsHandlers]):
                 order_batch_size=self.settings.order_batch_size,
             )
             scheduler = DailyScheduler(handlers, self.settings.evaluate_tick_s)
-            async with handlers.outbox.draining(self.bus.publish, self.settings.outbox_interval_s):
-                ticking = asyncio.create_task(scheduler.run_forever())
-                try:
-                    yield handlers
-                finally:
-                    ticking.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await ticking
+            draining = handlers.outbox.draining(self.bus.publish, self.settings.outbox_interval_s)
+            async with draining, running(scheduler.run_forever()):
+                yield handlers
 
 
 def create_app(settings: InsightsSettings | None = None) -> InsightsApp:

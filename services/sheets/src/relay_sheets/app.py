@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
+from relay_shared.background import running
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.events import (
     ChannelActed,
@@ -123,13 +122,8 @@ class SheetsApp(WorkerApp[SheetsSettings, tuple[SheetsHandlers, FolderHandlers]]
 @asynccontextmanager
 async def _scanning(scanner: UploadScanner, interval_s: float) -> AsyncIterator[None]:
     """Scan the channel folders for uploaded spreadsheets in the background."""
-    task = asyncio.create_task(scanner.scan_forever(interval_s))
-    try:
+    async with running(scanner.scan_forever(interval_s)):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def create_app(settings: SheetsSettings | None = None) -> SheetsApp:
