@@ -82,7 +82,9 @@ class SheetsApp(WorkerApp[SheetsSettings, tuple[SheetsHandlers, FolderHandlers]]
                 scanner = UploadScanner(
                     google.api, database, res.store, max_rows=settings.upload_max_rows
                 )
-                await stack.enter_async_context(_scanning(scanner, settings.google_scan_interval_s))
+                # the channel folders scanned for uploaded spreadsheets in the background
+                scanning = scanner.scan_forever(settings.google_scan_interval_s)
+                await stack.enter_async_context(running(scanning))
             yield (
                 SheetsHandlers(res.store, configs, writers, database),
                 FolderHandlers(
@@ -117,13 +119,6 @@ class SheetsApp(WorkerApp[SheetsSettings, tuple[SheetsHandlers, FolderHandlers]]
             )
         limits = {XLSX: settings.xlsx_max_feed_rows, GOOGLE: settings.google_max_feed_rows}
         return BackendWriters(database, xlsx, google_writer, max_feed_rows=limits)
-
-
-@asynccontextmanager
-async def _scanning(scanner: UploadScanner, interval_s: float) -> AsyncIterator[None]:
-    """Scan the channel folders for uploaded spreadsheets in the background."""
-    async with running(scanner.scan_forever(interval_s)):
-        yield
 
 
 def create_app(settings: SheetsSettings | None = None) -> SheetsApp:
