@@ -101,6 +101,14 @@ class _RowKeepingWriter(WorksheetWriter):  # type: ignore[misc]  # openpyxl is u
             self._rows.reused += 1
             return
         self._kept.pop(row_idx, None)
+        if key is None:  # written by openpyxl every time: nothing to capture
+            super().write_row(xf, cells, row_idx)
+        else:
+            self._kept[row_idx] = (key, self._write_capturing(xf, cells, row_idx))
+        self._rows.written += 1
+
+    def _write_capturing(self, xf: Any, cells: list[Any], row_idx: int) -> str:
+        """openpyxl's ``write_row``; the XML it wrote."""
         pieces: list[str] = []
         write: Callable[[str], None] = xf._file
 
@@ -113,9 +121,7 @@ class _RowKeepingWriter(WorksheetWriter):  # type: ignore[misc]  # openpyxl is u
             super().write_row(xf, cells, row_idx)
         finally:
             xf._file = write
-        self._rows.written += 1
-        if key is not None:
-            self._kept[row_idx] = (key, "".join(pieces))
+        return "".join(pieces)
 
 
 def row_key(ws: Worksheet, cells: list[Any], row_idx: int) -> RowKey | None:
