@@ -7,20 +7,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 
 import asyncpg
 from asyncpg.connection import LoggedQuery
 
 from relay_insights.adapters.database import InsightsDatabase, TenantUnit
-from relay_insights.domain.products import Product
 from relay_insights.handlers import TenantRules
 from relay_shared.channel_config import InsightsConfig
-from relay_shared.events import InsightGenerated, OrderItem, OrderShipped
-from tests.insights.test_order_batches import Published, handlers_on, order
-
-SHIPPED = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
-LISTED = datetime(2026, 10, 1, tzinfo=UTC)
+from relay_shared.events import InsightGenerated, OrderItem
+from tests.insights.test_order_batches import (
+    SHIPPED,
+    Published,
+    handlers_on,
+    list_skus,
+    order,
+)
 
 
 class StatementsSeen(InsightsDatabase):
@@ -48,29 +49,6 @@ class StatementsSeen(InsightsDatabase):
 
 #: asyncpg's own statements: it looks up the array types' codecs once per connection
 _ASYNCPG_OWN = ("'jit'", "typeinfo_tree")
-
-
-async def list_skus(pool: asyncpg.Pool, tenant_id: str, quantities: dict[str, int]) -> None:
-    async with InsightsDatabase(pool).tenant(tenant_id) as unit:
-        products = [
-            Product("ebay", sku, "Widget", None, quantity, "active", LISTED, None)
-            for sku, quantity in quantities.items()
-        ]
-        await unit.upsert_products(products, LISTED)
-
-
-def selling(tenant_id: str, number: int, sku: str) -> OrderShipped:
-    return OrderShipped(
-        event_id=f"order.shipped:{tenant_id}:{number}",
-        occurred_at=SHIPPED,
-        tenant_id=tenant_id,
-        correlation_id=f"corr-{tenant_id}-{number}",
-        order_id=f"O-{number}",
-        channel="ebay",
-        status="shipped",
-        shipped_at=SHIPPED,
-        items=[OrderItem(sku=sku, quantity=1)],
-    )
 
 
 async def test_a_batch_reads_listings_and_counts_once_and_each_order_four_statements(
@@ -124,7 +102,10 @@ async def test_a_batchs_orders_share_the_days_cap_as_each_saved_it(
         return capped
 
     handlers.rules = rules  # type: ignore[method-assign]
-    orders = [selling(tenant, n, sku) for n, sku in enumerate(["SKU-A", "SKU-B", "SKU-C"], 1)]
+    orders = [
+        order(tenant, n, items=[OrderItem(sku=sku, quantity=1)])
+        for n, sku in enumerate(["SKU-A", "SKU-B", "SKU-C"], 1)
+    ]
 
     await asyncio.gather(*(handlers.on_order_shipped(o) for o in orders))
 

@@ -65,7 +65,12 @@ def handlers_on(pool: asyncpg.Pool, bus: Published, order_batch_size: int) -> In
     )
 
 
-def order(tenant_id: str, number: int, quantity: int = 1) -> OrderShipped:
+def order(
+    tenant_id: str, number: int, quantity: int = 1, items: list[OrderItem] | None = None
+) -> OrderShipped:
+    """Order ``number`` on ebay: ``quantity`` of SKU-A and one unlisted SKU-Z, unless ``items``."""
+    if items is None:
+        items = [OrderItem(sku="SKU-A", quantity=quantity), OrderItem(sku="SKU-Z", quantity=1)]
     return OrderShipped(
         event_id=f"order.shipped:{tenant_id}:{number}",
         occurred_at=SHIPPED,
@@ -75,14 +80,22 @@ def order(tenant_id: str, number: int, quantity: int = 1) -> OrderShipped:
         channel="ebay",
         status="shipped",
         shipped_at=SHIPPED,
-        items=[OrderItem(sku="SKU-A", quantity=quantity), OrderItem(sku="SKU-Z", quantity=1)],
+        items=items,
     )
 
 
-async def list_sku_a(pool: asyncpg.Pool, tenant_id: str, quantity: int) -> None:
+async def list_skus(pool: asyncpg.Pool, tenant_id: str, quantities: dict[str, int]) -> None:
+    """The skus listed on ebay since LISTED, with these quantities."""
     async with InsightsDatabase(pool).tenant(tenant_id) as unit:
-        product = Product("ebay", "SKU-A", "Widget", None, quantity, "active", LISTED, None)
-        await unit.upsert_products([product], LISTED)
+        products = [
+            Product("ebay", sku, "Widget", None, quantity, "active", LISTED, None)
+            for sku, quantity in quantities.items()
+        ]
+        await unit.upsert_products(products, LISTED)
+
+
+async def list_sku_a(pool: asyncpg.Pool, tenant_id: str, quantity: int) -> None:
+    await list_skus(pool, tenant_id, {"SKU-A": quantity})
 
 
 async def lines_by_transaction(pool: asyncpg.Pool, tenant_id: str) -> list[list[str]]:
