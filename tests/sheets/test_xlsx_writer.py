@@ -129,3 +129,25 @@ def test_dates_follow_the_workbooks_date_setting() -> None:
     workbook.iso_dates = True
     assert _saved_keeping_rows(workbook, rows) == _saved_by_openpyxl(workbook)
     assert (rows.written, rows.reused) == (2, 0)
+
+
+def test_cells_made_out_of_order_are_written_in_order() -> None:
+    """The writer orders rows and cells itself (not as openpyxl does, by the same rule):
+    cells made from the last row up and from the last column left, a row that only has a
+    height, and rows that only have cells far apart are saved as openpyxl saves them."""
+    workbook = Workbook()
+    sheet = workbook.active
+    for row in range(60, 0, -1):
+        for column in (9, 4, 1):
+            sheet.cell(row=row, column=column, value=row * column)
+    sheet["C3"] = "made last, between columns"
+    sheet["Z200"] = "far away"
+    sheet.row_dimensions[80].height = 18  # no cell in row 80
+    rows = RowXml()
+
+    assert _saved_keeping_rows(workbook, rows) == _saved_by_openpyxl(workbook)
+    assert (rows.written, rows.reused) == (62, 0)  # rows 1-60, 80 and 200
+
+    sheet["B1"] = "a cell before the row's first"
+    assert _saved_keeping_rows(workbook, rows) == _saved_by_openpyxl(workbook)
+    assert (rows.written, rows.reused) == (63, 61)
