@@ -1,0 +1,208 @@
+"""What consuming one event costs a service, before its handler does anything (not a test).
+
+    uv run python tests/bench/bench_consumer.py [--events 20000] [--workers 256] [--repeat 2]
+
+Starts a throwaway nats-server with JetStream, publishes ``--events`` ``order.shipped`` events
+shaped like the webhook bench's (one to three items), then consumes them twice per round, each
+time through a new durable consumer of the same events, and prints the CPU time (this
+process: user + system) per event from the start of consuming to the last ack stored:
+
+- ``service``: the services' path, :func:`relay_shared.bus.register_consumer` on FastStream
+  (its concurrent pull subscriber, ``--workers`` at once, as insights and sheets consume
+  orders), with :class:`~relay_shared.bus.consuming.EventConsumer`'s decoding, log context,
+  in-progress heartbeats, ``event.handled`` log line and ack; the handler does nothing;
+- ``bare``: nats-py alone, the floor: pull 256 at a time, decode each event with pydantic,
+  ack it; no framework, no log line.
+
+The gap is what the framework costs per event, paid by every consumer of an event (an order
+is consumed by insights and sheets). The consumer's JSON logs go to a file in the bench's
+temporary folder, as a service's go to its log file. Rounds alternate the two so drift hits
+both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import uvloop
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from webhook_catalogue import order_items  # type: ignore[import-not-found]
+
+from relay_cli.stack.nats import NatsServer
+from relay_shared.bus import register_consumer
+from relay_shared.bus.delivery import DeliverySettings
+from relay_shared.bus.streams import StreamSettings, ensure_streams
+from relay_shared.events import OrderItem, OrderShipped
+from relay_shared.runtime import new_broker
+from relay_shared.settings import CommonSettings
+from relay_shared.subjects import ORDER_SHIPPED
+from relay_shared.telemetry import configure_telemetry
+
+STREAMS = StreamSettings(name="BENCH")
+FETCH = 256
+
+
+def order(number: int, at: datetime) -> OrderShipped:
+    items = [
+        OrderItem(sku=str(i["sku"]), quantity=int(str(i["quantity"]))) for i in order_items(number)
+    ]
+    return OrderShipped(
+        event_id=f"order.shipped:bench:{number}",
+        occurred_at=at,
+        tenant_id=f"bench_{number % 10}",
+        correlation_id=f"bench-{number}",
+        order_id=f"O-{number}",
+        channel="amazon",
+        status="shipped",
+        shipped_at=at,
+        items=items,
+    )
+
+
+async def publish(js: JetStreamContext, events: int) -> None:
+    at = datetime.now(UTC)
+    pending = []
+    for number in range(events):
+        event = order(number, at)
+        pending.append(
+            js.publish(
+                ORDER_SHIPPED,
+                event.model_dump_json().encode(),
+                headers={"Nats-Msg-Id": event.event_id},
+            )
+        )
+        if len(pending) == 500:
+            await asyncio.gather(*pending)
+            pending.clear()
+    await asyncio.gather(*pending)
+
+
+async def until_acked(js: JetStreamContext, durable: str, events: int) -> None:
+    """Until the consumer has every event acked (polled; the poll's CPU is counted, little)."""
+    while True:
+        info = await js.consumer_info(STREAMS.name, durable)
+        if info.ack_floor.stream_seq >= events and info.num_ack_pending == 0:
+            return
+        await asyncio.sleep(0.01)
+
+
+async def service_path(
+    url: str, js: JetStreamContext, events: int, workers: int, round_: int
+) -> float:
+    """CPU seconds to consume every event through the services' consumer."""
+    settings = CommonSettings(nats_url=url, service_name=f"bench{round_}")
+    handled = 0
+    every = asyncio.Event()
+
+    async def handle(event: OrderShipped) -> None:
+        nonlocal handled
+        handled += 1
+        if handled == events:
+            every.set()
+
+    broker = new_broker(settings)
+    register_consumer(
+        broker,
+        service=settings.service_name,
+        streams=STREAMS,
+        policy=DeliverySettings().delivery_policy(),
+        event_type=OrderShipped,
+        handle=handle,
+        max_workers=workers,
+    )
+    started = time.process_time()
+    await broker.start()
+    await every.wait()
+    await until_acked(js, f"{settings.service_name}-order-shipped", events)
+    spent = time.process_time() - started
+    await broker.stop()
+    return spent
+
+
+async def bare_path(js: JetStreamContext, events: int, round_: int) -> float:
+    """CPU seconds to pull, decode and ack every event with nats-py alone."""
+    durable = f"bare{round_}"
+    started = time.process_time()
+    subscription = await js.pull_subscribe(
+        ORDER_SHIPPED,
+        durable=durable,
+        stream=STREAMS.name,
+        config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, max_ack_pending=FETCH),
+    )
+    seen = 0
+    while seen < events:
+        for message in await subscription.fetch(FETCH, timeout=5.0):
+            OrderShipped.model_validate_json(message.data)
+            await message.ack()
+            seen += 1
+    await until_acked(js, durable, events)
+    spent = time.process_time() - started
+    await subscription.unsubscribe()
+    return spent
+
+
+async def rounds(url: str, args: argparse.Namespace) -> dict[str, list[float]]:
+    client = Client()
+    await client.connect(url)
+    js = client.jetstream()
+    await ensure_streams(js, STREAMS)
+    await publish(js, args.events)
+    print(f"{args.events:,} order.shipped events published", flush=True)
+    spent: dict[str, list[float]] = {"service": [], "bare": []}
+    paths: dict[str, Callable[[int], Awaitable[float]]] = {
+        "service": lambda n: service_path(url, js, args.events, args.workers, n),
+        "bare": lambda n: bare_path(js, args.events, n),
+    }
+    for number in range(args.repeat):
+        for name, path in paths.items():
+            seconds = await path(number)
+            spent[name].append(seconds)
+            print(f"round {number + 1} {name:7}: {seconds:.2f} s CPU, "
+                  f"{seconds / args.events * 1e6:.0f} µs per event", flush=True)  # fmt: skip
+    await client.close()
+    return spent
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--workers", type=int, default=256, help="the services' max_workers")
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="relay-bench-consumer-") as folder:
+        server = NatsServer(Path(folder) / "nats", Path(folder) / "nats.log")
+        server.start(timeout=30.0)
+        terminal = sys.stderr
+        try:
+            with (Path(folder) / "consumer.log").open("w") as logs:
+                sys.stderr = logs  # the JSON logs' stream, taken when they are configured
+                configure_telemetry("bench")
+                spent = uvloop.run(rounds(server.url, args))
+        finally:
+            sys.stderr = terminal
+            configure_telemetry("bench")  # the logs back to the terminal
+            server.stop()
+    service = statistics.median(spent["service"]) / args.events * 1e6
+    bare = statistics.median(spent["bare"]) / args.events * 1e6
+    print(f"per event (median): service path {service:.0f} µs of CPU, nats-py alone {bare:.0f} µs;"
+          f" the framework costs {service - bare:.0f} µs per event and consumer")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
