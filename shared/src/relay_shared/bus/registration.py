@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import structlog
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
-from faststream.nats.annotations import NatsMessage
+from faststream.nats.message import NatsMessage
 
 from relay_shared.bus.consuming import EventConsumer, PermanentHook
 from relay_shared.bus.delivery import DeliveryPolicy, TestPause
@@ -40,6 +40,13 @@ def warn_if_replays_outlive_duplicates(policy: DeliveryPolicy, streams: StreamSe
             ack_wait_s=policy.ack_wait_s,
             duplicate_window_s=streams.duplicate_window_s,
         )
+
+
+async def _the_message(message: NatsMessage) -> NatsMessage:
+    """The "decoder" of every consumer: FastStream hands the handler the message itself
+    (:class:`EventConsumer` decodes and validates its body with pydantic; FastStream's own
+    JSON decoding of it would be thrown away)."""
+    return message
 
 
 class InvalidConsumerError(ValueError):
@@ -83,14 +90,14 @@ def register_consumer(
         metrics=metrics,
     )
 
-    messages = broker.context
-
-    async def on_message() -> None:
-        # The message from FastStream's context, not from a ``NatsMessage`` parameter: that
-        # annotation is a custom field whose synchronous lookup FastDepends runs in a worker
-        # thread, one thread hop per message (a third of the gateway's CPU per webhook).
-        msg: NatsMessage = messages.get_local("message")
-        await consumer(msg)
+    async def on_message(msg: object) -> None:
+        # ``msg`` is what ``_the_message`` decoded, the message itself, passed as is: the
+        # broker does not apply FastDepends (``apply_types=False``,
+        # :func:`relay_shared.runtime.new_broker`), which solved a model per message for a
+        # handler that needs nothing injected. Typed ``object`` for the AsyncAPI generator,
+        # which makes a pydantic model of a handler's parameters (the document's payloads are
+        # the events' own schemas: ``relay_cli.asyncapi_doc``).
+        await consumer(cast("NatsMessage", msg))
 
     on_message.__name__ = f"{service}_on_{subject.replace('.', '_')}"
     if max_workers < 1:
@@ -107,6 +114,7 @@ def register_consumer(
         pull_sub=PullSub(batch_size=min(max_workers, MAX_FETCH), timeout=5.0),
         max_workers=max_workers,
         ack_policy=AckPolicy.MANUAL,
+        decoder=_the_message,
         title=f"{subject}:{service}",
         description=f"{service} consumes {event_type.__name__}: {event_type.__doc__ or ''}".strip(),
     )(on_message)
