@@ -38,7 +38,7 @@ from nats.js.kv import KeyValue
 from relay_cli.stack import StackEndpoints
 from relay_gateway.adapters.held_connection import HeldConnection, _lost
 from relay_gateway.adapters.rate_limiter import RateLimiter
-from relay_gateway.adapters.receipts import first_receipts
+from relay_gateway.adapters.receipts import _LOOKUP, first_receipts
 from relay_gateway.domain.parameters import has_control_character
 from relay_gateway.domain.rate_window import admit, decode, encode, tenant_key
 from relay_gateway.domain.signatures import sign
@@ -211,6 +211,34 @@ async def test_batched_lookups_answer_what_single_rows_answer(
         expected.append((await tenants.get(t), row is not None))
     assert [(lookup.tenant, lookup.seen) for lookup in lookups] == expected
     assert [seen for _, seen in expected[:3]] == [True, False, False]
+
+
+@pytest.mark.stack
+async def test_the_batched_lookup_probes_receipts_by_their_key_never_reads_them_all(
+    gateway: Gateway, unique_id: str
+) -> None:
+    """Planned as the held connection runs it (a generic plan of the prepared statement),
+    whatever the receipts' statistics say: each asked event is one probe of the primary key.
+    As a join, the planner hashed every receipt for each batch."""
+    pool = gateway.app.context.tenants._pool
+    statement = f"lookup_{unique_id}"
+    async with pool.acquire() as conn:
+        await conn.execute("SET plan_cache_mode = force_generic_plan")
+        await conn.execute(f"PREPARE {statement} (text[], text[]) AS {_LOOKUP}")
+        try:
+            rows = await conn.fetch(f"EXPLAIN EXECUTE {statement} ('{{t-{unique_id}}}', '{{e-1}}')")
+        finally:
+            await conn.execute(f"DEALLOCATE {statement}")
+            await conn.execute("RESET plan_cache_mode")
+    plan = [row[0].strip() for row in rows]
+    receipt_scans = [  # an index-only scan or not, as the visibility map of the moment allows
+        line.split("  (")[0].replace("Index Only Scan", "Index Scan")
+        for line in plan
+        if "webhook_receipts" in line
+    ]
+    assert receipt_scans == ["->  Index Scan using webhook_receipts_pkey on webhook_receipts"]
+    probe = plan.index(next(line for line in plan if "webhook_receipts_pkey" in line))
+    assert plan[probe + 1] == "Index Cond: ((tenant_id = q.tenant_id) AND (event_id = q.event_id))"
 
 
 @pytest.mark.stack
