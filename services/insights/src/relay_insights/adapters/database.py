@@ -153,12 +153,7 @@ class TenantUnit:
 
     async def products(self, skus: Collection[str]) -> list[Product]:
         """Every channel's listing of ``skus``, ordered by sku then channel."""
-        rows = await self._conn.fetch(
-            f"SELECT {_PRODUCT_COLUMNS} FROM products WHERE tenant_id = $1"
-            " AND sku IN (SELECT unnest($2::text[])) ORDER BY sku, channel",
-            self.tenant_id,
-            list(skus),
-        )
+        rows = await self._conn.fetch(PRODUCTS_OF_SKUS, self.tenant_id, list(skus))
         return [_product(row) for row in rows]
 
     async def apply_merged_offers(
@@ -305,6 +300,14 @@ WHERE NOT EXISTS (
     SELECT FROM products AS p WHERE p.tenant_id = $1 AND p.channel = q.channel AND p.sku = o.sku
 )
 """
+
+#: Every channel's listing of some skus: ``sku = ANY`` is a condition of the index scan
+#: (``sku IN (SELECT unnest(…))`` was a semi-join, and the generic plan of an order's
+#: transaction read every product of the tenant for it)
+PRODUCTS_OF_SKUS = (
+    f"SELECT {_PRODUCT_COLUMNS} FROM products WHERE tenant_id = $1"
+    " AND sku = ANY($2::text[]) ORDER BY sku, channel"
+)
 
 _OPEN_COLUMNS = [
     "insight_id",

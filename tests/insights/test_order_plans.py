@@ -1,0 +1,66 @@
+"""An order's statements read only its skus' products (on real Postgres), planned as its
+transaction runs them: generic plans of prepared statements, whatever the statistics say.
+
+The skus' filter is a condition of the products' index scan, so an order's cost does not grow
+with the tenant's catalogue; as ``sku IN (SELECT unnest(…))`` it was a semi-join, and the
+generic plan read every product of the tenant for each order.
+"""
+
+from __future__ import annotations
+
+import re
+
+import asyncpg
+
+from relay_insights.adapters.changes import _DIFFERENCES, SkuScope, _query
+from relay_insights.adapters.database import PRODUCTS_OF_SKUS
+
+
+async def _products_reads(
+    pool: asyncpg.Pool, unique_id: str, query: str, types: str, args: str
+) -> list[str]:
+    """How the generic plan of ``query`` reads ``products``: ``Seq Scan``, or each index it
+    scans with that scan's condition (an index scan or a bitmap's: whichever the statistics
+    of the moment favour)."""
+    statement = f"plan_{unique_id}"
+    async with pool.acquire() as conn:
+        await conn.execute("SET plan_cache_mode = force_generic_plan")
+        await conn.execute(f"PREPARE {statement} ({types}) AS {query}")
+        try:
+            rows = await conn.fetch(f"EXPLAIN EXECUTE {statement} ({args})")
+        finally:
+            await conn.execute(f"DEALLOCATE {statement}")
+            await conn.execute("RESET plan_cache_mode")
+    lines = [row[0].strip().removeprefix("->").strip() for row in rows]
+    reads = []
+    for n, line in enumerate(lines):
+        index = re.search(r"(?:using|Bitmap Index Scan on) (products_\w+)", line)
+        if line.startswith("Seq Scan on products "):
+            reads.append("Seq Scan")
+        elif index is not None:
+            condition = lines[n + 1] if lines[n + 1 :] else ""
+            reads.append(f"{index.group(1)} {condition}")
+    return reads
+
+
+async def test_a_batch_reads_the_listings_of_its_skus_by_the_index(
+    pool: asyncpg.Pool, unique_id: str
+) -> None:
+    reads = await _products_reads(
+        pool, unique_id, PRODUCTS_OF_SKUS, "text, text[]", "'t', '{SKU-A,SKU-B}'"
+    )
+    assert reads == ["products_by_sku Index Cond: ((tenant_id = $1) AND (sku = ANY ($2)))"]
+
+
+async def test_an_orders_evaluation_reads_the_products_of_its_skus_by_the_index(
+    pool: asyncpg.Pool, unique_id: str
+) -> None:
+    query, _ = _query(_DIFFERENCES, SkuScope(["SKU-A", "SKU-B"]))
+    reads = await _products_reads(
+        pool,
+        unique_id,
+        query,
+        "text, timestamptz, timestamptz, text[]",
+        "'t', '2026-11-01T00:00:00Z', '2026-10-01T00:00:00Z', '{SKU-A,SKU-B}'",
+    )
+    assert reads == ["products_by_sku Index Cond: ((tenant_id = $1) AND (sku = ANY ($4)))"]
