@@ -1,9 +1,12 @@
-"""An order's statements read only its skus' products (on real Postgres), planned as its
-transaction runs them: generic plans of prepared statements, whatever the statistics say.
+"""An order's statements read only its skus' products and open insights (on real Postgres),
+planned as its transaction runs them: generic plans of prepared statements, whatever the
+statistics say.
 
-The skus' filter is a condition of the products' index scan, so an order's cost does not grow
-with the tenant's catalogue; as ``sku IN (SELECT unnest(…))`` it was a semi-join, and the
-generic plan read every product of the tenant for each order.
+The skus are a condition of each index scan, so an order's cost does not grow with the
+tenant's catalogue or its open insights: as ``sku IN (SELECT unnest(…))`` the products' read
+was a semi-join, and as ``sku = ANY`` in the evaluation's full join the open insights were read
+by the index sorted as the join wanted, by the tenant alone; either way, all of the tenant's
+for each order.
 """
 
 from __future__ import annotations
@@ -16,10 +19,10 @@ from relay_insights.adapters.changes import _DIFFERENCES, SkuScope, _query
 from relay_insights.adapters.database import PRODUCTS_OF_SKUS
 
 
-async def _products_reads(
-    pool: asyncpg.Pool, unique_id: str, query: str, types: str, args: str
+async def _reads(
+    pool: asyncpg.Pool, unique_id: str, query: str, types: str, args: str, table: str = "products"
 ) -> list[str]:
-    """How the generic plan of ``query`` reads ``products``: ``Seq Scan``, or each index it
+    """How the generic plan of ``query`` reads ``table``: ``Seq Scan``, or each index it
     scans with that scan's condition (an index scan or a bitmap's: whichever the statistics
     of the moment favour)."""
     statement = f"plan_{unique_id}"
@@ -34,8 +37,8 @@ async def _products_reads(
     lines = [row[0].strip().removeprefix("->").strip() for row in rows]
     reads = []
     for n, line in enumerate(lines):
-        index = re.search(r"(?:using|Bitmap Index Scan on) (products_\w+)", line)
-        if line.startswith("Seq Scan on products "):
+        index = re.search(rf"(?:using|Bitmap Index Scan on) ({table}_\w+) on {table}\b", line)
+        if line.startswith(f"Seq Scan on {table} "):
             reads.append("Seq Scan")
         elif index is not None:
             condition = lines[n + 1] if lines[n + 1 :] else ""
@@ -46,9 +49,7 @@ async def _products_reads(
 async def test_a_batch_reads_the_listings_of_its_skus_by_the_index(
     pool: asyncpg.Pool, unique_id: str
 ) -> None:
-    reads = await _products_reads(
-        pool, unique_id, PRODUCTS_OF_SKUS, "text, text[]", "'t', '{SKU-A,SKU-B}'"
-    )
+    reads = await _reads(pool, unique_id, PRODUCTS_OF_SKUS, "text, text[]", "'t', '{SKU-A,SKU-B}'")
     assert reads == ["products_by_sku Index Cond: ((tenant_id = $1) AND (sku = ANY ($2)))"]
 
 
@@ -56,11 +57,14 @@ async def test_an_orders_evaluation_reads_the_products_of_its_skus_by_the_index(
     pool: asyncpg.Pool, unique_id: str
 ) -> None:
     query, _ = _query(_DIFFERENCES, SkuScope(["SKU-A", "SKU-B"]))
-    reads = await _products_reads(
-        pool,
-        unique_id,
-        query,
-        "text, timestamptz, timestamptz, text[]",
-        "'t', '2026-11-01T00:00:00Z', '2026-10-01T00:00:00Z', '{SKU-A,SKU-B}'",
-    )
-    assert reads == ["products_by_sku Index Cond: ((tenant_id = $1) AND (sku = ANY ($4)))"]
+    types = "text, timestamptz, timestamptz, text[]"
+    args = "'t', '2026-11-01T00:00:00Z', '2026-10-01T00:00:00Z', '{SKU-A,SKU-B}'"
+
+    products = await _reads(pool, unique_id, query, types, args)
+    insights = await _reads(pool, f"{unique_id}i", query, types, args, table="insights")
+
+    assert products == ["products_by_sku Index Cond: ((tenant_id = $1) AND (sku = ANY ($4)))"]
+    open_insights = [read for read in insights if not read.startswith("insights_pkey ")]
+    assert open_insights == [  # (an announced insight's detail is read by its id)
+        "insights_open_by_sku Index Cond: ((tenant_id = $1) AND (sku = (unnest($4))))"
+    ]
