@@ -47,6 +47,7 @@ from relay_gateway.http.errors import PayloadTooLargeError
 from relay_gateway.http.webhooks import _body
 from relay_shared.group_commit import BatchSizeError, GroupCommit, each_alone_on_failure
 from tests.gateway.harness import WEBHOOK_SECRETS, Gateway, create_tenant, stream_events
+from tests.support.plans import generic_plan
 
 LIMIT = 5
 URL = "/v1/webhooks/shipstation"
@@ -221,16 +222,9 @@ async def test_the_batched_lookup_probes_receipts_by_their_key_never_reads_them_
     whatever the receipts' statistics say: each asked event is one probe of the primary key.
     As a join, the planner hashed every receipt for each batch."""
     pool = gateway.app.context.tenants._pool
-    statement = f"lookup_{unique_id}"
-    async with pool.acquire() as conn:
-        await conn.execute("SET plan_cache_mode = force_generic_plan")
-        await conn.execute(f"PREPARE {statement} (text[], text[]) AS {_LOOKUP}")
-        try:
-            rows = await conn.fetch(f"EXPLAIN EXECUTE {statement} ('{{t-{unique_id}}}', '{{e-1}}')")
-        finally:
-            await conn.execute(f"DEALLOCATE {statement}")
-            await conn.execute("RESET plan_cache_mode")
-    plan = [row[0].strip() for row in rows]
+    plan = await generic_plan(
+        pool, f"lookup_{unique_id}", _LOOKUP, "text[], text[]", f"'{{t-{unique_id}}}', '{{e-1}}'"
+    )
     receipt_scans = [  # an index-only scan or not, as the visibility map of the moment allows
         line.split("  (")[0].replace("Index Only Scan", "Index Scan")
         for line in plan

@@ -17,6 +17,7 @@ import asyncpg
 
 from relay_insights.adapters.changes import _DIFFERENCES, SkuScope, _query
 from relay_insights.adapters.database import PRODUCTS_OF_SKUS
+from tests.support.plans import generic_plan
 
 
 async def _reads(
@@ -25,24 +26,22 @@ async def _reads(
     """How the generic plan of ``query`` reads ``table``: ``Seq Scan``, or each index it
     scans with that scan's condition (an index scan or a bitmap's: whichever the statistics
     of the moment favour)."""
-    statement = f"plan_{unique_id}"
-    async with pool.acquire() as conn:
-        await conn.execute("SET plan_cache_mode = force_generic_plan")
-        await conn.execute(f"PREPARE {statement} ({types}) AS {query}")
-        try:
-            rows = await conn.fetch(f"EXPLAIN EXECUTE {statement} ({args})")
-        finally:
-            await conn.execute(f"DEALLOCATE {statement}")
-            await conn.execute("RESET plan_cache_mode")
-    lines = [row[0].strip().removeprefix("->").strip() for row in rows]
+    lines = [
+        line.removeprefix("->").strip()
+        for line in await generic_plan(pool, f"plan_{unique_id}", query, types, args)
+    ]
     reads = []
     for n, line in enumerate(lines):
-        index = re.search(rf"(?:using|Bitmap Index Scan on) ({table}_\w+) on {table}\b", line)
+        index = re.match(
+            rf"(?:Index (?:Only )?Scan using ({table}_\w+) on {table}\b"
+            rf"|Bitmap Index Scan on ({table}_\w+)\b)",
+            line,
+        )
         if line.startswith(f"Seq Scan on {table} "):
             reads.append("Seq Scan")
         elif index is not None:
             condition = lines[n + 1] if lines[n + 1 :] else ""
-            reads.append(f"{index.group(1)} {condition}")
+            reads.append(f"{index.group(1) or index.group(2)} {condition}")
     return reads
 
 
