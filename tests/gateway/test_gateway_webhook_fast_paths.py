@@ -215,24 +215,26 @@ async def test_batched_lookups_answer_what_single_rows_answer(
 
 
 @pytest.mark.stack
-async def test_the_batched_lookup_probes_receipts_by_their_key_never_reads_them_all(
+async def test_the_batched_lookup_probes_tenants_and_receipts_by_their_keys(
     gateway: Gateway, unique_id: str
 ) -> None:
     """Planned as the held connection runs it (a generic plan of the prepared statement),
-    whatever the receipts' statistics say: each asked event is one probe of the primary key.
-    As a join, the planner hashed every receipt for each batch."""
+    whatever the tables' statistics say: each request is one probe of each table's primary
+    key. As joins, the planner hashed every tenant and every receipt for each batch."""
     pool = gateway.app.context.tenants._pool
     plan = await generic_plan(
         pool, f"lookup_{unique_id}", _LOOKUP, "text[], text[]", f"'{{t-{unique_id}}}', '{{e-1}}'"
     )
-    receipt_scans = [  # an index-only scan or not, as the visibility map of the moment allows
-        line.split("  (")[0].replace("Index Only Scan", "Index Scan")
-        for line in plan
-        if "webhook_receipts" in line
+    scans = [  # an index-only scan or not, as the visibility map of the moment allows
+        f"{line.split('  (')[0].replace('Index Only Scan', 'Index Scan')} {plan[n + 1]}"
+        for n, line in enumerate(plan)
+        if " on webhook_receipts" in line or " on tenants" in line
     ]
-    assert receipt_scans == ["->  Index Scan using webhook_receipts_pkey on webhook_receipts"]
-    probe = plan.index(next(line for line in plan if "webhook_receipts_pkey" in line))
-    assert plan[probe + 1] == "Index Cond: ((tenant_id = q.tenant_id) AND (event_id = q.event_id))"
+    assert scans == [
+        "->  Index Scan using tenants_pkey on tenants Index Cond: (tenant_id = q.tenant_id)",
+        "->  Index Scan using webhook_receipts_pkey on webhook_receipts"
+        " Index Cond: ((tenant_id = q.tenant_id) AND (event_id = q.event_id))",
+    ]
 
 
 @pytest.mark.stack

@@ -22,15 +22,19 @@ from relay_gateway.adapters.held_connection import HeldConnection
 from relay_gateway.adapters.tenants import Tenant
 from relay_shared.group_commit import GroupCommit
 
-#: Whether each event was received is a probe of the receipts' primary key per request (a
-#: ``LATERAL`` subquery with ``LIMIT``, which the planner cannot turn into a join): as a join,
-#: or as an ``EXISTS`` (which it may hash), the planner, taking the receipts for a small table
-#: when the statement was planned, read every receipt for every batch however many there
-#: were by then (42 million rows read over a 30 s run of ``tests/bench/bench_webhook.py``).
+#: Each request's tenant and whether its event was received are probes of the two tables'
+#: primary keys (``LATERAL`` subqueries with ``LIMIT``, which the planner cannot turn into
+#: joins): as joins, or as an ``EXISTS`` (which it may hash), the planner, taking the tables
+#: for small ones when the statement was planned, read every tenant and every receipt for
+#: every batch however many there were by then (42 million receipts read over a 30 s run of
+#: ``tests/bench/bench_webhook.py``; every tenant, 10 there, as many as there are).
 _LOOKUP = """
 SELECT t.tenant_id, t.name, t.channels, t.config_version, r.seen IS NOT NULL AS seen
 FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS q (tenant_id, event_id, n)
-LEFT JOIN tenants t ON t.tenant_id = q.tenant_id
+LEFT JOIN LATERAL (
+    SELECT tenant_id, name, channels, config_version FROM tenants
+    WHERE tenant_id = q.tenant_id LIMIT 1
+) t ON true
 LEFT JOIN LATERAL (
     SELECT true AS seen FROM webhook_receipts
     WHERE tenant_id = q.tenant_id AND event_id = q.event_id LIMIT 1
