@@ -52,7 +52,7 @@ bench: setup
 	$(UV) run --frozen python tests/bench/bench_telemetry.py --rows 200000 --repeat 2
 	$(UV) run --frozen python -m tests.bench.bench_sheets_google --orders 5000 --rate 100
 	$(UV) run --frozen python tests/bench/bench_workbook_save.py --orders 3000 --saves 100
-	$(UV) run --frozen python tests/bench/bench_consumer.py --events 20000
+	$(UV) run --frozen python -m tests.bench.bench_consumer --events 20000
 	$(UV) run --frozen python tests/bench/bench_channels.py --insights 1000
 	$(UV) run --frozen python tests/bench/bench_insights_daily.py --products 100000 --channels 3
 	$(UV) run --frozen python tests/bench/bench_changes.py --rows 1000000

@@ -1,6 +1,6 @@
 """What consuming one event costs a service, before its handler does anything (not a test).
 
-    uv run python tests/bench/bench_consumer.py [--events 20000] [--workers 256] [--repeat 2]
+    uv run python -m tests.bench.bench_consumer [--events 20000] [--workers 256] [--repeat 2]
 
 Starts a throwaway nats-server with JetStream, publishes ``--events`` ``order.shipped`` events
 shaped like the webhook bench's (one to three items), then consumes them twice per round, each
@@ -36,16 +36,14 @@ import uvloop
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from webhook_catalogue import order_items  # type: ignore[import-not-found]
+from tests.bench.webhook_catalogue import order_items
+from tests.support.channel_events import order_shipped
 
 from relay_cli.stack.nats import NatsServer
 from relay_shared.bus import register_consumer
 from relay_shared.bus.delivery import DeliverySettings
 from relay_shared.bus.streams import StreamSettings, ensure_streams
-from relay_shared.events import OrderItem, OrderShipped
+from relay_shared.events import OrderShipped
 from relay_shared.runtime import new_broker
 from relay_shared.settings import CommonSettings
 from relay_shared.subjects import ORDER_SHIPPED
@@ -55,28 +53,15 @@ STREAMS = StreamSettings(name="BENCH")
 FETCH = 256
 
 
-def order(number: int, at: datetime) -> OrderShipped:
-    items = [
-        OrderItem(sku=str(i["sku"]), quantity=int(str(i["quantity"]))) for i in order_items(number)
-    ]
-    return OrderShipped(
-        event_id=f"order.shipped:bench:{number}",
-        occurred_at=at,
-        tenant_id=f"bench_{number % 10}",
-        correlation_id=f"bench-{number}",
-        order_id=f"O-{number}",
-        channel="amazon",
-        status="shipped",
-        shipped_at=at,
-        items=items,
-    )
-
-
 async def publish(js: JetStreamContext, events: int) -> None:
     at = datetime.now(UTC)
     pending = []
     for number in range(events):
-        event = order(number, at)
+        items = [(str(item["sku"]), int(str(item["quantity"]))) for item in order_items(number)]
+        event = order_shipped(
+            f"bench_{number % 10}", f"order.shipped:bench:{number}", f"O-{number}", "amazon",
+            items, at,
+        )  # fmt: skip
         pending.append(
             js.publish(
                 ORDER_SHIPPED,

@@ -23,9 +23,10 @@ from relay_shared.bus import register_consumer
 from relay_shared.bus.delivery import DeliverySettings
 from relay_shared.bus.publishing import MSG_ID_HEADER
 from relay_shared.bus.streams import StreamSettings, ensure_streams
-from relay_shared.events import OrderItem, OrderShipped
+from relay_shared.events import OrderShipped
 from relay_shared.runtime import new_broker
 from relay_shared.settings import CommonSettings
+from tests.support.channel_events import order_shipped
 from tests.support.jetstream import collect, nats_client
 
 STREAMS = StreamSettings(name="REL_UNDECODABLE")
@@ -73,25 +74,18 @@ async def handled(isolated_bus: StackEndpoints) -> AsyncIterator[Handled]:
         await broker.stop()
 
 
-def _order(unique_id: str) -> OrderShipped:
-    return OrderShipped(
-        event_id=f"order.shipped:undecodable:{unique_id}",
-        occurred_at=SHIPPED,
-        tenant_id=f"t_{unique_id}",
-        correlation_id=f"corr-{unique_id}",
-        order_id=f"O-{unique_id}",
-        channel="amazon",
-        status="shipped",
-        shipped_at=SHIPPED,
-        items=[OrderItem(sku="SKU-1", quantity=2)],
-    )
-
-
 async def test_a_body_that_is_not_json_is_dead_lettered_at_once(
     isolated_bus: StackEndpoints, handled: Handled, unique_id: str
 ) -> None:
     broken_id = f"order.shipped:broken:{unique_id}"
-    good = _order(unique_id)
+    good = order_shipped(
+        f"t_{unique_id}",
+        f"order.shipped:undecodable:{unique_id}",
+        f"O-{unique_id}",
+        "amazon",
+        [("SKU-1", 2)],
+        SHIPPED,
+    )
     async with nats_client(isolated_bus.nats_url) as client:
         js = client.jetstream()
         await js.publish(
