@@ -44,7 +44,8 @@ from relay_shared.bus import register_consumer
 from relay_shared.bus.delivery import DeliverySettings
 from relay_shared.bus.streams import StreamSettings, ensure_streams
 from relay_shared.events import OrderShipped
-from relay_shared.runtime import new_broker
+from relay_shared.metrics import ServiceMetrics
+from relay_shared.runtime import broker_middlewares, new_broker
 from relay_shared.settings import CommonSettings
 from relay_shared.subjects import ORDER_SHIPPED
 from relay_shared.telemetry import configure_telemetry
@@ -98,7 +99,8 @@ async def service_path(
         if handled == events:
             every.set()
 
-    broker = new_broker(settings)
+    metrics = ServiceMetrics(settings.service_name)  # collected, as a service with a metrics port
+    broker = new_broker(settings, middlewares=broker_middlewares(settings))
     register_consumer(
         broker,
         service=settings.service_name,
@@ -107,6 +109,7 @@ async def service_path(
         event_type=OrderShipped,
         handle=handle,
         max_workers=workers,
+        metrics=metrics,
     )
     started = time.process_time()
     await broker.start()

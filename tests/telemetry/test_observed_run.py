@@ -62,8 +62,8 @@ async def observed_run(
         merged = delta(
             before["gateway"],
             after["gateway"],
-            "faststream_received_processed_messages_total",
-            handler="offers.merged",
+            "relay_messages_processed_total",
+            subject="offers.merged",
         )
         return after if merged >= 1 else None
 
@@ -102,14 +102,14 @@ async def test_metrics_move_by_exactly_what_the_run_did(
     observed_run: tuple[dict[str, Any], dict[str, Scrape], dict[str, Scrape]],
 ) -> None:
     _run, before, after = observed_run
-    processed = "faststream_received_processed_messages_total"
+    processed = "relay_messages_processed_total"
     print("\n/metrics of normalize after the run (excerpt):")
     for name, labels, value in after["normalize"].samples:
         if name.startswith(("relay_", processed)) and "_bucket" not in name:
             print(f"  {name}{labels} {value:g}")
     consumed = {
         (service, subject, status): delta(
-            before[service], after[service], processed, handler=subject, status=status
+            before[service], after[service], processed, subject=subject, status=status
         )
         for service, subject in [
             ("ingest", "run.requested"),
@@ -119,7 +119,7 @@ async def test_metrics_move_by_exactly_what_the_run_did(
             ("gateway", "rows.normalized"),
             ("gateway", "offers.merged"),
         ]
-        for status in ("acked", "nacked", "rejected")
+        for status in ("acked", "nacked", "rejected", "error")
     }
     assert {k: v for k, v in consumed.items() if v} == {
         ("ingest", "run.requested", "acked"): 1,
@@ -129,9 +129,17 @@ async def test_metrics_move_by_exactly_what_the_run_did(
         ("gateway", "rows.normalized", "acked"): VENDORS,
         ("gateway", "offers.merged", "acked"): 1,
     }
-    published = "faststream_published_messages_total"
-    assert delta(before["ingest"], after["ingest"], published, destination="feed.received") == 3
-    assert delta(before["pricing"], after["pricing"], published, destination="offers.merged") == 1
+    published = "relay_events_published_total"
+    publishes = [("ingest", "feed.received", 3), ("pricing", "offers.merged", 1)]
+    for service, subject, stored in publishes:
+        was, now = before[service], after[service]
+        counted = {
+            status: delta(was, now, published, subject=subject, status=status)
+            for status in ("stored", "duplicate")
+        }
+        assert counted == {"stored": stored, "duplicate": 0}, service
+    duration = "relay_message_processing_seconds_count"
+    assert delta(before["normalize"], after["normalize"], duration, subject="feed.received") == 3
     stage = "relay_run_stage_duration_seconds_count"
     assert delta(before["normalize"], after["normalize"], stage, subject="feed.received") == 3
     assert delta(before["pricing"], after["pricing"], stage, subject="rows.normalized") == 3

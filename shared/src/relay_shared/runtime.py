@@ -80,16 +80,15 @@ def new_broker(settings: CommonSettings, *, middlewares: Sequence[Any] = ()) -> 
     )
 
 
-def broker_middlewares(settings: CommonSettings, metrics: ServiceMetrics | None) -> list[Any]:
-    """FastStream's NATS tracing middleware when tracing is on (``OTEL_EXPORTER_OTLP_ENDPOINT``),
-    its Prometheus middleware when ``metrics`` are collected."""
+def broker_middlewares(settings: CommonSettings) -> list[Any]:
+    """FastStream's NATS tracing middleware when tracing is on (``OTEL_EXPORTER_OTLP_ENDPOINT``).
+    Messages and publishes are counted by the consumers and the bus themselves
+    (:mod:`relay_shared.metrics`), not by FastStream's Prometheus middleware."""
     middlewares: list[Any] = []
     if settings.otel_exporter_otlp_endpoint:
         from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 
         middlewares.append(NatsTelemetryMiddleware())
-    if metrics is not None:
-        middlewares.append(metrics.broker_middleware())
     return middlewares
 
 

@@ -121,10 +121,10 @@ class WorkerApp(ABC, Generic[S, H]):
         self.settings = settings
         self.metrics = ServiceMetrics(self.service) if settings.metrics_port else None
         self.operations = Operations(self.metrics) if self.metrics is not None else None
-        self.broker: NatsBroker = new_broker(
-            settings, middlewares=broker_middlewares(settings, self.metrics)
+        self.broker: NatsBroker = new_broker(settings, middlewares=broker_middlewares(settings))
+        self.bus = EventBus(
+            self.broker, settings.nats_stream, emits, service=self.service, metrics=self.metrics
         )
-        self.bus = EventBus(self.broker, settings.nats_stream, emits, service=self.service)
         self._streams = stream_settings(settings)
         self._policy = settings.delivery_policy()
         self._test_pause = TestPause.from_settings(settings, self.service)

@@ -115,10 +115,10 @@ class GatewayApp:
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
         self.metrics = GatewayMetrics(SERVICE)
-        self.broker: NatsBroker = new_broker(
-            settings, middlewares=broker_middlewares(settings, self.metrics)
+        self.broker: NatsBroker = new_broker(settings, middlewares=broker_middlewares(settings))
+        self.bus = EventBus(
+            self.broker, settings.nats_stream, emits=EMITS, service=SERVICE, metrics=self.metrics
         )
-        self.bus = EventBus(self.broker, settings.nats_stream, emits=EMITS, service=SERVICE)
         self._tracker: RunTracker | None = None
         self.channel_actions = ChannelActionsReadModel()
         self.sheets = TenantSheets()

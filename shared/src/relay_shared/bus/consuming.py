@@ -37,10 +37,10 @@ from relay_shared import subjects
 from relay_shared.bus.dead_letters import DeadLetterRecord
 from relay_shared.bus.delivery import DeliveryPolicy, TestPause
 from relay_shared.bus.failures import DEPENDENCY_ERRORS, is_transient
-from relay_shared.bus.publishing import MSG_ID_HEADER
+from relay_shared.bus.publishing import MSG_ID_HEADER, subject_of
 from relay_shared.errors import InvalidEventError, PermanentError, RelayError
 from relay_shared.events import Event
-from relay_shared.metrics import ServiceMetrics
+from relay_shared.metrics import Outcome, ServiceMetrics
 from relay_shared.tracing import annotate_span
 
 E = TypeVar("E", bound=Event)
@@ -76,8 +76,20 @@ class EventConsumer(Generic[E]):
         self._on_permanent = on_permanent
         self._heartbeat_s = policy.heartbeat_s
         self._test_pause = test_pause
+        self._counts = None if metrics is None else metrics.consumer_counts(subject_of(event_type))
 
     async def __call__(self, msg: NatsMessage) -> None:
+        """Take one message to its end (counted by outcome, ``error`` when the consumer itself
+        fails: the message is then redelivered after ``ack_wait``)."""
+        started = time.perf_counter()
+        outcome: Outcome = "error"
+        try:
+            outcome = await self._consume(msg)
+        finally:
+            if self._counts is not None:
+                self._counts.ended(outcome, time.perf_counter() - started)
+
+    async def _consume(self, msg: NatsMessage) -> Outcome:
         delivery = _delivery_count(msg)
         try:
             event = self._event_type.model_validate_json(msg.body)
@@ -85,7 +97,7 @@ class EventConsumer(Generic[E]):
             problem = InvalidEventError(_validation_summary(exc))
             await self._dead_letter(msg, problem, delivery)
             await msg.reject()
-            return
+            return "rejected"
         run_id = _run_id(event)
         annotate_span(
             {
@@ -103,25 +115,26 @@ class EventConsumer(Generic[E]):
             delivery=delivery,
             **({"run_id": run_id} if run_id is not None else {}),
         ):
-            await self._process(msg, event, delivery, run_id)
+            return await self._process(msg, event, delivery, run_id)
 
-    async def _process(self, msg: NatsMessage, event: E, delivery: int, run_id: str | None) -> None:
+    async def _process(
+        self, msg: NatsMessage, event: E, delivery: int, run_id: str | None
+    ) -> Outcome:
         started = time.perf_counter()
         try:
             await self._in_progress(msg, self._handle_then_hold(event))
         except PermanentError as exc:
             log.warning("event.permanent_failure", code=exc.code, error=exc.message)
-            await self._give_up(msg, event, exc, delivery)
-            return
+            return await self._give_up(msg, event, exc, delivery)
         except Exception as exc:  # noqa: BLE001 - classified below, never swallowed
-            await self._retry_or_give_up(msg, event, exc, delivery)
-            return
+            return await self._retry_or_give_up(msg, event, exc, delivery)
         if run_id is not None and self._metrics is not None:
             self._metrics.stage_duration.labels(self._service, event.subject).observe(
                 time.perf_counter() - started
             )
         await msg.ack()
         log.info("event.handled")
+        return "acked"
 
     async def _handle_then_hold(self, event: E) -> None:
         await self._handle(event)
@@ -148,7 +161,7 @@ class EventConsumer(Generic[E]):
 
     async def _retry_or_give_up(
         self, msg: NatsMessage, event: E, exc: Exception, delivery: int
-    ) -> None:
+    ) -> Outcome:
         transient = is_transient(exc)
         log.warning(
             "event.failed",
@@ -158,13 +171,13 @@ class EventConsumer(Generic[E]):
         )
         if delivery < self._policy.max_deliver:
             await msg.nack(delay=self._policy.delay_for(delivery))
-            return
+            return "nacked"
         reason = RelayError(
             f"gave up after {delivery} deliveries: {exc!r}", code="deliveries_exhausted"
         )
-        await self._give_up(msg, event, reason, delivery)
+        return await self._give_up(msg, event, reason, delivery)
 
-    async def _give_up(self, msg: NatsMessage, event: E, exc: RelayError, delivery: int) -> None:
+    async def _give_up(self, msg: NatsMessage, event: E, exc: RelayError, delivery: int) -> Outcome:
         if self._on_permanent is not None:
             try:
                 await self._on_permanent(event, exc)
@@ -174,13 +187,14 @@ class EventConsumer(Generic[E]):
                 log.warning("event.failure_hook_failed", error=repr(hook_exc))
                 if delivery < self._policy.max_deliver:
                     await msg.nack(delay=self._policy.delay_for(delivery))
-                    return
+                    return "nacked"
                 exc = RelayError(
                     f"{exc.message} (the failure could not be reported: {hook_exc!r})",
                     code=exc.code,
                 )
         await self._dead_letter(msg, exc, delivery)
         await msg.reject()
+        return "rejected"
 
     async def _dead_letter(self, msg: NatsMessage, exc: RelayError, delivery: int) -> None:
         original_subject = msg.raw_message.subject
