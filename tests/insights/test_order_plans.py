@@ -65,5 +65,10 @@ async def test_an_orders_evaluation_reads_the_products_of_its_skus_by_the_index(
     assert products == ["products_by_sku Index Cond: ((tenant_id = $1) AND (sku = ANY ($4)))"]
     open_insights = [read for read in insights if not read.startswith("insights_pkey ")]
     assert open_insights == [  # (an announced insight's detail is read by its id)
-        "insights_open_by_sku Index Cond: ((tenant_id = $1) AND (sku = (unnest($4))))"
+        "insights_open_once Index Cond: ((tenant_id = $1) AND (sku = (unnest($4))))"
     ]
+    # led by (tenant_id, sku): led by (tenant_id, channel), the same condition read the tenant
+    definition = await pool.fetchval(
+        "SELECT indexdef FROM pg_indexes WHERE indexname = 'insights_open_once'"
+    )
+    assert "ON insights.insights USING btree (tenant_id, sku, channel, kind)" in definition
