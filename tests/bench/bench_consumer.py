@@ -8,9 +8,11 @@ time through a new durable consumer of the same events, and prints the CPU time 
 process: user + system) per event from the start of consuming to the last ack stored:
 
 - ``service``: the services' path, :func:`relay_shared.bus.register_consumer` on FastStream
-  (its concurrent pull subscriber, ``--workers`` at once, as insights and sheets consume
-  orders), with :class:`~relay_shared.bus.consuming.EventConsumer`'s decoding, log context,
-  in-progress heartbeats, ``event.handled`` log line and ack; the handler does nothing;
+  (its pull subscriber, each message handled in a task of its own, ``--workers`` at once, as
+  insights and sheets consume orders: :mod:`relay_shared.bus.in_flight`), with
+  :class:`~relay_shared.bus.consuming.EventConsumer`'s decoding, log context, in-progress
+  heartbeats, ``event.handled`` log line, message metrics (collected, as by a service with a
+  metrics port) and ack; the handler does nothing;
 - ``bare``: nats-py alone, the floor: pull 256 at a time, decode each event with pydantic,
   ack it; no framework, no log line.
 

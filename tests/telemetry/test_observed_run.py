@@ -191,6 +191,7 @@ PRODUCERS = {
 RUN_HOPS = {
     ("ingest", "run.requested process"),
     ("normalize", "feed.received process"),
+    ("normalize", "feed.received handle"),  # normalize's two workers: handled in a task
     ("pricing", "rows.normalized process"),
     ("gateway", "offers.merged process"),
     ("insights", "offers.merged process"),
@@ -204,8 +205,11 @@ RUN_HOPS = {
 #: the hops a shipped order that empties amazon's BAT-5001 crosses
 ORDER_HOPS = {
     ("insights", "order.shipped process"),
+    ("insights", "order.shipped handle"),
     ("sheets", "order.shipped process"),
+    ("sheets", "order.shipped handle"),
     ("gateway", "order.recorded process"),
+    ("gateway", "order.recorded handle"),
     ("channels", "insight.generated process"),
     ("sheets", "insight.generated process"),
     ("gateway", "insight.generated process"),
@@ -237,13 +241,17 @@ async def complete_trace(
 
 def assert_linked(spans: list[ReceivedSpan], root: tuple[str, str]) -> None:
     """One root, no orphan, and every consumer span a child of its producer's create span:
-    the trace crosses each NATS hop by parent link, not by attribute."""
+    the trace crosses each NATS hop by parent link, not by attribute. The work of a consumer
+    with several workers is its ``<subject> handle`` span, a child of its ``process`` span."""
     roots = [span for span in spans if not span.parent_id]
     assert [(r.service, r.name) for r in roots] == [root]
     by_id = {span.span_id: span for span in spans}
     assert [s for s in spans if s.parent_id and s.parent_id not in by_id] == []
     for span in spans:
         subject, _, kind = span.name.rpartition(" ")
+        if kind == "handle":
+            parent = by_id[span.parent_id]
+            assert (parent.service, parent.name) == (span.service, f"{subject} process")
         if kind != "process" or subject not in PRODUCERS:
             continue
         parent = by_id[span.parent_id]

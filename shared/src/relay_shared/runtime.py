@@ -19,6 +19,7 @@ import structlog
 from faststream.nats import NatsBroker
 from nats.aio.client import Client
 
+from relay_shared.bus.in_flight import InFlight
 from relay_shared.bus.streams import StreamSettings, ensure_streams
 from relay_shared.database import apply_migrations, create_pool
 from relay_shared.dependencies import reaching
@@ -177,15 +178,27 @@ class Operations:
     readiness: ReadinessChecks = field(default_factory=ReadinessChecks)
 
 
+async def stop_consuming(broker: NatsBroker, in_flight: InFlight | None) -> None:
+    """Stop pulling messages, cancel those still being handled in tasks of their own
+    (``in_flight``: they are delivered again), then close the connection (drained: the acks
+    and naks already sent reach the server)."""
+    for subscriber in broker.subscribers:
+        await subscriber.stop()
+    if in_flight is not None:
+        await in_flight.stop()
+    await broker.stop()
+
+
 async def run_worker(
     broker: NatsBroker,
     settings: CommonSettings,
     wiring: AbstractAsyncContextManager[object],
     operations: Operations | None = None,
+    in_flight: InFlight | None = None,
 ) -> None:
     """Serve the operations port (when ``operations`` are given and ``APP_METRICS_PORT`` is
     set), open resources (``wiring``), declare the streams, start consuming; run until
-    cancelled, then stop consuming before closing resources."""
+    cancelled, then stop consuming (:func:`stop_consuming`) before closing resources."""
     async with AsyncExitStack() as stack:
         if operations is not None:
             CURRENT_READINESS.set(operations.readiness)
@@ -207,7 +220,7 @@ async def run_worker(
         try:
             await asyncio.Event().wait()
         finally:
-            await broker.stop()
+            await stop_consuming(broker, in_flight)
             log.info("service.stopped")
 
 

@@ -109,6 +109,14 @@ def annotate_span(attributes: Mapping[str, str | None]) -> None:
         span.set_attributes({name: value for name, value in attributes.items() if value})
 
 
+def child_span(name: str) -> trace.Span | None:
+    """A span started under the current one, when it is recording (None when tracing is off):
+    the caller ends it (a piece of work that outlives the current span, in a task of its own)."""
+    if not trace.get_current_span().is_recording():
+        return None
+    return trace.get_tracer(__name__).start_span(name)
+
+
 def trace_ids() -> tuple[str, str] | None:
     """The current span's trace and span ids as hex (None outside a valid span)."""
     span_context = trace.get_current_span().get_span_context()

@@ -27,6 +27,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from faststream.nats import NatsBroker
 
 from relay_shared.bus import EventBus, TestPause, register_consumer
+from relay_shared.bus.in_flight import InFlight
 from relay_shared.bus.publishing import subject_of
 from relay_shared.errors import RelayError
 from relay_shared.events import Event
@@ -128,6 +129,7 @@ class WorkerApp(ABC, Generic[S, H]):
         self._streams = stream_settings(settings)
         self._policy = settings.delivery_policy()
         self._test_pause = TestPause.from_settings(settings, self.service)
+        self.in_flight = InFlight()
         self._routes: list[HandlerRoute[Any, Any]] = []
         self._handlers: H | None = None
 
@@ -158,6 +160,7 @@ class WorkerApp(ABC, Generic[S, H]):
             test_pause=self._test_pause,
             max_workers=max_workers,
             metrics=self.metrics,
+            in_flight=self.in_flight,
         )
 
     @property
@@ -205,6 +208,8 @@ class WorkerApp(ABC, Generic[S, H]):
         configure_telemetry(self.service, self.settings.log_level)
         tracing = start_tracing(self.service, self.settings.otel_exporter_otlp_endpoint)
         try:
-            await run_worker(self.broker, self.settings, self.wired(), self.operations)
+            await run_worker(
+                self.broker, self.settings, self.wired(), self.operations, self.in_flight
+            )
         finally:
             tracing.shutdown()

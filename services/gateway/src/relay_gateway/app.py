@@ -47,6 +47,7 @@ from relay_gateway.http.sheets import TENANT_SHEETS
 from relay_gateway.settings import GatewaySettings
 from relay_shared.background import stop
 from relay_shared.bus import EventBus, ensure_streams, register_consumer
+from relay_shared.bus.in_flight import InFlight
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.events import (
     ChannelActed,
@@ -79,6 +80,7 @@ from relay_shared.runtime import (
     connect_broker,
     new_broker,
     open_resources,
+    stop_consuming,
     stream_settings,
 )
 from relay_shared.secrets_box import SecretsBox, SecretsBoxError
@@ -120,6 +122,7 @@ class GatewayApp:
             self.broker, settings.nats_stream, emits=EMITS, service=SERVICE, metrics=self.metrics
         )
         self._tracker: RunTracker | None = None
+        self.in_flight = InFlight()
         self.channel_actions = ChannelActionsReadModel()
         self.sheets = TenantSheets()
         self.pulls = TenantPulls()
@@ -186,6 +189,7 @@ class GatewayApp:
                 handle=handle,
                 max_workers=_CONSUMER_WORKERS.get(event_type, 1),
                 metrics=self.metrics,
+                in_flight=self.in_flight,
             )
 
     async def _on_offers_merged(self, event: OffersMerged) -> None:
@@ -216,7 +220,7 @@ class GatewayApp:
                 for sweeper in sweepers:
                     await stop(sweeper)
                 self.holder.context = None
-                await self.broker.stop()
+                await stop_consuming(self.broker, self.in_flight)
                 await context.receipts.close()
                 await context.orders.close()
                 log.info("gateway.stopped")

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
@@ -48,6 +49,14 @@ log = structlog.get_logger(__name__)
 
 
 PermanentHook = Callable[[E, RelayError], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Taken(Generic[E]):
+    """A message taken by a consumer: when, and its event (or why its body is none)."""
+
+    started: float
+    event: E | InvalidEventError
 
 
 class EventConsumer(Generic[E]):
@@ -79,34 +88,47 @@ class EventConsumer(Generic[E]):
         self._counts = None if metrics is None else metrics.consumer_counts(subject_of(event_type))
 
     async def __call__(self, msg: NatsMessage) -> None:
-        """Take one message to its end (counted by outcome, ``error`` when the consumer itself
-        fails: the message is then redelivered after ``ack_wait``)."""
-        started = time.perf_counter()
-        outcome: Outcome = "error"
-        try:
-            outcome = await self._consume(msg)
-        finally:
-            if self._counts is not None:
-                self._counts.ended(outcome, time.perf_counter() - started)
+        """Take one message to its end: :meth:`take`, then :meth:`finish`."""
+        await self.finish(msg, self.take(msg))
 
-    async def _consume(self, msg: NatsMessage) -> Outcome:
-        delivery = _delivery_count(msg)
+    def take(self, msg: NatsMessage) -> Taken[E]:
+        """The message's event decoded (or why it cannot be), its tenant, run and correlation
+        ids set on the current span (the consumer's ``process`` span): the synchronous first
+        half of consuming, done before the message is handed to a worker."""
+        started = time.perf_counter()
         try:
             event = self._event_type.model_validate_json(msg.body)
         except ValidationError as exc:
-            problem = InvalidEventError(_validation_summary(exc))
-            await self._dead_letter(msg, problem, delivery)
-            await msg.reject()
-            return "rejected"
-        run_id = _run_id(event)
+            return Taken(started, InvalidEventError(_validation_summary(exc)))
         annotate_span(
             {
                 "tenant_id": event.tenant_id,
-                "run_id": run_id,
+                "run_id": _run_id(event),
                 "correlation_id": event.correlation_id,
                 "event_id": event.event_id,
             }
         )
+        return Taken(started, event)
+
+    async def finish(self, msg: NatsMessage, taken: Taken[E]) -> None:
+        """Handle the message taken and ack, nak or dead-letter it (counted by outcome,
+        ``error`` when the consumer itself fails: the message is then redelivered after
+        ``ack_wait``)."""
+        outcome: Outcome = "error"
+        try:
+            outcome = await self._consume(msg, taken)
+        finally:
+            if self._counts is not None:
+                self._counts.ended(outcome, time.perf_counter() - taken.started)
+
+    async def _consume(self, msg: NatsMessage, taken: Taken[E]) -> Outcome:
+        delivery = _delivery_count(msg)
+        event = taken.event
+        if isinstance(event, InvalidEventError):
+            await self._dead_letter(msg, event, delivery)
+            await msg.reject()
+            return "rejected"
+        run_id = _run_id(event)
         with structlog.contextvars.bound_contextvars(
             correlation_id=event.correlation_id,
             event_id=event.event_id,

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import replace
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import structlog
 from faststream import AckPolicy
+from faststream.exceptions import SkipMessage
 from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.nats.message import NatsMessage
 
 from relay_shared.bus.consuming import EventConsumer, PermanentHook
 from relay_shared.bus.delivery import DeliveryPolicy, TestPause
+from relay_shared.bus.in_flight import InFlight, Workers
 from relay_shared.bus.publishing import subject_of
 from relay_shared.bus.streams import StreamSettings, consumer_config
 from relay_shared.events import Event
 from relay_shared.metrics import ServiceMetrics
 from relay_shared.subjects import durable_name
+from relay_shared.tracing import child_span
 
 E = TypeVar("E", bound=Event)
 log = structlog.get_logger(__name__)
@@ -65,6 +69,7 @@ def register_consumer(
     test_pause: TestPause | None = None,
     max_workers: int = 1,
     metrics: ServiceMetrics | None = None,
+    in_flight: InFlight | None = None,
 ) -> None:
     """Subscribe ``handle`` to ``event_type``'s subject through the service's durable pull
     consumer, which redelivers by ``policy`` (the service's one delivery policy, from its
@@ -75,8 +80,11 @@ def register_consumer(
     to that many messages are handled at once (each still acked on its own outcome), the
     consumer lets at least that many wait for their ack, and each pull fetches up to
     :data:`MAX_FETCH` of them (one fetch per message cost a round trip to the server per
-    message; with one worker a fetched message would wait unheld, so it fetches one).
-    ``metrics`` (when collected) count dead letters and time the stages of runs."""
+    message; with one worker a fetched message would wait unheld, so it fetches one). Those
+    messages are handled in tasks held by ``in_flight`` (the service's, which stops them when
+    the service stops; :mod:`relay_shared.bus.in_flight`).
+    ``metrics`` (when collected) count messages by outcome and dead letters, and time the
+    stages of runs."""
     subject = subject_of(event_type)
     consumer = EventConsumer(
         service=service,
@@ -90,18 +98,15 @@ def register_consumer(
         metrics=metrics,
     )
 
-    async def on_message(msg: object) -> None:
-        # ``msg`` is what ``_the_message`` decoded, the message itself, passed as is: the
-        # broker does not apply FastDepends (``apply_types=False``,
-        # :func:`relay_shared.runtime.new_broker`), which solved a model per message for a
-        # handler that needs nothing injected. Typed ``object`` for the AsyncAPI generator,
-        # which makes a pydantic model of a handler's parameters (the document's payloads are
-        # the events' own schemas: ``relay_cli.asyncapi_doc``).
-        await consumer(cast("NatsMessage", msg))
-
-    on_message.__name__ = f"{service}_on_{subject.replace('.', '_')}"
     if max_workers < 1:
         raise InvalidConsumerError(f"max_workers must be at least 1, not {max_workers}")
+    if max_workers == 1:
+        on_message = _one_at_a_time(consumer)
+    else:
+        workers = Workers(max_workers)
+        held = InFlight() if in_flight is None else in_flight  # (an empty one is falsy)
+        on_message = _handed_to_workers(consumer, workers, held, subject)
+    on_message.__name__ = f"{service}_on_{subject.replace('.', '_')}"
     warn_if_replays_outlive_duplicates(policy, streams)
     config = consumer_config(service, subject, policy)
     if (config.max_ack_pending or 0) < max_workers:
@@ -112,9 +117,53 @@ def register_consumer(
         durable=durable_name(service, subject),
         config=config,
         pull_sub=PullSub(batch_size=min(max_workers, MAX_FETCH), timeout=5.0),
-        max_workers=max_workers,
         ack_policy=AckPolicy.MANUAL,
         decoder=_the_message,
         title=f"{subject}:{service}",
         description=f"{service} consumes {event_type.__name__}: {event_type.__doc__ or ''}".strip(),
     )(on_message)
+
+
+# A handler's ``msg`` is what ``_the_message`` decoded, the message itself, passed as is:
+# the broker does not apply FastDepends (``apply_types=False``,
+# :func:`relay_shared.runtime.new_broker`), which solved a model per message for a handler that
+# needs nothing injected. Typed ``object`` for the AsyncAPI generator, which makes a pydantic
+# model of a handler's parameters (the document's payloads are the events' own schemas:
+# ``relay_cli.asyncapi_doc``).
+Handler = Callable[[object], Coroutine[Any, Any, None]]
+
+
+def _one_at_a_time(consumer: EventConsumer[E]) -> Handler:
+    """The subscriber's handler of a consumer with one worker: each message to its end."""
+
+    async def on_message(msg: object) -> None:
+        await consumer(cast("NatsMessage", msg))
+
+    return on_message
+
+
+def _handed_to_workers(
+    consumer: EventConsumer[E], workers: Workers, in_flight: InFlight, subject: str
+) -> Handler:
+    """The subscriber's handler of a consumer with several workers: once a worker is free,
+    it takes the message (decodes it, its ids on the ``process`` span) and starts its task,
+    then returns for the next one (:mod:`relay_shared.bus.in_flight`)."""
+    handle_name = f"{subject} handle"
+
+    async def on_message(msg: object) -> None:
+        message = cast("NatsMessage", msg)
+        try:
+            await workers.take()
+        except asyncio.CancelledError as stopping:
+            # The consumer stops while the message waits for a worker: it is left unacked
+            # (delivered again). FastStream's pull ends this message's task group with the
+            # cancellation and would log it at ERROR; SkipMessage is logged at its level.
+            raise SkipMessage from stopping
+        try:
+            taken = consumer.take(message)
+            in_flight.start(consumer.finish(message, taken), child_span(handle_name), workers)
+        except BaseException:
+            workers.release()
+            raise
+
+    return on_message

@@ -1,0 +1,182 @@
+"""A consumer with several workers (:mod:`relay_shared.bus.in_flight`), on real NATS JetStream:
+it handles that many messages at once and never more, each exactly once; stopping it cancels
+the messages still being handled, which are not acked and are delivered again to the next
+consumer of the same durable."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from faststream.nats import NatsBroker
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from relay_cli.stack import StackEndpoints
+from relay_shared import subjects
+from relay_shared.bus import register_consumer
+from relay_shared.bus.delivery import DeliverySettings
+from relay_shared.bus.in_flight import InFlight
+from relay_shared.bus.publishing import MSG_ID_HEADER
+from relay_shared.bus.streams import StreamSettings, ensure_streams
+from relay_shared.events import OrderShipped
+from relay_shared.metrics import ServiceMetrics
+from relay_shared.runtime import new_broker, stop_consuming
+from relay_shared.settings import CommonSettings
+from relay_shared.subjects import durable_name
+from tests.support.channel_events import order_shipped
+from tests.support.jetstream import nats_client
+from tests.support.polling import eventually_async
+
+STREAMS = StreamSettings(name="REL_IN_FLIGHT")
+SHIPPED = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+SUBJECT = subjects.ORDER_SHIPPED
+ITEMS = [("SKU-1", 1)]
+POLICY = DeliverySettings(ack_wait_s=1.0, max_deliver=5).delivery_policy()
+
+
+@dataclass
+class Gated:
+    """A handler that waits at a gate: how many are inside, the most at once, what ended."""
+
+    gate: asyncio.Event = field(default_factory=asyncio.Event)
+    inside: int = 0
+    most: int = 0
+    entered: asyncio.Condition = field(default_factory=asyncio.Condition)
+    done: list[str] = field(default_factory=list)
+    cancelled: list[str] = field(default_factory=list)
+
+    async def handle(self, event: OrderShipped) -> None:
+        async with self.entered:
+            self.inside += 1
+            self.most = max(self.most, self.inside)
+            self.entered.notify_all()
+        try:
+            await self.gate.wait()
+        except asyncio.CancelledError:
+            self.cancelled.append(event.order_id)
+            raise
+        finally:
+            self.inside -= 1
+        self.done.append(event.order_id)
+
+    async def until_inside(self, count: int) -> None:
+        async with asyncio.timeout(30), self.entered:
+            await self.entered.wait_for(lambda: self.inside == count)
+
+
+async def publish_orders(nats_url: str, tag: str, count: int) -> list[str]:
+    """``count`` orders on a purged stream; their ids."""
+    orders = [f"{tag}-{number}" for number in range(count)]
+    async with nats_client(nats_url) as client:
+        js = client.jetstream()
+        await ensure_streams(js, STREAMS)
+        await js.purge_stream(STREAMS.name)
+        for order in orders:
+            event = order_shipped(f"t_{tag}", f"{SUBJECT}:{order}", order, "ebay", ITEMS, SHIPPED)
+            await js.publish(
+                SUBJECT,
+                event.model_dump_json().encode(),
+                stream=STREAMS.name,
+                headers={MSG_ID_HEADER: event.event_id},
+            )
+    return orders
+
+
+async def delivered_unacked(nats_url: str, service: str, count: int) -> None:
+    """Until the durable has ``count`` messages delivered and not acked."""
+    async with nats_client(nats_url) as client:
+        js = client.jetstream()
+
+        async def reached() -> bool | None:
+            info = await js.consumer_info(STREAMS.name, durable_name(service, SUBJECT))
+            return True if info.num_ack_pending == count else None
+
+        await eventually_async(reached, timeout=30, what=f"{count} messages delivered")
+
+
+def counted(metrics: ServiceMetrics, status: str) -> float:
+    text = generate_latest(metrics.registry).decode()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if (
+                sample.name == "relay_messages_processed_total"
+                and sample.labels["status"] == status
+            ):
+                return sample.value
+    return 0.0
+
+
+def consumer(
+    nats_url: str, service: str, handler: Gated, workers: int, metrics: ServiceMetrics
+) -> tuple[NatsBroker, InFlight]:
+    broker = new_broker(CommonSettings(nats_url=nats_url, service_name=service))
+    in_flight = InFlight()
+    register_consumer(
+        broker,
+        service=service,
+        streams=STREAMS,
+        policy=POLICY,
+        event_type=OrderShipped,
+        handle=handler.handle,
+        max_workers=workers,
+        metrics=metrics,
+        in_flight=in_flight,
+    )
+    return broker, in_flight
+
+
+async def test_three_workers_handle_three_at_once_and_never_more(
+    isolated_bus: StackEndpoints, unique_id: str
+) -> None:
+    service = f"workers{unique_id[:8]}"
+    orders = await publish_orders(isolated_bus.nats_url, unique_id, 7)
+    handler, metrics = Gated(), ServiceMetrics(service)
+    broker, in_flight = consumer(isolated_bus.nats_url, service, handler, 3, metrics)
+    await broker.start()
+    try:
+        await handler.until_inside(3)
+        # the next pull's three are delivered too, and wait for a worker
+        await delivered_unacked(isolated_bus.nats_url, service, 6)
+        assert (handler.inside, len(in_flight)) == (3, 3)
+        handler.gate.set()
+
+        async def all_acked() -> bool | None:
+            return True if counted(metrics, "acked") == 7 else None
+
+        await eventually_async(all_acked, timeout=30, what="seven messages acked")
+    finally:
+        await stop_consuming(broker, in_flight)
+    assert handler.most == 3
+    assert sorted(handler.done) == sorted(orders)
+    assert (len(in_flight), handler.cancelled) == (0, [])
+
+
+async def test_stopping_cancels_what_is_in_flight_and_it_is_delivered_again(
+    isolated_bus: StackEndpoints, unique_id: str
+) -> None:
+    service = f"stopping{unique_id[:8]}"
+    orders = await publish_orders(isolated_bus.nats_url, unique_id, 2)
+    first, first_metrics = Gated(), ServiceMetrics(service)
+    broker, in_flight = consumer(isolated_bus.nats_url, service, first, 4, first_metrics)
+    await broker.start()
+    await first.until_inside(2)
+    await stop_consuming(broker, in_flight)
+
+    assert (sorted(first.cancelled), first.done, len(in_flight)) == (sorted(orders), [], 0)
+    assert (counted(first_metrics, "error"), counted(first_metrics, "acked")) == (2, 0)
+
+    second, second_metrics = Gated(), ServiceMetrics(service)
+    second.gate.set()
+    broker, in_flight = consumer(isolated_bus.nats_url, service, second, 4, second_metrics)
+    await broker.start()
+    try:
+
+        async def both_acked() -> bool | None:
+            return True if counted(second_metrics, "acked") == 2 else None
+
+        await eventually_async(both_acked, timeout=30, what="both delivered again and acked")
+    finally:
+        await stop_consuming(broker, in_flight)
+    assert sorted(second.done) == sorted(orders)
