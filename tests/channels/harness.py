@@ -92,7 +92,9 @@ async def channels_service(
 async def _serving(app: ChannelsApp) -> AsyncIterator[None]:
     """The service's worker loop in a task, with its operations port (``/metrics``) when
     ``metrics_port`` is set; cancelled (a clean stop) on exit."""
-    task = asyncio.create_task(run_worker(app.broker, app.settings, app.wired(), app.operations))
+    task = asyncio.create_task(
+        run_worker(app.broker, app.settings, app.wired(), app.operations, app.in_flight)
+    )
     try:
         yield
     finally:

@@ -109,7 +109,9 @@ def free_port() -> int:
 @contextlib.asynccontextmanager
 async def serving(app: SheetsApp) -> AsyncIterator[None]:
     """The app with its operations port (``/metrics``), as ``relay serve`` runs it."""
-    task = asyncio.create_task(run_worker(app.broker, app.settings, app.wired(), app.operations))
+    task = asyncio.create_task(
+        run_worker(app.broker, app.settings, app.wired(), app.operations, app.in_flight)
+    )
     try:
         yield
     finally:

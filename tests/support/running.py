@@ -31,7 +31,12 @@ class WorkerApp(Protocol):
 async def running(apps: Sequence[WorkerApp]) -> AsyncIterator[None]:
     """Run each app's worker loop in a task; cancel them (clean stop) on exit, again until
     each has ended (:func:`relay_shared.background.stop`)."""
-    tasks = [asyncio.create_task(run_worker(app.broker, app.settings, app.wired())) for app in apps]
+    tasks = [
+        asyncio.create_task(
+            run_worker(app.broker, app.settings, app.wired(), in_flight=app.in_flight)
+        )
+        for app in apps
+    ]
     try:
         yield
     finally:
