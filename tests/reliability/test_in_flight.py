@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from faststream.nats import NatsBroker
-from prometheus_client import generate_latest
-from prometheus_client.parser import text_string_to_metric_families
 
 from relay_cli.stack import StackEndpoints
 from relay_shared import subjects
@@ -28,6 +26,7 @@ from relay_shared.subjects import durable_name
 from tests.support.channel_events import order_shipped
 from tests.support.jetstream import nats_client
 from tests.support.polling import eventually_async
+from tests.support.registry import sample_value
 
 STREAMS = StreamSettings(name="REL_IN_FLIGHT")
 SHIPPED = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
@@ -97,15 +96,7 @@ async def delivered_unacked(nats_url: str, service: str, count: int) -> None:
 
 
 def counted(metrics: ServiceMetrics, status: str) -> float:
-    text = generate_latest(metrics.registry).decode()
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if (
-                sample.name == "relay_messages_processed_total"
-                and sample.labels["status"] == status
-            ):
-                return sample.value
-    return 0.0
+    return sample_value(metrics, "relay_messages_processed_total", status=status)
 
 
 def consumer(

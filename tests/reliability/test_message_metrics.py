@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pytest
-from prometheus_client import generate_latest
-from prometheus_client.parser import text_string_to_metric_families
 
 from relay_cli.stack import StackEndpoints
 from relay_shared import subjects
@@ -28,6 +26,7 @@ from relay_shared.settings import CommonSettings
 from tests.support.channel_events import order_shipped
 from tests.support.jetstream import collect, nats_client
 from tests.support.polling import eventually
+from tests.support.registry import sample_value
 
 STREAMS = StreamSettings(name="REL_MESSAGE_METRICS")
 SHIPPED = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
@@ -50,16 +49,6 @@ class Outcomes:
             raise TransientError("the database is away for a moment")
         if event.order_id in self.permanent:
             raise PermanentError("this order names no channel we know", code="bad_order")
-
-
-def counted(metrics: ServiceMetrics, name: str, **labels: str) -> float:
-    """The value of the sample ``name`` with ``labels`` in the registry's exposition."""
-    text = generate_latest(metrics.registry).decode()
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                return sample.value
-    return 0.0
 
 
 @pytest.fixture(params=[1, 4], ids=["one-worker", "four-workers"])
@@ -125,7 +114,7 @@ async def test_each_message_is_counted_once_by_how_it_ended(
 
     def ended() -> dict[str, float] | None:
         by_status = {
-            status: counted(
+            status: sample_value(
                 metrics,
                 "relay_messages_processed_total",
                 service=service,
@@ -144,10 +133,10 @@ async def test_each_message_is_counted_once_by_how_it_ended(
     }
     assert sorted(outcomes.seen) == sorted([*orders.values(), orders["flaky"]])
     duration = "relay_message_processing_seconds_count"
-    assert counted(metrics, duration, service=service, subject=SUBJECT) == 5
+    assert sample_value(metrics, duration, service=service, subject=SUBJECT) == 5
     dead = "relay_messages_dead_lettered_total"
-    assert counted(metrics, dead, subject=SUBJECT, code="bad_order") == 1
-    assert counted(metrics, dead, subject=SUBJECT, code="invalid_event") == 1
+    assert sample_value(metrics, dead, subject=SUBJECT, code="bad_order") == 1
+    assert sample_value(metrics, dead, subject=SUBJECT, code="invalid_event") == 1
 
 
 async def test_a_publish_is_counted_stored_and_its_replay_a_duplicate(
@@ -171,7 +160,7 @@ async def test_a_publish_is_counted_stored_and_its_replay_a_duplicate(
 
     assert stored == [True, False]
     assert {
-        status: counted(
+        status: sample_value(
             metrics, "relay_events_published_total", service=service, subject=SUBJECT, status=status
         )
         for status in ("stored", "duplicate")
