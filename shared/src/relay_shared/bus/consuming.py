@@ -164,22 +164,13 @@ class EventConsumer(Generic[E]):
             await self._test_pause.hold(event.event_id)
 
     async def _in_progress(self, msg: NatsMessage, work: Awaitable[None]) -> None:
-        """Run ``work``, telling the server every ``heartbeat_s`` that the message is still
+        """Await ``work``, telling the server every ``heartbeat_s`` that the message is still
         being worked on (so a slow handler is not redelivered to another replica)."""
-        task = asyncio.ensure_future(work)
+        heartbeat = Heartbeat(msg, self._heartbeat_s)
         try:
-            while True:
-                done, _ = await asyncio.wait({task}, timeout=self._heartbeat_s)
-                if done:
-                    task.result()
-                    return
-                try:
-                    await msg.in_progress()
-                except NatsError as exc:  # the bus is away; the handler may still finish
-                    log.warning("event.heartbeat_failed", error=repr(exc))
+            await work
         finally:
-            if not task.done():
-                task.cancel()
+            heartbeat.stop()
 
     async def _retry_or_give_up(
         self, msg: NatsMessage, event: E, exc: Exception, delivery: int
@@ -243,6 +234,35 @@ class EventConsumer(Generic[E]):
         if self._metrics is not None:
             self._metrics.dead_lettered.labels(self._service, original_subject, exc.code).inc()
         log.error("event.dead_lettered", code=exc.code, reason=exc.message)
+
+
+class Heartbeat:
+    """Tells the server every ``every`` seconds, until stopped, that ``msg`` is in progress:
+    a timer on the loop, and a task only while a beat is sent (a task per message to watch the
+    handler cost every message more than its beats)."""
+
+    def __init__(self, msg: NatsMessage, every: float) -> None:
+        self._msg = msg
+        self._every = every
+        self._loop = asyncio.get_running_loop()
+        self._sending: asyncio.Task[None] | None = None
+        self._timer = self._loop.call_later(every, self._beat)
+
+    def _beat(self) -> None:
+        if self._sending is None or self._sending.done():
+            self._sending = self._loop.create_task(self._send())
+        self._timer = self._loop.call_later(self._every, self._beat)
+
+    async def _send(self) -> None:
+        try:
+            await self._msg.in_progress()
+        except NatsError as exc:  # the bus is away; the handler may still finish
+            log.warning("event.heartbeat_failed", error=repr(exc))
+
+    def stop(self) -> None:
+        self._timer.cancel()
+        if self._sending is not None and not self._sending.done():
+            self._sending.cancel()
 
 
 def _run_id(event: Event) -> str | None:

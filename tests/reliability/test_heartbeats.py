@@ -1,0 +1,100 @@
+"""A handler at work past ``ack_wait`` keeps its message (on real NATS JetStream): the consumer
+tells the server every third of ``ack_wait`` that the message is in progress (``+WPI`` on its
+ack subject, watched here as the server sees it), so it is neither delivered again nor given
+to another worker, and it is acked once when the handler ends."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from nats.aio.msg import Msg
+
+from relay_cli.stack import StackEndpoints
+from relay_shared import subjects
+from relay_shared.bus import register_consumer
+from relay_shared.bus.delivery import DeliverySettings
+from relay_shared.bus.in_flight import InFlight
+from relay_shared.bus.publishing import MSG_ID_HEADER
+from relay_shared.bus.streams import StreamSettings, ensure_streams
+from relay_shared.events import OrderShipped
+from relay_shared.runtime import new_broker, stop_consuming
+from relay_shared.settings import CommonSettings
+from relay_shared.subjects import durable_name
+from tests.support.channel_events import order_shipped
+from tests.support.jetstream import nats_client
+
+STREAMS = StreamSettings(name="REL_HEARTBEATS")
+SHIPPED = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+ACK_WAIT_S = 1.0
+BEATS = 4  # past ack_wait: a beat every third of it
+
+
+async def test_a_handler_at_work_past_ack_wait_keeps_its_message(
+    isolated_bus: StackEndpoints, unique_id: str
+) -> None:
+    service = f"beats{unique_id[:8]}"
+    durable = durable_name(service, subjects.ORDER_SHIPPED)
+    gate, entered = asyncio.Event(), asyncio.Event()
+    handled: list[str] = []
+
+    async def handle(event: OrderShipped) -> None:
+        handled.append(event.order_id)
+        entered.set()
+        await gate.wait()
+
+    broker = new_broker(CommonSettings(nats_url=isolated_bus.nats_url, service_name=service))
+    in_flight = InFlight()
+    register_consumer(
+        broker,
+        service=service,
+        streams=STREAMS,
+        policy=DeliverySettings(ack_wait_s=ACK_WAIT_S, max_deliver=5).delivery_policy(),
+        event_type=OrderShipped,
+        handle=handle,
+        max_workers=2,  # a second worker, free to take the message if it came again
+        in_flight=in_flight,
+    )
+    async with nats_client(isolated_bus.nats_url) as client:
+        js = client.jetstream()
+        await ensure_streams(js, STREAMS)
+        said: asyncio.Queue[bytes] = asyncio.Queue()
+
+        async def heard(msg: Msg) -> None:
+            await said.put(msg.data)
+
+        await client.subscribe(f"$JS.ACK.{STREAMS.name}.{durable}.>", cb=heard)
+        event = order_shipped(
+            f"t_{unique_id}", f"order.shipped:{unique_id}", unique_id, "ebay", [("S", 1)], SHIPPED
+        )
+        await js.publish(
+            subjects.ORDER_SHIPPED,
+            event.model_dump_json().encode(),
+            stream=STREAMS.name,
+            headers={MSG_ID_HEADER: event.event_id},
+        )
+        await broker.start()
+        try:
+            async with asyncio.timeout(30):
+                await entered.wait()
+                beats = [await said.get() for _ in range(BEATS)]
+                assert beats == [b"+WPI"] * BEATS
+                info = await js.consumer_info(STREAMS.name, durable)
+                assert (info.num_redelivered, info.num_ack_pending, handled) == (
+                    0,
+                    1,
+                    [unique_id],
+                )
+                gate.set()
+                while (answer := await said.get()) == b"+WPI":
+                    pass
+        finally:
+            await stop_consuming(broker, in_flight)
+        assert answer == b""  # nats-py acks with an empty body, which the server takes as +ACK
+        info = await js.consumer_info(STREAMS.name, durable)
+        assert (info.num_redelivered, info.num_ack_pending, info.delivered.consumer_seq) == (
+            0,
+            0,
+            1,
+        )
+        assert handled == [unique_id]
