@@ -1,7 +1,8 @@
 """A handler at work past ``ack_wait`` keeps its message (on real NATS JetStream): the consumer
 tells the server every third of ``ack_wait`` that the message is in progress (``+WPI`` on its
 ack subject, watched here as the server sees it), so it is neither delivered again nor given
-to another worker, and it is acked once when the handler ends."""
+to another worker, and it is acked once when the handler ends. So does a message pulled while
+every worker is busy, for as long as it waits for one."""
 
 from __future__ import annotations
 
@@ -98,3 +99,84 @@ async def test_a_handler_at_work_past_ack_wait_keeps_its_message(
             1,
         )
         assert handled == [unique_id]
+
+
+async def test_a_message_waiting_for_a_worker_past_ack_wait_is_kept_too(
+    isolated_bus: StackEndpoints, unique_id: str
+) -> None:
+    """Two workers, both held: the third order, pulled meanwhile, waits for one of them past
+    ``ack_wait`` and is neither delivered again nor handled twice."""
+    service = f"waits{unique_id[:8]}"
+    durable = durable_name(service, subjects.ORDER_SHIPPED)
+    gate, inside = asyncio.Event(), asyncio.Condition()
+    handled: list[str] = []
+
+    async def handle(event: OrderShipped) -> None:
+        async with inside:
+            handled.append(event.order_id)
+            inside.notify_all()
+        await gate.wait()
+
+    broker = new_broker(CommonSettings(nats_url=isolated_bus.nats_url, service_name=service))
+    in_flight = InFlight()
+    register_consumer(
+        broker,
+        service=service,
+        streams=STREAMS,
+        policy=DeliverySettings(ack_wait_s=ACK_WAIT_S, max_deliver=5).delivery_policy(),
+        event_type=OrderShipped,
+        handle=handle,
+        max_workers=2,
+        in_flight=in_flight,
+    )
+    async with nats_client(isolated_bus.nats_url) as client:
+        js = client.jetstream()
+        await ensure_streams(js, STREAMS)
+        await js.purge_stream(STREAMS.name)
+        said: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue()
+
+        async def heard(msg: Msg) -> None:  # (stream sequence, what the consumer said)
+            await said.put((Msg.Metadata._from_reply(msg.subject).sequence.stream, msg.data))
+
+        await client.subscribe(f"$JS.ACK.{STREAMS.name}.{durable}.>", cb=heard)
+        orders = [f"{unique_id}-{number}" for number in range(3)]
+        sequences = []
+        for order in orders:
+            event = order_shipped(
+                f"t_{unique_id}", f"order.shipped:{order}", order, "ebay", [("S", 1)], SHIPPED
+            )
+            published = await js.publish(
+                subjects.ORDER_SHIPPED,
+                event.model_dump_json().encode(),
+                stream=STREAMS.name,
+                headers={MSG_ID_HEADER: event.event_id},
+            )
+            sequences.append(published.seq)
+        await broker.start()
+        try:
+            async with asyncio.timeout(30):
+                async with inside:
+                    await inside.wait_for(lambda: len(handled) == 2)
+                waiting = sequences[2]
+                beats = 0
+                while beats < BEATS:
+                    sequence, data = await said.get()
+                    beats += (sequence, data) == (waiting, b"+WPI")
+                info = await js.consumer_info(STREAMS.name, durable)
+                assert (info.num_redelivered, info.num_ack_pending, handled) == (0, 3, orders[:2])
+                gate.set()
+                acked: set[int] = set()
+                while len(acked) < 3:
+                    sequence, data = await said.get()
+                    if data == b"":  # an ack (nats-py's is an empty body)
+                        acked.add(sequence)
+        finally:
+            await stop_consuming(broker, in_flight)
+        assert acked == set(sequences)
+        assert sorted(handled) == sorted(orders)
+        info = await js.consumer_info(STREAMS.name, durable)
+        assert (info.num_redelivered, info.num_ack_pending, info.delivered.consumer_seq) == (
+            0,
+            0,
+            3,
+        )

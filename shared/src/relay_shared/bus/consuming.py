@@ -110,6 +110,10 @@ class EventConsumer(Generic[E]):
         )
         return Taken(started, event)
 
+    def keep(self, msg: NatsMessage) -> Heartbeat:
+        """In-progress acks for ``msg`` until stopped (while it waits for a worker)."""
+        return Heartbeat(msg, self._heartbeat_s)
+
     async def finish(self, msg: NatsMessage, taken: Taken[E]) -> None:
         """Handle the message taken and ack, nak or dead-letter it (counted by outcome,
         ``error`` when the consumer itself fails: the message is then redelivered after

@@ -5,7 +5,8 @@ message: an anyio memory stream, a task group, two tasks and two semaphore passe
 (``tests/bench/bench_consumer.py``). A consumer with several workers instead takes its
 messages one after another from FastStream's plain pull subscriber and starts a task per
 message, once a worker is free (:class:`Workers`: the pull waits meanwhile, so at most that
-many are handled at once). Each task runs the ack discipline to the end
+many are handled at once; a message waiting for a worker is kept with in-progress acks, as a
+round of slow handlers can outlast ``ack_wait``). Each task runs the ack discipline to the end
 (:class:`~relay_shared.bus.consuming.EventConsumer`); the subscriber's handler returns as soon
 as it started it.
 
@@ -70,6 +71,11 @@ class Workers:
 
     def __init__(self, count: int) -> None:
         self._free = asyncio.Semaphore(count)
+
+    @property
+    def free(self) -> bool:
+        """Whether :meth:`take` would not wait."""
+        return not self._free.locked()
 
     async def take(self) -> None:
         await self._free.acquire()

@@ -152,6 +152,9 @@ def _handed_to_workers(
 
     async def on_message(msg: object) -> None:
         message = cast("NatsMessage", msg)
+        # a message that waits for a worker is kept too: a round of slow handlers (a big feed)
+        # can outlast ack_wait, and the server would deliver it again meanwhile
+        waiting = None if workers.free else consumer.keep(message)
         try:
             await workers.take()
         except asyncio.CancelledError as stopping:
@@ -159,6 +162,9 @@ def _handed_to_workers(
             # (delivered again). FastStream's pull ends this message's task group with the
             # cancellation and would log it at ERROR; SkipMessage is logged at its level.
             raise SkipMessage from stopping
+        finally:
+            if waiting is not None:
+                waiting.stop()
         try:
             taken = consumer.take(message)
             in_flight.start(consumer.finish(message, taken), child_span(handle_name), workers)
