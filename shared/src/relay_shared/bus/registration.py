@@ -168,7 +168,7 @@ def _handed_to_workers(
         try:
             taken = consumer.take(message)
             in_flight.start(consumer.finish(message, taken), child_span(handle_name), workers)
-        except BaseException:
+        except BaseException:  # any failure, cancellation included: the worker back, re-raise
             workers.release()
             raise
 
