@@ -28,9 +28,8 @@ log = structlog.get_logger(__name__)
 
 #: Messages one pull fetches at most for a consumer with several workers (never more than its
 #: workers): each pull is a round trip, and at 32 a pull insights' 256 workers sat mostly idle
-#: under 400 orders/s (``tests/bench/bench_webhook.py``). Few enough that those waiting for a
-#: free worker (not yet kept with in-progress acks) wait for one round of handlers, far less
-#: than ``ack_wait``.
+#: under 400 orders/s (``tests/bench/bench_webhook.py``). Those waiting for a free worker are
+#: kept with in-progress acks meanwhile (:mod:`relay_shared.bus.in_flight`).
 MAX_FETCH = 256
 
 
