@@ -13,22 +13,20 @@ from nats.aio.msg import Msg
 
 from relay_cli.stack import StackEndpoints
 from relay_shared import subjects
-from relay_shared.bus import register_consumer
 from relay_shared.bus.delivery import DeliverySettings
-from relay_shared.bus.in_flight import InFlight
 from relay_shared.bus.publishing import MSG_ID_HEADER
 from relay_shared.bus.streams import StreamSettings, ensure_streams
 from relay_shared.events import OrderShipped
-from relay_shared.runtime import new_broker, stop_consuming
-from relay_shared.settings import CommonSettings
 from relay_shared.subjects import durable_name
 from tests.support.channel_events import order_shipped
 from tests.support.jetstream import nats_client
+from tests.support.order_consumers import order_consumer
 
 STREAMS = StreamSettings(name="REL_HEARTBEATS")
 SHIPPED = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 ACK_WAIT_S = 1.0
 BEATS = 4  # past ack_wait: a beat every third of it
+POLICY = DeliverySettings(ack_wait_s=ACK_WAIT_S, max_deliver=5).delivery_policy()
 
 
 async def test_a_handler_at_work_past_ack_wait_keeps_its_message(
@@ -44,18 +42,8 @@ async def test_a_handler_at_work_past_ack_wait_keeps_its_message(
         entered.set()
         await gate.wait()
 
-    broker = new_broker(CommonSettings(nats_url=isolated_bus.nats_url, service_name=service))
-    in_flight = InFlight()
-    register_consumer(
-        broker,
-        service=service,
-        streams=STREAMS,
-        policy=DeliverySettings(ack_wait_s=ACK_WAIT_S, max_deliver=5).delivery_policy(),
-        event_type=OrderShipped,
-        handle=handle,
-        max_workers=2,  # a second worker, free to take the message if it came again
-        in_flight=in_flight,
-    )
+    # a second worker, free to take the message if it came again
+    consumer = order_consumer(isolated_bus.nats_url, service, STREAMS, POLICY, handle, workers=2)
     async with nats_client(isolated_bus.nats_url) as client:
         js = client.jetstream()
         await ensure_streams(js, STREAMS)
@@ -74,7 +62,7 @@ async def test_a_handler_at_work_past_ack_wait_keeps_its_message(
             stream=STREAMS.name,
             headers={MSG_ID_HEADER: event.event_id},
         )
-        await broker.start()
+        await consumer.start()
         try:
             async with asyncio.timeout(30):
                 await entered.wait()
@@ -90,7 +78,7 @@ async def test_a_handler_at_work_past_ack_wait_keeps_its_message(
                 while (answer := await said.get()) == b"+WPI":
                     pass
         finally:
-            await stop_consuming(broker, in_flight)
+            await consumer.stop()
         assert answer == b""  # nats-py acks with an empty body, which the server takes as +ACK
         info = await js.consumer_info(STREAMS.name, durable)
         assert (info.num_redelivered, info.num_ack_pending, info.delivered.consumer_seq) == (
@@ -117,18 +105,7 @@ async def test_a_message_waiting_for_a_worker_past_ack_wait_is_kept_too(
             inside.notify_all()
         await gate.wait()
 
-    broker = new_broker(CommonSettings(nats_url=isolated_bus.nats_url, service_name=service))
-    in_flight = InFlight()
-    register_consumer(
-        broker,
-        service=service,
-        streams=STREAMS,
-        policy=DeliverySettings(ack_wait_s=ACK_WAIT_S, max_deliver=5).delivery_policy(),
-        event_type=OrderShipped,
-        handle=handle,
-        max_workers=2,
-        in_flight=in_flight,
-    )
+    consumer = order_consumer(isolated_bus.nats_url, service, STREAMS, POLICY, handle, workers=2)
     async with nats_client(isolated_bus.nats_url) as client:
         js = client.jetstream()
         await ensure_streams(js, STREAMS)
@@ -152,7 +129,7 @@ async def test_a_message_waiting_for_a_worker_past_ack_wait_is_kept_too(
                 headers={MSG_ID_HEADER: event.event_id},
             )
             sequences.append(published.seq)
-        await broker.start()
+        await consumer.start()
         try:
             async with asyncio.timeout(30):
                 async with inside:
@@ -171,7 +148,7 @@ async def test_a_message_waiting_for_a_worker_past_ack_wait_is_kept_too(
                     if data == b"":  # an ack (nats-py's is an empty body)
                         acked.add(sequence)
         finally:
-            await stop_consuming(broker, in_flight)
+            await consumer.stop()
         assert acked == set(sequences)
         assert sorted(handled) == sorted(orders)
         info = await js.consumer_info(STREAMS.name, durable)

@@ -9,22 +9,17 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from faststream.nats import NatsBroker
-
 from relay_cli.stack import StackEndpoints
 from relay_shared import subjects
-from relay_shared.bus import register_consumer
 from relay_shared.bus.delivery import DeliverySettings
-from relay_shared.bus.in_flight import InFlight
 from relay_shared.bus.publishing import MSG_ID_HEADER
 from relay_shared.bus.streams import StreamSettings, ensure_streams
 from relay_shared.events import OrderShipped
 from relay_shared.metrics import ServiceMetrics
-from relay_shared.runtime import new_broker, stop_consuming
-from relay_shared.settings import CommonSettings
 from relay_shared.subjects import durable_name
 from tests.support.channel_events import order_shipped
 from tests.support.jetstream import nats_client
+from tests.support.order_consumers import order_consumer
 from tests.support.polling import eventually_async
 from tests.support.registry import sample_value
 
@@ -99,33 +94,17 @@ def counted(metrics: ServiceMetrics, status: str) -> float:
     return sample_value(metrics, "relay_messages_processed_total", status=status)
 
 
-def consumer(
-    nats_url: str, service: str, handler: Gated, workers: int, metrics: ServiceMetrics
-) -> tuple[NatsBroker, InFlight]:
-    broker = new_broker(CommonSettings(nats_url=nats_url, service_name=service))
-    in_flight = InFlight()
-    register_consumer(
-        broker,
-        service=service,
-        streams=STREAMS,
-        policy=POLICY,
-        event_type=OrderShipped,
-        handle=handler.handle,
-        max_workers=workers,
-        metrics=metrics,
-        in_flight=in_flight,
-    )
-    return broker, in_flight
-
-
 async def test_three_workers_handle_three_at_once_and_never_more(
     isolated_bus: StackEndpoints, unique_id: str
 ) -> None:
     service = f"workers{unique_id[:8]}"
     orders = await publish_orders(isolated_bus.nats_url, unique_id, 7)
     handler, metrics = Gated(), ServiceMetrics(service)
-    broker, in_flight = consumer(isolated_bus.nats_url, service, handler, 3, metrics)
-    await broker.start()
+    consumer = order_consumer(
+        isolated_bus.nats_url, service, STREAMS, POLICY, handler.handle, workers=3, metrics=metrics
+    )
+    in_flight = consumer.in_flight
+    await consumer.start()
     try:
         await handler.until_inside(3)
         # the next pull's three are delivered too, and wait for a worker
@@ -138,7 +117,7 @@ async def test_three_workers_handle_three_at_once_and_never_more(
 
         await eventually_async(all_acked, timeout=30, what="seven messages acked")
     finally:
-        await stop_consuming(broker, in_flight)
+        await consumer.stop()
     assert handler.most == 3
     assert sorted(handler.done) == sorted(orders)
     assert (len(in_flight), handler.cancelled) == (0, [])
@@ -150,18 +129,35 @@ async def test_stopping_cancels_what_is_in_flight_and_it_is_delivered_again(
     service = f"stopping{unique_id[:8]}"
     orders = await publish_orders(isolated_bus.nats_url, unique_id, 2)
     first, first_metrics = Gated(), ServiceMetrics(service)
-    broker, in_flight = consumer(isolated_bus.nats_url, service, first, 4, first_metrics)
-    await broker.start()
+    consumer = order_consumer(
+        isolated_bus.nats_url,
+        service,
+        STREAMS,
+        POLICY,
+        first.handle,
+        workers=4,
+        metrics=first_metrics,
+    )
+    in_flight = consumer.in_flight
+    await consumer.start()
     await first.until_inside(2)
-    await stop_consuming(broker, in_flight)
+    await consumer.stop()
 
     assert (sorted(first.cancelled), first.done, len(in_flight)) == (sorted(orders), [], 0)
     assert (counted(first_metrics, "error"), counted(first_metrics, "acked")) == (2, 0)
 
     second, second_metrics = Gated(), ServiceMetrics(service)
     second.gate.set()
-    broker, in_flight = consumer(isolated_bus.nats_url, service, second, 4, second_metrics)
-    await broker.start()
+    consumer = order_consumer(
+        isolated_bus.nats_url,
+        service,
+        STREAMS,
+        POLICY,
+        second.handle,
+        workers=4,
+        metrics=second_metrics,
+    )
+    await consumer.start()
     try:
 
         async def both_acked() -> bool | None:
@@ -169,5 +165,5 @@ async def test_stopping_cancels_what_is_in_flight_and_it_is_delivered_again(
 
         await eventually_async(both_acked, timeout=30, what="both delivered again and acked")
     finally:
-        await stop_consuming(broker, in_flight)
+        await consumer.stop()
     assert sorted(second.done) == sorted(orders)

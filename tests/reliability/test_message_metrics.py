@@ -14,7 +14,7 @@ import pytest
 
 from relay_cli.stack import StackEndpoints
 from relay_shared import subjects
-from relay_shared.bus import EventBus, register_consumer
+from relay_shared.bus import EventBus
 from relay_shared.bus.delivery import DeliverySettings
 from relay_shared.bus.publishing import MSG_ID_HEADER
 from relay_shared.bus.streams import StreamSettings, ensure_streams
@@ -25,6 +25,7 @@ from relay_shared.runtime import new_broker
 from relay_shared.settings import CommonSettings
 from tests.support.channel_events import order_shipped
 from tests.support.jetstream import collect, nats_client
+from tests.support.order_consumers import order_consumer
 from tests.support.polling import eventually
 from tests.support.registry import sample_value
 
@@ -59,27 +60,23 @@ async def consumer(
         await ensure_streams(client.jetstream(), STREAMS)
         await client.jetstream().purge_stream(STREAMS.name)  # the other case's messages
     service = f"metrics{request.param}{unique_id[:8]}"
-    settings = CommonSettings(nats_url=isolated_bus.nats_url, service_name=service)
     metrics = ServiceMetrics(service)
     outcomes = Outcomes()
-    broker = new_broker(settings)
-    register_consumer(
-        broker,
-        service=service,
-        streams=STREAMS,
-        policy=DeliverySettings(
-            max_deliver=3, retry_base_delay_s=0.1, retry_max_delay_s=0.1
-        ).delivery_policy(),
-        event_type=OrderShipped,
-        handle=outcomes.handle,
-        max_workers=request.param,
+    policy = DeliverySettings(max_deliver=3, retry_base_delay_s=0.1, retry_max_delay_s=0.1)
+    consumer = order_consumer(
+        isolated_bus.nats_url,
+        service,
+        STREAMS,
+        policy.delivery_policy(),
+        outcomes.handle,
+        workers=request.param,
         metrics=metrics,
     )
-    await broker.start()
+    await consumer.start()
     try:
         yield metrics, outcomes, service
     finally:
-        await broker.stop()
+        await consumer.stop()
 
 
 async def test_each_message_is_counted_once_by_how_it_ended(
