@@ -7,23 +7,19 @@ every worker is busy, for as long as it waits for one."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 
 from nats.aio.msg import Msg
 
 from relay_cli.stack import StackEndpoints
 from relay_shared import subjects
 from relay_shared.bus.delivery import DeliverySettings
-from relay_shared.bus.publishing import MSG_ID_HEADER
 from relay_shared.bus.streams import StreamSettings, ensure_streams
 from relay_shared.events import OrderShipped
 from relay_shared.subjects import durable_name
-from tests.support.channel_events import order_shipped
 from tests.support.jetstream import nats_client
-from tests.support.order_consumers import order_consumer
+from tests.support.order_consumers import order_consumer, publish_orders
 
 STREAMS = StreamSettings(name="REL_HEARTBEATS")
-SHIPPED = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 ACK_WAIT_S = 1.0
 BEATS = 4  # past ack_wait: a beat every third of it
 POLICY = DeliverySettings(ack_wait_s=ACK_WAIT_S, max_deliver=5).delivery_policy()
@@ -53,15 +49,7 @@ async def test_a_handler_at_work_past_ack_wait_keeps_its_message(
             await said.put(msg.data)
 
         await client.subscribe(f"$JS.ACK.{STREAMS.name}.{durable}.>", cb=heard)
-        event = order_shipped(
-            f"t_{unique_id}", f"order.shipped:{unique_id}", unique_id, "ebay", [("S", 1)], SHIPPED
-        )
-        await js.publish(
-            subjects.ORDER_SHIPPED,
-            event.model_dump_json().encode(),
-            stream=STREAMS.name,
-            headers={MSG_ID_HEADER: event.event_id},
-        )
+        await publish_orders(js, STREAMS, f"t_{unique_id}", [unique_id])
         await consumer.start()
         try:
             async with asyncio.timeout(30):
@@ -117,18 +105,7 @@ async def test_a_message_waiting_for_a_worker_past_ack_wait_is_kept_too(
 
         await client.subscribe(f"$JS.ACK.{STREAMS.name}.{durable}.>", cb=heard)
         orders = [f"{unique_id}-{number}" for number in range(3)]
-        sequences = []
-        for order in orders:
-            event = order_shipped(
-                f"t_{unique_id}", f"order.shipped:{order}", order, "ebay", [("S", 1)], SHIPPED
-            )
-            published = await js.publish(
-                subjects.ORDER_SHIPPED,
-                event.model_dump_json().encode(),
-                stream=STREAMS.name,
-                headers={MSG_ID_HEADER: event.event_id},
-            )
-            sequences.append(published.seq)
+        sequences = await publish_orders(js, STREAMS, f"t_{unique_id}", orders)
         await consumer.start()
         try:
             async with asyncio.timeout(30):

@@ -7,26 +7,21 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from relay_cli.stack import StackEndpoints
 from relay_shared import subjects
 from relay_shared.bus.delivery import DeliverySettings
-from relay_shared.bus.publishing import MSG_ID_HEADER
 from relay_shared.bus.streams import StreamSettings, ensure_streams
 from relay_shared.events import OrderShipped
 from relay_shared.metrics import ServiceMetrics
 from relay_shared.subjects import durable_name
-from tests.support.channel_events import order_shipped
 from tests.support.jetstream import nats_client
-from tests.support.order_consumers import order_consumer
+from tests.support.order_consumers import order_consumer, publish_orders
 from tests.support.polling import eventually_async
 from tests.support.registry import sample_value
 
 STREAMS = StreamSettings(name="REL_IN_FLIGHT")
-SHIPPED = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 SUBJECT = subjects.ORDER_SHIPPED
-ITEMS = [("SKU-1", 1)]
 POLICY = DeliverySettings(ack_wait_s=1.0, max_deliver=5).delivery_policy()
 
 
@@ -60,21 +55,14 @@ class Gated:
             await self.entered.wait_for(lambda: self.inside == count)
 
 
-async def publish_orders(nats_url: str, tag: str, count: int) -> list[str]:
+async def purged_with_orders(nats_url: str, tag: str, count: int) -> list[str]:
     """``count`` orders on a purged stream; their ids."""
     orders = [f"{tag}-{number}" for number in range(count)]
     async with nats_client(nats_url) as client:
         js = client.jetstream()
         await ensure_streams(js, STREAMS)
         await js.purge_stream(STREAMS.name)
-        for order in orders:
-            event = order_shipped(f"t_{tag}", f"{SUBJECT}:{order}", order, "ebay", ITEMS, SHIPPED)
-            await js.publish(
-                SUBJECT,
-                event.model_dump_json().encode(),
-                stream=STREAMS.name,
-                headers={MSG_ID_HEADER: event.event_id},
-            )
+        await publish_orders(js, STREAMS, f"t_{tag}", orders)
     return orders
 
 
@@ -98,7 +86,7 @@ async def test_three_workers_handle_three_at_once_and_never_more(
     isolated_bus: StackEndpoints, unique_id: str
 ) -> None:
     service = f"workers{unique_id[:8]}"
-    orders = await publish_orders(isolated_bus.nats_url, unique_id, 7)
+    orders = await purged_with_orders(isolated_bus.nats_url, unique_id, 7)
     handler, metrics = Gated(), ServiceMetrics(service)
     consumer = order_consumer(
         isolated_bus.nats_url, service, STREAMS, POLICY, handler.handle, workers=3, metrics=metrics
@@ -127,7 +115,7 @@ async def test_stopping_cancels_what_is_in_flight_and_it_is_delivered_again(
     isolated_bus: StackEndpoints, unique_id: str
 ) -> None:
     service = f"stopping{unique_id[:8]}"
-    orders = await publish_orders(isolated_bus.nats_url, unique_id, 2)
+    orders = await purged_with_orders(isolated_bus.nats_url, unique_id, 2)
     first, first_metrics = Gated(), ServiceMetrics(service)
     consumer = order_consumer(
         isolated_bus.nats_url,

@@ -25,7 +25,7 @@ from relay_shared.runtime import new_broker
 from relay_shared.settings import CommonSettings
 from tests.support.channel_events import order_shipped
 from tests.support.jetstream import collect, nats_client
-from tests.support.order_consumers import order_consumer
+from tests.support.order_consumers import order_consumer, publish_orders
 from tests.support.polling import eventually
 from tests.support.registry import sample_value
 
@@ -91,14 +91,7 @@ async def test_each_message_is_counted_once_by_how_it_ended(
     outcomes.permanent.add(orders["refused"])
     async with nats_client(isolated_bus.nats_url) as client:
         js = client.jetstream()
-        for number in orders.values():
-            event = order_shipped(tenant, f"{SUBJECT}:{number}", number, "ebay", ITEMS, SHIPPED)
-            await js.publish(
-                SUBJECT,
-                event.model_dump_json().encode(),
-                stream=STREAMS.name,
-                headers={MSG_ID_HEADER: event.event_id},
-            )
+        await publish_orders(js, STREAMS, tenant, list(orders.values()))
         await js.publish(  # not an OrderShipped at all
             SUBJECT, b'{"tenant_id": 1}', stream=STREAMS.name, headers={MSG_ID_HEADER: unique_id}
         )
