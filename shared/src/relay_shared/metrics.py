@@ -19,8 +19,8 @@
 
 The consumers and the bus count for themselves rather than through FastStream's Prometheus
 middleware: wrapped around every message and publish, the middleware cost a consumer about
-95 µs of CPU per message (546 against 452 µs, ``tests/bench/bench_consumer.py``), and its
-counts are the same ones.
+55 µs of CPU per message (414-432 against 359-377 µs, ``tests/bench/bench_consumer.py``,
+alternated), and its counts are the same ones.
 
 The text is served on ``/metrics`` (:mod:`relay_shared.health` for workers, a route of the
 gateway's own application).
