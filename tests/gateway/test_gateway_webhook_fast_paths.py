@@ -48,6 +48,7 @@ from relay_gateway.http.webhooks import _body
 from relay_shared.group_commit import BatchSizeError, GroupCommit, each_alone_on_failure
 from tests.gateway.harness import WEBHOOK_SECRETS, Gateway, create_tenant, stream_events
 from tests.support.plans import generic_plan
+from tests.support.polling import eventually
 
 LIMIT = 5
 URL = "/v1/webhooks/shipstation"
@@ -289,12 +290,13 @@ async def test_a_held_connection_is_kept_given_back_on_failure_and_on_close(
 
 
 async def wait_until_closed(held: HeldConnection) -> None:
-    """Until the held connection has seen the server close it (an event, polled)."""
-    for _ in range(500):
-        if _lost(held._connection):
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the terminated connection was never seen closed")
+    """Until the held connection has seen the server close it (polled, with a deadline)."""
+    await eventually(
+        lambda: True if _lost(held._connection) else None,
+        timeout=5,
+        what="the terminated connection seen closed",
+        interval=0.01,
+    )
 
 
 def _order(tenant_id: str, event_id: str) -> bytes:
