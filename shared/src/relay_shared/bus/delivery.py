@@ -117,7 +117,11 @@ class TestPause:
         """Block while the marker exists (bounded, so a forgotten marker cannot hang)."""
         if not self.armed_for(event_id):
             return
-        self._held.write_text(event_id, "utf-8")
+        # written whole, then renamed into place: a test that sees the file reads the id
+        # (written in place, it could be seen empty: a crash test read '' once)
+        writing = self._held.with_name(self._held.name + ".tmp")
+        writing.write_text(event_id, "utf-8")
+        writing.replace(self._held)
         log.warning("test_pause.holding", event_id=event_id)
         give_up = time.monotonic() + deadline_s
         while time.monotonic() < give_up:
