@@ -344,3 +344,37 @@ def test_a_bucket_is_an_ipc_stream_and_an_older_index_s_ipc_file_still_reads() -
     assert read_chunk(body).equals(frame)
     assert written_before.getvalue()[:6] == b"ARROW1"
     assert read_chunk(written_before.getvalue()).equals(frame)
+
+
+@pytest.mark.parametrize("compression", ["lz4", "uncompressed"])
+def test_frames_encoded_at_once_are_the_bytes_and_places_of_one_by_one(compression: Any) -> None:
+    # add_all encodes on several threads; its parts must be add's, byte for byte, in order
+    rng = random.Random(7)
+    frames: list[pl.DataFrame | None] = [
+        None
+        if rng.random() < 0.1
+        else pl.DataFrame(
+            {
+                "sku": [f"SKU-{rng.randrange(10_000):05d}" for _ in range(size)],
+                "cents": [rng.choice([None, rng.randrange(10**6)]) for _ in range(size)],
+            }
+        )
+        for size in (rng.randrange(1, 400) for _ in range(120))
+    ]
+    one_by_one: list[bytes] = []
+    writer = PartWriter(one_by_one.append, 16 << 10, compression)
+    placed = [writer.add(frame) for frame in frames]
+    writer.close()
+    at_once: list[bytes] = []
+    writer = PartWriter(at_once.append, 16 << 10, compression)
+    placed_at_once = writer.add_all(frames)
+    writer.close()
+
+    assert len(one_by_one) > 5  # several parts, each closed mid-sequence
+    assert at_once == one_by_one
+    assert placed_at_once == placed
+    assert sum(chunk.length == 0 for chunk in placed) == sum(frame is None for frame in frames)
+    for frame, chunk in zip(frames, placed, strict=True):
+        if frame is not None:
+            body = at_once[chunk.part][chunk.offset : chunk.offset + chunk.length]
+            assert read_chunk(body).equals(frame)

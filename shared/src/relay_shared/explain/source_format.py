@@ -150,12 +150,15 @@ def encode_source_parts(
     can upload one while the next is encoded): the cells' blocks, then the keys' buckets;
     returns the manifest (``data_folder`` unset)."""
     writer = PartWriter(hand_over, sizes.part_bytes, sizes.compression)
-    where: dict[str, list[int]] = {"block_part": [], "block_offset": [], "block_length": []}
-    for start in range(0, rows.cells.height, sizes.block_rows):
-        chunk = writer.add(rows.cells.slice(start, sizes.block_rows))  # a view
-        where["block_part"].append(chunk.part)
-        where["block_offset"].append(chunk.offset)
-        where["block_length"].append(chunk.length)
+    blocks = writer.add_all(  # views
+        rows.cells.slice(start, sizes.block_rows)
+        for start in range(0, rows.cells.height, sizes.block_rows)
+    )
+    where = {
+        "block_part": [chunk.part for chunk in blocks],
+        "block_offset": [chunk.offset for chunk in blocks],
+        "block_length": [chunk.length for chunk in blocks],
+    }
     count = max(1, -(-rows.key_rows.height // sizes.keys_per_bucket))
     layout = buckets.write_buckets(rows.key_rows, count, writer, partition=True)
     writer.close()
