@@ -101,6 +101,46 @@ async def test_a_multipart_file_goes_up_with_parts_in_flight_byte_for_byte(
     assert await object_store.get_bytes(key) == data
 
 
+async def test_a_stream_of_uneven_chunks_goes_up_in_whole_parts_byte_for_byte(
+    object_store: ObjectStore, unique_id: str, small_parts: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # an upload's body as the gateway reads it: chunks that do not divide a part
+    data = _data(3 * PART + 500_000)
+    sizes: list[int] = []
+    original = ObjectStore._upload_part
+
+    async def sized(self: ObjectStore, key: str, upload_id: str, number: int, part: bytes) -> Any:
+        sizes.append(len(part))
+        return await original(self, key, upload_id, number, part)
+
+    monkeypatch.setattr(ObjectStore, "_upload_part", sized)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(data), 100_003):
+            yield data[start : start + 100_003]
+
+    key = f"tenants/{unique_id}/inbound/v1/feed.csv"
+    stored = await object_store.put_stream(key, chunks(), "text/csv", max_bytes=len(data))
+
+    whole = -(-PART // 100_003) * 100_003  # a part closes at the chunk that reaches PART
+    assert sizes == [whole, whole, whole, len(data) - 3 * whole]
+    assert (stored.size, stored.sha256) == (len(data), hashlib.sha256(data).hexdigest())
+    assert await object_store.get_bytes(key) == data
+
+
+def test_a_part_that_came_as_one_chunk_is_not_copied() -> None:
+    buffer = storage.PartBuffer()
+    chunk = _data(1000)
+    buffer.append(chunk)
+    assert buffer.take() is chunk
+    assert buffer.size == 0
+    buffer.append(b"ab")
+    buffer.append(b"cd")
+    assert buffer.size == 4
+    assert buffer.take() == b"abcd"
+    assert (buffer.size, buffer.take()) == (0, b"")
+
+
 def _record_operations(store: ObjectStore) -> list[str]:
     """Records the name of each S3 operation ``store``'s client sends; returns that list."""
     sent: list[str] = []
