@@ -29,6 +29,7 @@ from tests.support.jetstream import (
     publish,
     stream_events,
     wait_consumed,
+    wait_for_durables,
     wait_for_stream,
 )
 from tests.support.pipeline_runs import durable, tenant_config
@@ -70,12 +71,7 @@ async def replicas(isolated_bus: StackEndpoints, clock_file: Path) -> AsyncItera
         wanted = {
             durable("ingest", s) for s in (subjects.TENANT_CONFIGURED, subjects.RUN_REQUESTED)
         }
-
-        async def declared() -> bool:
-            names = {info.name for info in await client.jetstream().consumers_info(STREAM)}
-            return wanted <= names
-
-        await wait_until(declared, 60.0, "ingest's consumers")
+        await wait_for_durables(client, STREAM, wanted)
         yield
 
 

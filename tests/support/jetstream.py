@@ -4,9 +4,11 @@ deadline, never by sleeping."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Collection
 from typing import Any
 
 from nats.aio.client import Client
+from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.errors import NotFoundError
 
 from relay_cli.bus_watch import Predicate, collect, nats_client
@@ -24,6 +26,7 @@ __all__ = [
     "run_outcome",
     "stream_events",
     "wait_consumed",
+    "wait_for_durables",
     "wait_for_stream",
 ]
 
@@ -40,6 +43,25 @@ async def wait_for_stream(client: Client, stream: str, timeout: float = 30.0) ->
         return True
 
     await eventually_async(declared, timeout=timeout, what=f"stream {stream}")
+
+
+async def wait_for_durables(
+    client: Client, stream: str, wanted: Collection[str], timeout: float = 60.0
+) -> None:
+    """Until every durable consumer named in ``wanted`` is declared on ``stream``. A stream
+    not declared yet, or a request the server left unanswered (nats-py gives up after 5 s:
+    a loaded machine), is asked again until the deadline (the full suite once failed on such
+    a request, well before its deadline)."""
+    js = client.jetstream()
+
+    async def declared() -> bool | None:
+        try:
+            names = {info.name for info in await js.consumers_info(stream)}
+        except (NotFoundError, NatsTimeoutError):
+            return None
+        return True if set(wanted) <= names else None
+
+    await eventually_async(declared, timeout=timeout, what=f"{sorted(wanted)} on {stream}")
 
 
 async def next_event(

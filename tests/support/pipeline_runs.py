@@ -15,7 +15,6 @@ from typing import Any
 
 from nats.aio.client import Client
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import NotFoundError
 
 from relay_shared import keys, subjects
 from relay_shared.bus.publishing import MSG_ID_HEADER
@@ -24,6 +23,7 @@ from relay_shared.events import RunRequested
 from relay_shared.explain import index_format as explain_index
 from relay_shared.explain import source_format
 from relay_shared.storage import ObjectStore
+from tests.support.jetstream import wait_for_durables
 from tests.support.polling import wait_until
 
 AS_OF = datetime(2026, 1, 1, tzinfo=UTC)
@@ -155,17 +155,8 @@ async def deliveries(client: Client, stream: str) -> dict[str, int]:
 
 async def wait_for_consumers(client: Client, stream: str, timeout: float = 60.0) -> None:
     """Until the services have declared every pipeline consumer on ``stream``."""
-    js = client.jetstream()
     wanted = {durable(service, subject) for service, subject in PIPELINE_CONSUMERS}
-
-    async def declared() -> bool:
-        try:
-            names = {info.name for info in await js.consumers_info(stream)}
-        except NotFoundError:  # the stream itself is not declared yet
-            return False
-        return wanted <= names
-
-    await wait_until(declared, timeout, f"the pipeline consumers on {stream}")
+    await wait_for_durables(client, stream, wanted, timeout)
 
 
 async def wait_drained(client: Client, stream: str, timeout: float = 60.0) -> None:
