@@ -129,7 +129,7 @@ async def test_a_stream_of_uneven_chunks_goes_up_in_whole_parts_byte_for_byte(
 
 
 def test_a_part_that_came_as_one_chunk_is_not_copied() -> None:
-    buffer = storage.PartBuffer()
+    buffer = s3_transfers.PartBuffer()
     chunk = _data(1000)
     buffer.append(chunk)
     assert buffer.take() is chunk
