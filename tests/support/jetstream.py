@@ -17,6 +17,7 @@ from relay_shared.events import Event
 from tests.support.polling import eventually_async
 
 __all__ = [
+    "NOT_YET",
     "collect",
     "count_messages",
     "delete_streams",
@@ -31,14 +32,21 @@ __all__ = [
 ]
 
 
+#: What a probe of the JetStream API meets before the deadline and asks again: the stream or
+#: consumer not declared yet, or a request the server left unanswered (nats-py gives up after
+#: 5 s). The full suite failed twice on such a request under its load, each time in a fixture
+#: well before its deadline (``wait_for_stream``, ``consumers_info``).
+NOT_YET = (NotFoundError, NatsTimeoutError)
+
+
 async def wait_for_stream(client: Client, stream: str, timeout: float = 30.0) -> None:
-    """Until a service has declared ``stream``."""
+    """Until a service has declared ``stream`` (asked again on :data:`NOT_YET`)."""
     js = client.jetstream()
 
     async def declared() -> bool | None:
         try:
             await js.stream_info(stream)
-        except NotFoundError:
+        except NOT_YET:
             return None
         return True
 
@@ -48,16 +56,14 @@ async def wait_for_stream(client: Client, stream: str, timeout: float = 30.0) ->
 async def wait_for_durables(
     client: Client, stream: str, wanted: Collection[str], timeout: float = 60.0
 ) -> None:
-    """Until every durable consumer named in ``wanted`` is declared on ``stream``. A stream
-    not declared yet, or a request the server left unanswered (nats-py gives up after 5 s:
-    a loaded machine), is asked again until the deadline (the full suite once failed on such
-    a request, well before its deadline)."""
+    """Until every durable consumer named in ``wanted`` is declared on ``stream`` (asked
+    again on :data:`NOT_YET`)."""
     js = client.jetstream()
 
     async def declared() -> bool | None:
         try:
             names = {info.name for info in await js.consumers_info(stream)}
-        except (NotFoundError, NatsTimeoutError):
+        except NOT_YET:
             return None
         return True if set(wanted) <= names else None
 
@@ -120,13 +126,14 @@ async def publish(client: Client, stream: str, event: Event) -> int:
 async def wait_consumed(
     client: Client, stream: str, durable: str, seq: int, wait_s: float = 30.0
 ) -> None:
-    """Until ``durable`` has acknowledged (or terminated) every message up to ``seq``."""
+    """Until ``durable`` has acknowledged (or terminated) every message up to ``seq`` (asked
+    again on :data:`NOT_YET`)."""
     js = client.jetstream()
 
     async def consumed() -> bool | None:
         try:
             info = await js.consumer_info(stream, durable)
-        except NotFoundError:  # not declared yet
+        except NOT_YET:
             return None
         floor = info.ack_floor.stream_seq or 0 if info.ack_floor is not None else 0
         return True if floor >= seq else None

@@ -23,7 +23,7 @@ from relay_shared.events import RunRequested
 from relay_shared.explain import index_format as explain_index
 from relay_shared.explain import source_format
 from relay_shared.storage import ObjectStore
-from tests.support.jetstream import wait_for_durables
+from tests.support.jetstream import NOT_YET, wait_for_durables
 from tests.support.polling import wait_until
 
 AS_OF = datetime(2026, 1, 1, tzinfo=UTC)
@@ -165,7 +165,10 @@ async def wait_drained(client: Client, stream: str, timeout: float = 60.0) -> No
     async def drained() -> bool:
         js = client.jetstream()
         for service, subject in PIPELINE_CONSUMERS:
-            info = await js.consumer_info(stream, durable(service, subject))
+            try:
+                info = await js.consumer_info(stream, durable(service, subject))
+            except NOT_YET:
+                return False
             if info.num_pending or info.num_ack_pending:
                 return False
         return True
