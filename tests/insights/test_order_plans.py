@@ -50,7 +50,7 @@ async def _reads(
     return reads
 
 
-CATALOGUE = 5_000  # products of a tenant of its own: past this the index wins (measured)
+CATALOGUE = 5_000  # products of a tenant of its own: the index won at 5,000, not at 1,000
 
 
 @pytest.fixture
