@@ -132,9 +132,10 @@ class PartWriter:
         return self._place(self._encode(frame))
 
     def add_all(self, frames: Iterable[pl.DataFrame | None]) -> list[Chunk]:
-        """Where each of ``frames`` is stored, in order (:meth:`add` of each). Polars writes
-        a stream without holding the GIL, so :data:`ENCODERS` threads encode at once; each
-        frame is placed as soon as it and those before it are encoded."""
+        """Where each of ``frames`` is stored, in order (:meth:`add` of each). Polars
+        encodes and compresses a stream without holding the GIL (it takes it only to hand
+        the bytes to the buffer), so :data:`ENCODERS` threads encode at once; each frame is
+        placed as soon as it and those before it are encoded."""
         with ThreadPoolExecutor(ENCODERS, thread_name_prefix="explain-encode") as pool:
             return [self._place(data) for data in pool.map(self._encode, frames)]
 
