@@ -44,10 +44,11 @@ from tests.support.channel_events import order_shipped
 from relay_cli.stack.nats import NatsServer
 from relay_shared.bus import register_consumer
 from relay_shared.bus.delivery import DeliverySettings
+from relay_shared.bus.in_flight import InFlight
 from relay_shared.bus.streams import StreamSettings, ensure_streams
 from relay_shared.events import OrderShipped
 from relay_shared.metrics import ServiceMetrics
-from relay_shared.runtime import broker_middlewares, new_broker
+from relay_shared.runtime import broker_middlewares, new_broker, stop_consuming
 from relay_shared.settings import CommonSettings
 from relay_shared.subjects import ORDER_SHIPPED
 from relay_shared.telemetry import configure_telemetry
@@ -111,6 +112,7 @@ async def service_path(
 
     metrics = ServiceMetrics(settings.service_name)  # collected, as a service with a metrics port
     broker = new_broker(settings, middlewares=broker_middlewares(settings))
+    in_flight = InFlight()
     register_consumer(
         broker,
         service=settings.service_name,
@@ -120,13 +122,14 @@ async def service_path(
         handle=handle,
         max_workers=workers,
         metrics=metrics,
+        in_flight=in_flight,
     )
     started = time.process_time()
     await broker.start()
     await every.wait()
     await until_acked(js, f"{settings.service_name}-order-shipped", events)
     spent = time.process_time() - started
-    await broker.stop()
+    await stop_consuming(broker, in_flight)
     return spent
 
 

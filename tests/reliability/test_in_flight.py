@@ -8,12 +8,18 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+import pytest
+
 from relay_cli.stack import StackEndpoints
 from relay_shared import subjects
+from relay_shared.bus import register_consumer
 from relay_shared.bus.delivery import DeliverySettings
+from relay_shared.bus.registration import InvalidConsumerError
 from relay_shared.bus.streams import StreamSettings, ensure_streams
 from relay_shared.events import OrderShipped
 from relay_shared.metrics import ServiceMetrics
+from relay_shared.runtime import new_broker
+from relay_shared.settings import CommonSettings
 from relay_shared.subjects import durable_name
 from tests.support.jetstream import nats_client
 from tests.support.order_consumers import order_consumer, publish_orders
@@ -155,3 +161,22 @@ async def test_stopping_cancels_what_is_in_flight_and_it_is_delivered_again(
     finally:
         await consumer.stop()
     assert sorted(second.done) == sorted(orders)
+
+
+def test_a_consumer_with_workers_needs_the_services_in_flight_set() -> None:
+    # without it nothing would cancel its tasks at the service's stop
+    broker = new_broker(CommonSettings(nats_url="nats://127.0.0.1:1", service_name="orphan"))
+
+    async def handle(event: OrderShipped) -> None:
+        return None
+
+    with pytest.raises(InvalidConsumerError, match="4 workers needs the service's in_flight"):
+        register_consumer(
+            broker,
+            service="orphan",
+            streams=STREAMS,
+            policy=POLICY,
+            event_type=OrderShipped,
+            handle=handle,
+            max_workers=4,
+        )

@@ -21,10 +21,11 @@ from relay_cli.stack import StackEndpoints
 from relay_shared import subjects
 from relay_shared.bus import register_consumer
 from relay_shared.bus.delivery import DeliverySettings
+from relay_shared.bus.in_flight import InFlight
 from relay_shared.bus.publishing import MSG_ID_HEADER
 from relay_shared.bus.streams import StreamSettings, ensure_streams
 from relay_shared.events import OrderShipped
-from relay_shared.runtime import new_broker
+from relay_shared.runtime import new_broker, stop_consuming
 from relay_shared.settings import CommonSettings
 from tests.support.channel_events import order_shipped
 from tests.support.jetstream import collect, nats_client
@@ -57,6 +58,7 @@ async def handled(isolated_bus: StackEndpoints) -> AsyncIterator[Handled]:
         await ensure_streams(client.jetstream(), STREAMS)
     settings = CommonSettings(nats_url=isolated_bus.nats_url, service_name="undecodable")
     broker = new_broker(settings)
+    in_flight = InFlight()
     seen = Handled()
     register_consumer(
         broker,
@@ -66,12 +68,13 @@ async def handled(isolated_bus: StackEndpoints) -> AsyncIterator[Handled]:
         event_type=OrderShipped,
         handle=seen.handle,
         max_workers=4,
+        in_flight=in_flight,
     )
     await broker.start()
     try:
         yield seen
     finally:
-        await broker.stop()
+        await stop_consuming(broker, in_flight)
 
 
 async def test_a_body_that_is_not_json_is_dead_lettered_at_once(

@@ -80,8 +80,8 @@ def register_consumer(
     consumer lets at least that many wait for their ack, and each pull fetches up to
     :data:`MAX_FETCH` of them (one fetch per message cost a round trip to the server per
     message; with one worker a fetched message would wait unheld, so it fetches one). Those
-    messages are handled in tasks held by ``in_flight`` (the service's, which stops them when
-    the service stops; :mod:`relay_shared.bus.in_flight`).
+    messages are handled in tasks held by ``in_flight``, required then: the service's, which
+    :func:`~relay_shared.runtime.stop_consuming` stops (:mod:`relay_shared.bus.in_flight`).
     ``metrics`` (when collected) count messages by outcome and dead letters, and time the
     stages of runs."""
     subject = subject_of(event_type)
@@ -101,10 +101,12 @@ def register_consumer(
         raise InvalidConsumerError(f"max_workers must be at least 1, not {max_workers}")
     if max_workers == 1:
         on_message = _one_at_a_time(consumer)
+    elif in_flight is None:  # its tasks would outlive the service's stop, unacked or half done
+        raise InvalidConsumerError(
+            f"a consumer with {max_workers} workers needs the service's in_flight set"
+        )
     else:
-        workers = Workers(max_workers)
-        held = InFlight() if in_flight is None else in_flight  # (an empty one is falsy)
-        on_message = _handed_to_workers(consumer, workers, held, subject)
+        on_message = _handed_to_workers(consumer, Workers(max_workers), in_flight, subject)
     on_message.__name__ = f"{service}_on_{subject.replace('.', '_')}"
     warn_if_replays_outlive_duplicates(policy, streams)
     config = consumer_config(service, subject, policy)
