@@ -15,9 +15,14 @@ from relay_ingest.settings import IngestSettings
 from relay_shared import keys, subjects
 from relay_shared.config_store import TenantConfigStore
 from relay_shared.storage import ObjectStore
-from tests.support.jetstream import nats_client, next_event, run_outcome, wait_for_stream
+from tests.support.jetstream import (
+    nats_client,
+    next_event,
+    run_outcome,
+    wait_for_durables,
+    wait_for_stream,
+)
 from tests.support.pipeline_runs import AS_OF, UPLOAD_ID, durable, request_run, tenant_config
-from tests.support.polling import wait_until
 from tests.support.running import running
 
 pytestmark = pytest.mark.stack
@@ -37,13 +42,7 @@ async def ingest(
     )
     async with running([IngestApp(settings)]), nats_client(isolated_bus.nats_url) as client:
         await wait_for_stream(client, STREAM)
-        js = client.jetstream()
-        wanted = durable("ingest", subjects.RUN_REQUESTED)
-
-        async def declared() -> bool:
-            return wanted in {info.name for info in await js.consumers_info(STREAM)}
-
-        await wait_until(declared, 30.0, "ingest's run.requested consumer")
+        await wait_for_durables(client, STREAM, [durable("ingest", subjects.RUN_REQUESTED)], 30.0)
         yield
 
 

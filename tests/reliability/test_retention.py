@@ -14,8 +14,7 @@ from relay_normalize.app import NormalizeApp
 from relay_normalize.settings import NormalizeSettings
 from relay_shared import keys, subjects
 from relay_shared.storage import RETENTION_DAYS, RETENTION_TAG
-from tests.support.jetstream import nats_client, wait_for_stream
-from tests.support.pipeline_runs import wait_until
+from tests.support.jetstream import nats_client, wait_for_durables, wait_for_stream
 from tests.support.running import running
 
 DAY_S = 86_400
@@ -68,11 +67,7 @@ async def test_streams_are_bounded_so_the_bus_cannot_fill_the_disk(
         pipeline = (await js.stream_info(stream)).config
         dead = (await js.stream_info(f"{stream}_DLQ")).config
         durable = subjects.durable_name("normalize", subjects.FEED_RECEIVED)
-
-        async def declared() -> bool:
-            return durable in [c.name for c in await js.consumers_info(stream)]
-
-        await wait_until(declared, 30, "normalize's consumer")
+        await wait_for_durables(client, stream, [durable], 30)
         consumer = (await js.consumer_info(stream, durable)).config
 
     assert (pipeline.retention, pipeline.storage, pipeline.discard) == (
