@@ -62,10 +62,12 @@ async def test_streams_are_bounded_so_the_bus_cannot_fill_the_disk(
     stream = f"REL_RET_{unique_id}"
     settings = NormalizeSettings.from_env(isolated_bus.as_env(), nats_stream=stream)
     async with running([NormalizeApp(settings)]), nats_client(isolated_bus.nats_url) as client:
-        await wait_for_stream(client, stream)
+        # the service declares the pipeline stream, then its dead-letter stream: wait for both
+        for name in (stream, subjects.dead_letter_stream(stream)):
+            await wait_for_stream(client, name)
         js = client.jetstream()
         pipeline = (await js.stream_info(stream)).config
-        dead = (await js.stream_info(f"{stream}_DLQ")).config
+        dead = (await js.stream_info(subjects.dead_letter_stream(stream))).config
         durable = subjects.durable_name("normalize", subjects.FEED_RECEIVED)
         await wait_for_durables(client, stream, [durable], 30)
         consumer = (await js.consumer_info(stream, durable)).config
